@@ -1,0 +1,289 @@
+//! How a database is opened: target and options, with the defaults every backend applies.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What to open: a private in-memory database or a file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A new, private in-memory database: two handles never share one.
+    Memory,
+    /// A database file.
+    File(PathBuf),
+}
+
+impl Target {
+    /// A database file at `path`.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Target::File(path.into())
+    }
+
+    /// The file path, or `None` for memory.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Target::Memory => None,
+            Target::File(path) => Some(path),
+        }
+    }
+
+    /// Whether this is an in-memory database.
+    pub fn is_memory(&self) -> bool {
+        matches!(self, Target::Memory)
+    }
+}
+
+impl From<&Path> for Target {
+    fn from(path: &Path) -> Self {
+        Target::File(path.to_owned())
+    }
+}
+
+impl From<PathBuf> for Target {
+    fn from(path: PathBuf) -> Self {
+        Target::File(path)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Memory => f.write_str(":memory:"),
+            Target::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// SQLite's `journal_mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JournalMode {
+    /// Rollback journal, deleted at commit.
+    Delete,
+    /// Rollback journal, truncated at commit.
+    Truncate,
+    /// Rollback journal, header zeroed at commit.
+    Persist,
+    /// Rollback journal in memory.
+    Memory,
+    /// Write-ahead log: readers do not block the writer.
+    Wal,
+    /// No journal (unsafe on crash).
+    Off,
+}
+
+impl JournalMode {
+    /// The name SQLite uses in `PRAGMA journal_mode`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JournalMode::Delete => "delete",
+            JournalMode::Truncate => "truncate",
+            JournalMode::Persist => "persist",
+            JournalMode::Memory => "memory",
+            JournalMode::Wal => "wal",
+            JournalMode::Off => "off",
+        }
+    }
+}
+
+/// SQLite's `synchronous` level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Synchronous {
+    /// No syncs: fastest, loses data on power failure.
+    Off,
+    /// Sync at checkpoints (in WAL mode): a power failure may lose the last commits,
+    /// a process crash loses nothing.
+    Normal,
+    /// Sync at every commit: a committed transaction survives power failure.
+    Full,
+    /// Like `Full`, and also syncs the directory after deleting a journal.
+    Extra,
+}
+
+impl Synchronous {
+    /// The name SQLite uses in `PRAGMA synchronous`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Synchronous::Off => "off",
+            Synchronous::Normal => "normal",
+            Synchronous::Full => "full",
+            Synchronous::Extra => "extra",
+        }
+    }
+
+    /// The number `PRAGMA synchronous` reads back.
+    pub fn as_pragma_value(&self) -> i64 {
+        match self {
+            Synchronous::Off => 0,
+            Synchronous::Normal => 1,
+            Synchronous::Full => 2,
+            Synchronous::Extra => 3,
+        }
+    }
+}
+
+/// Options for [`SqliteRuntime::open`](crate::SqliteRuntime::open). Every backend applies
+/// them the same way, through [`OpenOptions::setup_sql`].
+///
+/// ```
+/// use std::time::Duration;
+/// use sqlite_runtime::{JournalMode, OpenOptions, Synchronous, Target};
+///
+/// let options = OpenOptions::new()
+///     .busy_timeout(Duration::from_millis(250))
+///     .synchronous(Synchronous::Normal);
+/// assert_eq!(options.effective_journal_mode(&Target::file("a.db")), Some(JournalMode::Wal));
+/// assert_eq!(options.effective_journal_mode(&Target::Memory), None);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    read_only: bool,
+    create: bool,
+    busy_timeout: Duration,
+    journal_mode: Option<JournalMode>,
+    synchronous: Synchronous,
+    statement_cache_capacity: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            read_only: false,
+            create: true,
+            busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
+            journal_mode: None,
+            synchronous: Synchronous::Full,
+            statement_cache_capacity: Self::DEFAULT_STATEMENT_CACHE_CAPACITY,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// The default busy timeout: 5000 ms, as rivetkit's drivers use.
+    pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+    /// The default number of prepared statements kept per connection.
+    pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 64;
+
+    /// The defaults: read-write, create if missing, 5000 ms busy timeout, WAL for files,
+    /// `synchronous = FULL`, 64 cached statements.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Open read-only (default `false`). A read-only open never creates the file.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Create the file when missing (default `true`).
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+
+    /// How long a statement waits for another connection's lock before failing with
+    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy) (default 5000 ms).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The journal mode for file databases (default WAL). In-memory databases keep
+    /// SQLite's own in-memory journal whatever is set here.
+    pub fn journal_mode(mut self, mode: JournalMode) -> Self {
+        self.journal_mode = Some(mode);
+        self
+    }
+
+    /// The `synchronous` level (default `FULL`).
+    pub fn synchronous(mut self, level: Synchronous) -> Self {
+        self.synchronous = level;
+        self
+    }
+
+    /// How many prepared statements a connection keeps for reuse (default 64).
+    pub fn statement_cache_capacity(mut self, capacity: usize) -> Self {
+        self.statement_cache_capacity = capacity;
+        self
+    }
+
+    /// Whether the database is opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Whether a missing file is created (never when read-only).
+    pub fn creates(&self) -> bool {
+        self.create && !self.read_only
+    }
+
+    /// The busy timeout.
+    pub fn busy_timeout_value(&self) -> Duration {
+        self.busy_timeout
+    }
+
+    /// The `synchronous` level.
+    pub fn synchronous_value(&self) -> Synchronous {
+        self.synchronous
+    }
+
+    /// The statement cache capacity.
+    pub fn statement_cache_capacity_value(&self) -> usize {
+        self.statement_cache_capacity
+    }
+
+    /// The journal mode the open will set: `None` for memory databases and for
+    /// read-only opens (which cannot change it), the configured mode (WAL by default)
+    /// otherwise.
+    pub fn effective_journal_mode(&self, target: &Target) -> Option<JournalMode> {
+        if target.is_memory() || self.read_only {
+            None
+        } else {
+            Some(self.journal_mode.unwrap_or(JournalMode::Wal))
+        }
+    }
+
+    /// The statements every backend runs right after opening, so that all of them share
+    /// the same defaults. The busy timeout comes first: switching to WAL takes a lock.
+    pub fn setup_sql(&self, target: &Target) -> String {
+        let mut sql = format!("PRAGMA busy_timeout = {};", self.busy_timeout.as_millis());
+        if let Some(mode) = self.effective_journal_mode(target) {
+            sql.push_str(&format!(" PRAGMA journal_mode = {};", mode.as_str()));
+        }
+        sql.push_str(&format!(
+            " PRAGMA synchronous = {};",
+            self.synchronous.as_str()
+        ));
+        sql
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let options = OpenOptions::new();
+        assert_eq!(options.busy_timeout_value(), Duration::from_millis(5000));
+        assert_eq!(options.synchronous_value(), Synchronous::Full);
+        assert!(options.creates());
+        assert_eq!(
+            options.setup_sql(&Target::file("x.db")),
+            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = wal; PRAGMA synchronous = full;"
+        );
+        assert_eq!(
+            options.setup_sql(&Target::Memory),
+            "PRAGMA busy_timeout = 5000; PRAGMA synchronous = full;"
+        );
+    }
+
+    #[test]
+    fn read_only_never_creates_or_changes_journal() {
+        let options = OpenOptions::new()
+            .read_only(true)
+            .journal_mode(JournalMode::Delete);
+        assert!(!options.creates());
+        assert_eq!(options.effective_journal_mode(&Target::file("x.db")), None);
+    }
+}

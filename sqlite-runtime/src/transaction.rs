@@ -1,0 +1,149 @@
+//! Transactions and savepoints as guards: commit explicitly, roll back on drop.
+
+use std::ops::{Deref, DerefMut};
+
+use crate::{Result, SqliteDatabase};
+
+/// How `BEGIN` acquires locks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TransactionBehavior {
+    /// `BEGIN DEFERRED`: locks are taken on first use. A deferred transaction that reads
+    /// and then writes must upgrade its lock, and SQLite fails that upgrade at once with
+    /// `SQLITE_BUSY` (no busy handler) when another writer got there first. Only for
+    /// read transactions.
+    Deferred,
+    /// `BEGIN IMMEDIATE`: takes the write lock up front, waiting up to the busy timeout.
+    /// The right choice for any transaction that may write.
+    #[default]
+    Immediate,
+    /// `BEGIN EXCLUSIVE`: also keeps readers out (in rollback-journal modes).
+    Exclusive,
+}
+
+impl TransactionBehavior {
+    fn begin_sql(self) -> &'static str {
+        match self {
+            TransactionBehavior::Deferred => "BEGIN DEFERRED",
+            TransactionBehavior::Immediate => "BEGIN IMMEDIATE",
+            TransactionBehavior::Exclusive => "BEGIN EXCLUSIVE",
+        }
+    }
+}
+
+/// An open transaction or savepoint. It derefs to the database, so statements run
+/// through it. [`commit`](Transaction::commit) makes its work durable; dropping it
+/// without committing rolls back.
+///
+/// ```no_run
+/// use sqlite_runtime::{OpenOptions, Params, Result, SqliteRuntime, Target};
+///
+/// fn transfer(runtime: &dyn SqliteRuntime) -> Result<()> {
+///     let mut db = runtime.open(&Target::file("bank.db"), &OpenOptions::new())?;
+///     let mut tx = db.transaction()?; // BEGIN IMMEDIATE
+///     tx.run("UPDATE accounts SET balance = balance - 10 WHERE id = 1", Params::NONE)?;
+///     {
+///         let mut savepoint = tx.savepoint()?;
+///         savepoint.run("UPDATE accounts SET balance = balance + 10 WHERE id = 2", Params::NONE)?;
+///         savepoint.commit()?; // RELEASE
+///     }
+///     tx.commit() // COMMIT; an early return above would have rolled back
+/// }
+/// ```
+#[must_use = "a transaction rolls back when dropped: call commit()"]
+pub struct Transaction<'db> {
+    db: &'db mut dyn SqliteDatabase,
+    /// 0 for the outer transaction, n for the n-th nested savepoint.
+    depth: usize,
+    finished: bool,
+}
+
+impl dyn SqliteDatabase + '_ {
+    /// Begins a write transaction (`BEGIN IMMEDIATE`).
+    pub fn transaction(&mut self) -> Result<Transaction<'_>> {
+        self.transaction_with(TransactionBehavior::Immediate)
+    }
+
+    /// Begins a transaction with the given locking behaviour.
+    pub fn transaction_with(&mut self, behavior: TransactionBehavior) -> Result<Transaction<'_>> {
+        self.exec(behavior.begin_sql())?;
+        Ok(Transaction {
+            db: self,
+            depth: 0,
+            finished: false,
+        })
+    }
+}
+
+impl Transaction<'_> {
+    fn savepoint_name(&self) -> String {
+        format!("sqlite_runtime_sp{}", self.depth)
+    }
+
+    /// Opens a nested savepoint; rolling it back undoes only what ran inside it.
+    pub fn savepoint(&mut self) -> Result<Transaction<'_>> {
+        let depth = self.depth + 1;
+        self.db
+            .exec(&format!("SAVEPOINT sqlite_runtime_sp{depth}"))?;
+        Ok(Transaction {
+            db: &mut *self.db,
+            depth,
+            finished: false,
+        })
+    }
+
+    /// Commits the transaction, or releases the savepoint into its parent.
+    pub fn commit(mut self) -> Result<()> {
+        self.finished = true;
+        let sql = if self.depth == 0 {
+            "COMMIT".to_owned()
+        } else {
+            format!("RELEASE {}", self.savepoint_name())
+        };
+        self.db.exec(&sql)
+    }
+
+    /// Rolls back everything done in this transaction or savepoint.
+    pub fn rollback(mut self) -> Result<()> {
+        self.finished = true;
+        self.rollback_now()
+    }
+
+    fn rollback_now(&mut self) -> Result<()> {
+        if self.depth == 0 {
+            self.db.exec("ROLLBACK")
+        } else {
+            let name = self.savepoint_name();
+            self.db.exec(&format!("ROLLBACK TO {name}; RELEASE {name}"))
+        }
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.finished || self.db.is_closed() {
+            return;
+        }
+        // A failed statement may already have ended the transaction (SQLite rolls back
+        // on some errors); only roll back what is still open.
+        if self.depth == 0 && !self.db.in_transaction().unwrap_or(true) {
+            return;
+        }
+        if let Err(error) = self.rollback_now() {
+            tracing::warn!(%error, depth = self.depth, "rollback on drop failed");
+        }
+    }
+}
+
+impl<'db> Deref for Transaction<'db> {
+    type Target = dyn SqliteDatabase + 'db;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.db
+    }
+}
+
+impl DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut *self.db
+    }
+}
