@@ -1,0 +1,97 @@
+//! The table of known backends: name, enabling feature, constructor when compiled in.
+
+use std::sync::Arc;
+
+use sqlite_runtime::SqliteRuntime;
+
+/// One known backend. Its constructor is present only when its feature is compiled in.
+#[derive(Clone, Copy)]
+pub struct BackendDescriptor {
+    /// The name the loader, `SQLITE_RUNTIME` and the CLI use.
+    pub name: &'static str,
+    /// The Cargo feature of `sqlite-runtime-backends` that compiles it in.
+    pub feature: &'static str,
+    /// The binding crate behind it.
+    pub binding: &'static str,
+    constructor: Option<fn() -> Arc<dyn SqliteRuntime>>,
+}
+
+impl BackendDescriptor {
+    /// Whether the backend's feature was enabled at build time.
+    pub fn is_compiled(&self) -> bool {
+        self.constructor.is_some()
+    }
+
+    /// A new runtime for this backend, or `None` when it is not compiled in. This does
+    /// not check that it works: see [`probe`](crate::probe).
+    pub fn runtime(&self) -> Option<Arc<dyn SqliteRuntime>> {
+        self.constructor.map(|construct| construct())
+    }
+}
+
+impl std::fmt::Debug for BackendDescriptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendDescriptor")
+            .field("name", &self.name)
+            .field("feature", &self.feature)
+            .field("compiled", &self.is_compiled())
+            .finish()
+    }
+}
+
+cfg_if::cfg_if! {
+    if #[cfg(feature = "rusqlite")] {
+        const RUSQLITE: Option<fn() -> Arc<dyn SqliteRuntime>> =
+            Some(|| Arc::new(crate::RusqliteRuntime::new()));
+    } else {
+        const RUSQLITE: Option<fn() -> Arc<dyn SqliteRuntime>> = None;
+    }
+}
+cfg_if::cfg_if! {
+    if #[cfg(feature = "sqlite")] {
+        const SQLITE: Option<fn() -> Arc<dyn SqliteRuntime>> =
+            Some(|| Arc::new(crate::SqliteCrateRuntime::new()));
+    } else {
+        const SQLITE: Option<fn() -> Arc<dyn SqliteRuntime>> = None;
+    }
+}
+cfg_if::cfg_if! {
+    if #[cfg(feature = "sqlx")] {
+        const SQLX: Option<fn() -> Arc<dyn SqliteRuntime>> =
+            Some(|| Arc::new(crate::SqlxRuntime::new()));
+    } else {
+        const SQLX: Option<fn() -> Arc<dyn SqliteRuntime>> = None;
+    }
+}
+
+/// Every backend this crate knows, compiled in or not, in default preference order.
+pub const KNOWN_BACKENDS: [BackendDescriptor; 3] = [
+    BackendDescriptor {
+        name: "rusqlite",
+        feature: "rusqlite",
+        binding: "rusqlite 0.39",
+        constructor: RUSQLITE,
+    },
+    BackendDescriptor {
+        name: "sqlite",
+        feature: "sqlite",
+        binding: "sqlite 0.37",
+        constructor: SQLITE,
+    },
+    BackendDescriptor {
+        name: "sqlx",
+        feature: "sqlx",
+        binding: "sqlx 0.9 (sqlx-sqlite)",
+        constructor: SQLX,
+    },
+];
+
+/// The known backend called `name`.
+pub fn backend(name: &str) -> Option<&'static BackendDescriptor> {
+    KNOWN_BACKENDS.iter().find(|b| b.name == name)
+}
+
+/// The backends compiled into this build.
+pub fn compiled_backends() -> Vec<&'static BackendDescriptor> {
+    KNOWN_BACKENDS.iter().filter(|b| b.is_compiled()).collect()
+}

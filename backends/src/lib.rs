@@ -1,0 +1,54 @@
+//! SQLite bindings behind the [`sqlite_runtime`] traits, and a loader that picks one at
+//! run time.
+//!
+//! Each binding is a Cargo feature: `rusqlite` (default), `sqlite` and `sqlx`. All of
+//! them link the one SQLite that `libsqlite3-sys` builds (feature `bundled`, default),
+//! so any combination builds into one binary.
+//!
+//! ```
+//! use sqlite_runtime::{OpenOptions, Params, Target, ValueRef};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # if sqlite_runtime_backends::compiled_backends().is_empty() { return Ok(()); }
+//! // The first compiled-in backend that works, or the one named by SQLITE_RUNTIME.
+//! let loaded = sqlite_runtime_backends::load()?;
+//! let mut db = loaded.runtime.open(&Target::Memory, &OpenOptions::new())?;
+//! let row = db.get("SELECT ? + 1 AS n", Params::from(&[ValueRef::Integer(41)]))?;
+//! assert_eq!(row.map(|r| r.get::<i64>("n")).transpose()?, Some(42));
+//! println!("{} on SQLite {}", loaded.descriptor.name, loaded.sqlite_version);
+//! # Ok(())
+//! # }
+//! ```
+
+mod descriptor;
+mod loader;
+mod version;
+
+#[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
+mod raw;
+
+cfg_if::cfg_if! {
+    if #[cfg(feature = "rusqlite")] {
+        mod rusqlite_backend;
+        pub use rusqlite_backend::RusqliteRuntime;
+    }
+}
+cfg_if::cfg_if! {
+    if #[cfg(feature = "sqlite")] {
+        mod sqlite_backend;
+        pub use sqlite_backend::SqliteCrateRuntime;
+    }
+}
+cfg_if::cfg_if! {
+    if #[cfg(feature = "sqlx")] {
+        mod sqlx_backend;
+        pub use sqlx_backend::SqlxRuntime;
+    }
+}
+
+pub use descriptor::{BackendDescriptor, KNOWN_BACKENDS, backend, compiled_backends};
+pub use loader::{
+    BackendFailure, BackendStatus, DEFAULT_PREFERENCE, ENV_VAR, LoadError, LoadedBackend, Loader,
+    MIN_SQLITE_VERSION, load, probe,
+};
+pub use version::SqliteVersion;

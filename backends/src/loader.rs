@@ -1,0 +1,416 @@
+//! Picks a working backend at run time.
+
+use std::fmt;
+use std::sync::Arc;
+
+use sqlite_runtime::{OpenOptions, Params, SqliteRuntime, Target};
+
+use crate::{BackendDescriptor, KNOWN_BACKENDS, SqliteVersion, backend};
+
+/// The environment variable that names the one backend to load.
+pub const ENV_VAR: &str = "SQLITE_RUNTIME";
+
+/// The order backends are tried in when nothing else is said.
+pub const DEFAULT_PREFERENCE: [&str; 3] = ["rusqlite", "sqlite", "sqlx"];
+
+/// The oldest SQLite the probe accepts by default (`RETURNING`, `->>`, `unixepoch` and
+/// the WAL fixes the drivers rely on are all older than this).
+pub const MIN_SQLITE_VERSION: SqliteVersion = SqliteVersion::new(3, 45, 0);
+
+/// A backend that loaded: it opened `:memory:` and reported a recent enough SQLite.
+#[derive(Clone)]
+pub struct LoadedBackend {
+    /// The runtime, ready to open databases.
+    pub runtime: Arc<dyn SqliteRuntime>,
+    /// Which backend it is.
+    pub descriptor: &'static BackendDescriptor,
+    /// What `sqlite_version()` returned through it.
+    pub sqlite_version: SqliteVersion,
+}
+
+impl fmt::Debug for LoadedBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedBackend")
+            .field("name", &self.descriptor.name)
+            .field("sqlite_version", &self.sqlite_version)
+            .finish()
+    }
+}
+
+/// Why one backend did not load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendFailure {
+    /// The backend's name.
+    pub name: &'static str,
+    /// What went wrong, in one line.
+    pub reason: String,
+}
+
+/// The state of one known backend, for listings such as `sqlrt backends`.
+#[derive(Clone, Debug)]
+pub struct BackendStatus {
+    /// The backend.
+    pub descriptor: &'static BackendDescriptor,
+    /// `None` when not compiled in; otherwise the probe's outcome.
+    pub probe: Option<Result<SqliteVersion, String>>,
+}
+
+/// Loading failed. The message names every backend and why it was not used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// No backend feature was enabled at build time.
+    #[error(
+        "no SQLite backend is compiled in: enable one of the features {}",
+        list_features(&KNOWN_BACKENDS.iter().collect::<Vec<_>>())
+    )]
+    NoneCompiled,
+    /// `SQLITE_RUNTIME` (or the preference list) names a backend that does not exist.
+    #[error(
+        "unknown SQLite backend `{requested}`: valid names are {}",
+        valid_names()
+    )]
+    UnknownBackend {
+        /// The name that was asked for.
+        requested: String,
+    },
+    /// `SQLITE_RUNTIME` names a known backend whose feature is off in this build.
+    #[error(
+        "SQLite backend `{requested}` is not compiled in (enable feature `{feature}`); compiled in: {}",
+        compiled_names()
+    )]
+    NotCompiled {
+        /// The name that was asked for.
+        requested: String,
+        /// The feature that would compile it in.
+        feature: &'static str,
+    },
+    /// Every backend tried failed its probe.
+    #[error("no SQLite backend could be loaded: {}", describe_failures(.failures, .not_compiled))]
+    AllFailed {
+        /// Each backend tried, with its reason.
+        failures: Vec<BackendFailure>,
+        /// Known backends that were not compiled in, with the feature that enables each.
+        not_compiled: Vec<(&'static str, &'static str)>,
+    },
+}
+
+fn valid_names() -> String {
+    KNOWN_BACKENDS.map(|b| b.name).join(", ")
+}
+
+fn compiled_names() -> String {
+    let names: Vec<&str> = crate::compiled_backends().iter().map(|b| b.name).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn list_features(backends: &[&BackendDescriptor]) -> String {
+    backends
+        .iter()
+        .map(|b| format!("`{}`", b.feature))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe_failures(failures: &[BackendFailure], not_compiled: &[(&str, &str)]) -> String {
+    let mut parts: Vec<String> = failures
+        .iter()
+        .map(|f| format!("{}: {}", f.name, f.reason))
+        .collect();
+    parts.extend(
+        not_compiled
+            .iter()
+            .map(|(name, feature)| format!("{name}: not compiled in (enable feature `{feature}`)")),
+    );
+    parts.join("; ")
+}
+
+/// Opens `:memory:` through `runtime` and returns the SQLite version it reports,
+/// failing when it is older than `minimum`.
+pub fn probe(runtime: &dyn SqliteRuntime, minimum: SqliteVersion) -> Result<SqliteVersion, String> {
+    let mut db = runtime
+        .open(&Target::Memory, &OpenOptions::new())
+        .map_err(|e| format!("cannot open :memory:: {e}"))?;
+    let row = db
+        .get("SELECT sqlite_version()", Params::NONE)
+        .map_err(|e| format!("cannot query sqlite_version(): {e}"))?
+        .ok_or("sqlite_version() returned no row")?;
+    let text: String = row.get(0).map_err(|e| e.to_string())?;
+    let _ = db.close();
+    let version: SqliteVersion = text.parse().map_err(|e| format!("{e}"))?;
+    if version < minimum {
+        return Err(format!(
+            "SQLite {version} is older than the required {minimum}"
+        ));
+    }
+    Ok(version)
+}
+
+/// Chooses and probes a backend. [`load`] is `Loader::new().load()`.
+///
+/// ```
+/// use sqlite_runtime_backends::{LoadError, Loader};
+///
+/// let error = Loader::new().selected(Some("postgres")).load().unwrap_err();
+/// assert!(matches!(error, LoadError::UnknownBackend { .. }));
+/// assert!(error.to_string().contains("valid names are rusqlite, sqlite, sqlx"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Loader {
+    preference: Vec<String>,
+    selected: Option<String>,
+    minimum: SqliteVersion,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Loader {
+    /// The default preference order, the minimum version, and the backend named by
+    /// `SQLITE_RUNTIME` if that variable is set and not empty.
+    pub fn new() -> Self {
+        let selected = std::env::var(ENV_VAR).ok().filter(|v| !v.trim().is_empty());
+        Loader {
+            preference: DEFAULT_PREFERENCE.map(String::from).to_vec(),
+            selected,
+            minimum: MIN_SQLITE_VERSION,
+        }
+    }
+
+    /// Tries backends in this order instead of the default; backends left out are not
+    /// tried.
+    pub fn preference<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.preference = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Loads only this backend (`Some`), or follows the preference order (`None`).
+    /// Overrides `SQLITE_RUNTIME`.
+    pub fn selected(mut self, name: Option<&str>) -> Self {
+        self.selected = name.map(|n| n.trim().to_owned());
+        self
+    }
+
+    /// The oldest SQLite version accepted.
+    pub fn min_sqlite_version(mut self, minimum: SqliteVersion) -> Self {
+        self.minimum = minimum;
+        self
+    }
+
+    /// The backends this loader would try, in order.
+    fn candidates(&self) -> Result<Vec<&'static BackendDescriptor>, LoadError> {
+        let names: Vec<&str> = match &self.selected {
+            Some(name) => vec![name.as_str()],
+            None => self.preference.iter().map(String::as_str).collect(),
+        };
+        let mut candidates = Vec::with_capacity(names.len());
+        for name in names {
+            let descriptor = backend(name).ok_or_else(|| LoadError::UnknownBackend {
+                requested: name.to_owned(),
+            })?;
+            if self.selected.is_some() && !descriptor.is_compiled() {
+                return Err(LoadError::NotCompiled {
+                    requested: name.to_owned(),
+                    feature: descriptor.feature,
+                });
+            }
+            candidates.push(descriptor);
+        }
+        Ok(candidates)
+    }
+
+    /// Probes the candidates in order and returns the first that works, or one error
+    /// naming every backend and why it was not used.
+    pub fn load(&self) -> Result<LoadedBackend, LoadError> {
+        let candidates = self.candidates()?;
+        if crate::compiled_backends().is_empty() {
+            return Err(LoadError::NoneCompiled);
+        }
+        let mut failures = Vec::new();
+        let mut not_compiled = Vec::new();
+        for descriptor in candidates {
+            let Some(runtime) = descriptor.runtime() else {
+                not_compiled.push((descriptor.name, descriptor.feature));
+                continue;
+            };
+            match probe(runtime.as_ref(), self.minimum) {
+                Ok(sqlite_version) => {
+                    tracing::debug!(backend = descriptor.name, %sqlite_version, "loaded SQLite backend");
+                    return Ok(LoadedBackend {
+                        runtime,
+                        descriptor,
+                        sqlite_version,
+                    });
+                }
+                Err(reason) => {
+                    tracing::debug!(backend = descriptor.name, %reason, "SQLite backend failed its probe");
+                    failures.push(BackendFailure {
+                        name: descriptor.name,
+                        reason,
+                    });
+                }
+            }
+        }
+        for descriptor in KNOWN_BACKENDS.iter() {
+            let listed = failures.iter().any(|f| f.name == descriptor.name)
+                || not_compiled.iter().any(|(n, _)| *n == descriptor.name);
+            if !descriptor.is_compiled() && !listed {
+                not_compiled.push((descriptor.name, descriptor.feature));
+            }
+        }
+        Err(LoadError::AllFailed {
+            failures,
+            not_compiled,
+        })
+    }
+
+    /// Every known backend with its probe outcome (not compiled in: `None`).
+    pub fn status(&self) -> Vec<BackendStatus> {
+        KNOWN_BACKENDS
+            .iter()
+            .map(|descriptor| BackendStatus {
+                descriptor,
+                probe: descriptor
+                    .runtime()
+                    .map(|runtime| probe(runtime.as_ref(), self.minimum)),
+            })
+            .collect()
+    }
+}
+
+/// Loads the backend named by `SQLITE_RUNTIME`, or else the first compiled-in backend
+/// that works, in the order rusqlite, sqlite, sqlx.
+pub fn load() -> Result<LoadedBackend, LoadError> {
+    Loader::new().load()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_list_the_valid_ones() {
+        let error = Loader::new().selected(Some("nope")).load().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown SQLite backend `nope`: valid names are rusqlite, sqlite, sqlx"
+        );
+        let error = Loader::new()
+            .selected(None)
+            .preference(["rusqlite", "mysql"])
+            .load()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            LoadError::UnknownBackend {
+                requested: "mysql".into()
+            }
+        );
+    }
+
+    #[test]
+    fn selecting_a_backend_that_is_not_compiled_in_names_its_feature() {
+        for descriptor in KNOWN_BACKENDS.iter().filter(|b| !b.is_compiled()) {
+            let error = Loader::new()
+                .selected(Some(descriptor.name))
+                .load()
+                .unwrap_err();
+            assert_eq!(
+                error,
+                LoadError::NotCompiled {
+                    requested: descriptor.name.into(),
+                    feature: descriptor.feature
+                }
+            );
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("enable feature `{}`", descriptor.feature))
+            );
+        }
+    }
+
+    #[cfg(not(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx")))]
+    #[test]
+    fn no_backend_compiled_in_is_an_error() {
+        let error = Loader::new().selected(None).load().unwrap_err();
+        assert_eq!(error, LoadError::NoneCompiled);
+        assert_eq!(
+            error.to_string(),
+            "no SQLite backend is compiled in: enable one of the features `rusqlite`, `sqlite`, `sqlx`"
+        );
+        assert!(Loader::new().status().iter().all(|s| s.probe.is_none()));
+    }
+
+    #[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
+    #[test]
+    fn every_failure_is_listed_in_one_error() {
+        let error = Loader::new()
+            .selected(None)
+            .min_sqlite_version(SqliteVersion::new(99, 0, 0))
+            .load()
+            .unwrap_err();
+        let LoadError::AllFailed {
+            failures,
+            not_compiled,
+        } = &error
+        else {
+            panic!("expected AllFailed, got {error:?}");
+        };
+        let compiled: Vec<&str> = crate::compiled_backends().iter().map(|b| b.name).collect();
+        assert_eq!(
+            failures.iter().map(|f| f.name).collect::<Vec<_>>(),
+            compiled
+        );
+        for failure in failures {
+            assert!(
+                failure.reason.contains("older than the required 99.0.0"),
+                "{failure:?}"
+            );
+        }
+        let missing: Vec<&str> = KNOWN_BACKENDS
+            .iter()
+            .filter(|b| !b.is_compiled())
+            .map(|b| b.name)
+            .collect();
+        assert_eq!(
+            not_compiled.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            missing
+        );
+        let message = error.to_string();
+        for name in compiled.iter().chain(&missing) {
+            assert!(message.contains(&format!("{name}: ")), "{message}");
+        }
+    }
+
+    #[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
+    #[test]
+    fn selection_and_preference_pick_the_named_backend() {
+        for descriptor in crate::compiled_backends() {
+            let loaded = Loader::new()
+                .selected(Some(descriptor.name))
+                .load()
+                .unwrap();
+            assert_eq!(loaded.descriptor.name, descriptor.name);
+            assert_eq!(loaded.runtime.name(), descriptor.name);
+            assert!(loaded.sqlite_version >= MIN_SQLITE_VERSION);
+            let loaded = Loader::new()
+                .selected(None)
+                .preference([descriptor.name])
+                .load()
+                .unwrap();
+            assert_eq!(loaded.descriptor.name, descriptor.name);
+        }
+    }
+}

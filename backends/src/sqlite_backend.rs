@@ -1,0 +1,1 @@
+//! The `sqlite` crate backend (being written).

@@ -1,0 +1,1 @@
+//! The sqlx backend (being written).
