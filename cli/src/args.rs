@@ -1,0 +1,156 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// sqlrt: run storage drivers on any SQLite binding.
+#[derive(Debug, Parser)]
+#[command(name = "sqlrt", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print one machine-readable JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// SQLite backend to use (same as SQLITE_RUNTIME=NAME). `conformance` and `bench`
+    /// accept it several times.
+    #[arg(long = "backend", value_name = "NAME", global = true)]
+    pub backends: Vec<String>,
+    /// No progress bars or informational lines.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Log through tracing on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every known backend: compiled in, loaded or why not, SQLite version.
+    #[command(after_help = "Example:\n  sqlrt backends\n  sqlrt backends --json")]
+    Backends,
+    /// Run the conformance and driver suites against backends (default: all compiled in).
+    #[command(
+        after_help = "Exit code 1 if any case fails.\n\nExample:\n  sqlrt conformance\n  sqlrt conformance --backend sqlx --backend rusqlite --json"
+    )]
+    Conformance(ConformanceArgs),
+    /// Migrate legacy rivetkit state files of a storage root into SQLite.
+    #[command(
+        after_help = "Legacy files are never modified. Exit 0 when the root was processed, even if some files failed to decode (they are listed).\n\nExample:\n  sqlrt migrate ./storage --dry-run\n  sqlrt migrate ./storage --json"
+    )]
+    Migrate(MigrateArgs),
+    /// List the actors of a storage root.
+    #[command(after_help = "Example:\n  sqlrt actors ./storage")]
+    Actors(RootArgs),
+    /// Read and write an actor's key-value store.
+    #[command(
+        after_help = "Keys and values are UTF-8 text, or hex written `hex:00ff`.\n\nExample:\n  sqlrt kv ./storage my-actor put greeting hello\n  sqlrt kv ./storage my-actor get greeting hex:00ff\n  sqlrt kv ./storage my-actor list --prefix user: --limit 10 --json"
+    )]
+    Kv(KvArgs),
+}
+
+/// Arguments of `conformance`.
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// Run only cases whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+}
+
+/// A storage root.
+#[derive(Debug, Args)]
+pub struct RootArgs {
+    /// The storage root directory.
+    pub root: PathBuf,
+}
+
+/// Arguments of `migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The storage root directory.
+    pub root: PathBuf,
+    /// Report what would be migrated without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `kv`.
+#[derive(Debug, Args)]
+pub struct KvArgs {
+    /// The storage root directory.
+    pub root: PathBuf,
+    /// The actor id.
+    pub actor: String,
+    /// Create the actor when it does not exist.
+    #[arg(long)]
+    pub create: bool,
+    /// The operation.
+    #[command(subcommand)]
+    pub op: KvOp,
+}
+
+/// A KV operation.
+#[derive(Debug, Subcommand)]
+pub enum KvOp {
+    /// Get values by key (a missing key prints nothing in text, null in JSON).
+    #[command(after_help = "Example:\n  sqlrt kv ./storage my-actor get a hex:00ff")]
+    Get {
+        /// Keys to read.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Put key/value pairs in one atomic batch.
+    #[command(after_help = "Example:\n  sqlrt kv ./storage my-actor put a 1 b 2")]
+    Put {
+        /// KEY VALUE [KEY VALUE]...
+        #[arg(required = true, value_name = "KEY VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Delete keys in one atomic batch (missing keys are ignored).
+    #[command(after_help = "Example:\n  sqlrt kv ./storage my-actor delete a b")]
+    Delete {
+        /// Keys to delete.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Delete every key in [START, END).
+    #[command(name = "delete-range", after_help = "Example:\n  sqlrt kv ./storage my-actor delete-range a b")]
+    DeleteRange {
+        /// First key deleted.
+        start: String,
+        /// First key kept after the range.
+        end: String,
+    },
+    /// List entries by prefix, by range, or all.
+    #[command(
+        after_help = "Example:\n  sqlrt kv ./storage my-actor list --prefix user:\n  sqlrt kv ./storage my-actor list --start a --end m --reverse --limit 5"
+    )]
+    List {
+        /// Keys starting with this prefix.
+        #[arg(long, conflicts_with_all = ["start", "end"])]
+        prefix: Option<String>,
+        /// Range start (inclusive).
+        #[arg(long, requires = "end")]
+        start: Option<String>,
+        /// Range end (exclusive).
+        #[arg(long, requires = "start")]
+        end: Option<String>,
+        /// Descending order.
+        #[arg(long)]
+        reverse: bool,
+        /// At most this many entries (default 16384).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+}

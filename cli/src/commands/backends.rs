@@ -1,0 +1,67 @@
+//! `sqlrt backends`.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::{CliError, loader};
+use crate::args::GlobalArgs;
+use crate::output::print_json;
+
+pub fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
+    let loader = loader(global)?;
+    let statuses = loader.status();
+    let chosen = loader.load();
+    let chosen_name = chosen.as_ref().ok().map(|l| l.descriptor.name);
+    if global.json {
+        let backends: Vec<_> = statuses
+            .iter()
+            .map(|status| {
+                let (loaded, version, error) = match &status.probe {
+                    None => (false, None, None),
+                    Some(Ok(version)) => (true, Some(version.to_string()), None),
+                    Some(Err(reason)) => (false, None, Some(reason.clone())),
+                };
+                json!({
+                    "name": status.descriptor.name,
+                    "binding": status.descriptor.binding,
+                    "feature": status.descriptor.feature,
+                    "compiled": status.descriptor.is_compiled(),
+                    "loaded": loaded,
+                    "sqlite_version": version,
+                    "error": error,
+                })
+            })
+            .collect();
+        print_json(&json!({
+            "backends": backends,
+            "selected": chosen_name,
+            "selection_error": chosen.as_ref().err().map(|e| e.to_string()),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<10} {:<24} {:<10} STATUS", "BACKEND", "BINDING", "SQLITE");
+    for status in &statuses {
+        let (version, state) = match &status.probe {
+            None => (
+                "-".to_owned(),
+                format!("not compiled in (feature `{}`)", status.descriptor.feature),
+            ),
+            Some(Ok(version)) => (version.to_string(), "loaded".to_owned()),
+            Some(Err(reason)) => ("-".to_owned(), format!("failed: {reason}")),
+        };
+        let marker = if chosen_name == Some(status.descriptor.name) {
+            "  <- load() picks this"
+        } else {
+            ""
+        };
+        println!(
+            "{:<10} {:<24} {:<10} {state}{marker}",
+            status.descriptor.name, status.descriptor.binding, version
+        );
+    }
+    if let Err(error) = chosen {
+        println!("load() fails: {error}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,66 @@
+//! One module per command.
+
+mod backends;
+mod conformance;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use sqlite_runtime::SqliteRuntime;
+use sqlite_runtime_backends::{BackendDescriptor, LoadError, Loader};
+
+use crate::args::{Cli, Command, GlobalArgs};
+
+/// A command's failure, reported in one line.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs the command and returns the process exit code.
+pub fn run(cli: &Cli) -> Result<ExitCode, CliError> {
+    match &cli.command {
+        Command::Backends => backends::run(&cli.global),
+        Command::Conformance(args) => conformance::run(&cli.global, args),
+        Command::Migrate(_) | Command::Actors(_) | Command::Kv(_) => {
+            Err("this command is not available yet".into())
+        }
+    }
+}
+
+/// The loader `--backend` (or `SQLITE_RUNTIME`) asks for, for commands that use one.
+pub fn loader(global: &GlobalArgs) -> Result<Loader, CliError> {
+    match global.backends.as_slice() {
+        [] => Ok(Loader::new()),
+        [name] => Ok(Loader::new().selected(Some(name))),
+        _ => Err("this command takes at most one --backend".into()),
+    }
+}
+
+/// The runtime for commands that need one backend.
+pub fn runtime(global: &GlobalArgs) -> Result<Arc<dyn SqliteRuntime>, CliError> {
+    Ok(loader(global)?.load()?.runtime)
+}
+
+/// The compiled-in backends named by `--backend` (all compiled in when none is named).
+pub fn selected_backends(global: &GlobalArgs) -> Result<Vec<&'static BackendDescriptor>, CliError> {
+    if global.backends.is_empty() {
+        return Ok(sqlite_runtime_backends::compiled_backends());
+    }
+    global
+        .backends
+        .iter()
+        .map(|name| {
+            let descriptor = sqlite_runtime_backends::backend(name).ok_or_else(|| {
+                LoadError::UnknownBackend {
+                    requested: name.clone(),
+                }
+            })?;
+            if !descriptor.is_compiled() {
+                return Err(LoadError::NotCompiled {
+                    requested: name.clone(),
+                    feature: descriptor.feature,
+                }
+                .into());
+            }
+            Ok(descriptor)
+        })
+        .collect()
+}

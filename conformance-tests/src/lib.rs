@@ -1,0 +1,15 @@
+//! The conformance suite: behaviour cases every backend must pass.
+//!
+//! Cases are plain data ([`Case`]): a name, the [`Capability`] it needs, and a function.
+//! The test binaries (`tests/<backend>.rs`) expand every suite for one backend with
+//! [`harness::main`], so each case is its own named test, and `sqlrt conformance` runs
+//! the same cases through [`run_suite`]. A case whose capability the backend lacks is
+//! reported as skipped, with the reason, never as passed.
+//!
+//! [`Capability`]: sqlite_runtime::Capability
+
+mod case;
+pub mod harness;
+pub mod runtime;
+
+pub use case::{Case, CaseResult, Context, Outcome, Suite, run_case, run_suite, suites};

@@ -1,0 +1,6 @@
+//! Every conformance case against the `rusqlite` backend.
+
+fn main() {
+    // Cases this backend skips, each for a capability it declares it lacks.
+    conformance_tests::harness::main("rusqlite", &[]);
+}
