@@ -1,1 +1,0 @@
-//! The `sqlite` crate backend (being written).
