@@ -1,1 +1,0 @@
-//! The sqlx backend (being written).
