@@ -1,0 +1,59 @@
+//! One actor's in-memory slot: its lifecycle state, behind the actor's own mutex.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::kv::KvStore;
+
+/// An actor's public metadata (from its state file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActorInfo {
+    /// The actor id.
+    pub id: String,
+    /// The actor's name.
+    pub name: String,
+    /// The actor's key.
+    pub key: Vec<String>,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+/// A running actor: its metadata and open KV store.
+pub(crate) struct Loaded {
+    pub(crate) info: ActorInfo,
+    pub(crate) kv: KvStore,
+}
+
+/// Where an actor is in its lifecycle. Transitions happen under the slot's mutex.
+pub(crate) enum Status {
+    /// A fresh slot: the disk has not been consulted yet.
+    Unloaded,
+    /// The database is open; operations run.
+    Running(Box<Loaded>),
+    /// Sleep or destroy is under way: operations get `ActorStopping`.
+    Stopping,
+    /// The actor was destroyed through this slot: operations get `ActorStopping`.
+    Destroyed,
+    /// The slot was dropped from the driver's map (after a sleep, or for a missing
+    /// actor): callers holding it retry with the current slot.
+    Retired,
+}
+
+/// The per-actor mutex. Different actors never share one.
+pub(crate) struct Slot {
+    status: Mutex<Status>,
+}
+
+impl Slot {
+    /// A slot that has not looked at the disk yet.
+    pub(crate) fn new() -> Self {
+        Slot {
+            status: Mutex::new(Status::Unloaded),
+        }
+    }
+
+    /// Locks the actor. A panic in another holder does not make the actor unusable:
+    /// every transition leaves a valid status.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,130 @@
+//! Actor id rules: an id becomes a file name, so unsafe ids are rejected before any disk
+//! access.
+
+use std::fmt;
+
+/// The longest accepted actor id, in bytes.
+pub const MAX_ACTOR_ID_LEN: usize = 255;
+
+/// The marker temporary files carry; names containing it are never actors.
+pub const TEMP_MARKER: &str = ".tmp.";
+
+/// Why an actor id was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidActorId {
+    /// The id is empty.
+    Empty,
+    /// The id is `.` or `..`.
+    DotName,
+    /// The id contains `/` or `\`.
+    PathSeparator,
+    /// The id contains a NUL byte.
+    Nul,
+    /// The id contains a control character.
+    ControlCharacter,
+    /// The id contains `.tmp.`, reserved for temporary files.
+    TempMarker,
+    /// The id is longer than 255 bytes.
+    TooLong {
+        /// The id's length in bytes.
+        len: usize,
+    },
+}
+
+impl fmt::Display for InvalidActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvalidActorId::Empty => f.write_str("the actor id is empty"),
+            InvalidActorId::DotName => f.write_str("the actor id cannot be `.` or `..`"),
+            InvalidActorId::PathSeparator => f.write_str("the actor id cannot contain `/` or `\\`"),
+            InvalidActorId::Nul => f.write_str("the actor id cannot contain NUL"),
+            InvalidActorId::ControlCharacter => {
+                f.write_str("the actor id cannot contain control characters")
+            }
+            InvalidActorId::TempMarker => f.write_str("the actor id cannot contain `.tmp.`"),
+            InvalidActorId::TooLong { len } => write!(
+                f,
+                "the actor id is {len} bytes long (max {MAX_ACTOR_ID_LEN} bytes)"
+            ),
+        }
+    }
+}
+
+/// Checks `id` against the spec's rules.
+pub fn check_actor_id(id: &str) -> Result<(), InvalidActorId> {
+    if id.is_empty() {
+        return Err(InvalidActorId::Empty);
+    }
+    if id.len() > MAX_ACTOR_ID_LEN {
+        return Err(InvalidActorId::TooLong { len: id.len() });
+    }
+    if id == "." || id == ".." {
+        return Err(InvalidActorId::DotName);
+    }
+    for c in id.chars() {
+        match c {
+            '/' | '\\' => return Err(InvalidActorId::PathSeparator),
+            '\0' => return Err(InvalidActorId::Nul),
+            c if c.is_control() => return Err(InvalidActorId::ControlCharacter),
+            _ => {}
+        }
+    }
+    if id.contains(TEMP_MARKER) {
+        return Err(InvalidActorId::TempMarker);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_ids() {
+        for id in [
+            "a",
+            "actor-1",
+            "legacy-actor-one",
+            "...",
+            ".hidden",
+            "a.tmp",
+            "tmp.x",
+            "é",
+            &"x".repeat(255),
+        ] {
+            assert_eq!(check_actor_id(id), Ok(()), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_unsafe_ids() {
+        let cases: &[(&str, InvalidActorId)] = &[
+            ("", InvalidActorId::Empty),
+            (".", InvalidActorId::DotName),
+            ("..", InvalidActorId::DotName),
+            ("a/b", InvalidActorId::PathSeparator),
+            ("/", InvalidActorId::PathSeparator),
+            ("a\\b", InvalidActorId::PathSeparator),
+            ("a\0b", InvalidActorId::Nul),
+            ("a\nb", InvalidActorId::ControlCharacter),
+            ("a\u{7f}", InvalidActorId::ControlCharacter),
+            ("a\u{85}", InvalidActorId::ControlCharacter),
+            ("x.tmp.123", InvalidActorId::TempMarker),
+            (".tmp.", InvalidActorId::TempMarker),
+        ];
+        for (id, reason) in cases {
+            assert_eq!(check_actor_id(id), Err(*reason), "{id:?}");
+        }
+        let long = "x".repeat(256);
+        assert_eq!(
+            check_actor_id(&long),
+            Err(InvalidActorId::TooLong { len: 256 })
+        );
+        // 128 two-byte characters: 256 bytes.
+        assert_eq!(
+            check_actor_id(&"é".repeat(128)),
+            Err(InvalidActorId::TooLong { len: 256 })
+        );
+    }
+}

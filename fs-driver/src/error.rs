@@ -1,0 +1,134 @@
+//! The driver's error type.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::actor_id::InvalidActorId;
+use crate::bare::DecodeError;
+use crate::limits::LimitError;
+
+/// A boxed error, as returned by caller-supplied stop hooks.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything the driver can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The actor id breaks the id rules; nothing was read or written.
+    #[error("invalid actor id {id:?}: {reason}")]
+    InvalidActorId {
+        /// The rejected id.
+        id: String,
+        /// Which rule it breaks.
+        reason: InvalidActorId,
+    },
+    /// `create` was called for an actor that exists.
+    #[error("actor {0:?} already exists")]
+    ActorExists(String),
+    /// No actor has this id.
+    #[error("actor {0:?} not found")]
+    ActorNotFound(String),
+    /// The actor is sleeping or being destroyed; the operation did nothing.
+    #[error("actor {0:?} is stopping")]
+    ActorStopping(String),
+    /// A KV limit was broken; nothing was changed. Displays exactly the engine's message.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    /// A state or alarm file could not be decoded.
+    #[error("cannot decode `{}`: {source}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: DecodeError,
+    },
+    /// A file-system operation failed.
+    #[error("I/O error on `{}`: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A directory entry has a name that is not UTF-8 or not a valid actor id.
+    #[error("`{}` is not a valid actor file name", path.display())]
+    InvalidFileName {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Sqlite(#[from] sqlite_runtime::Error),
+    /// The caller's stop hook failed. The actor was stopped (or destroyed) all the same:
+    /// its database is closed.
+    #[error("stop hook of actor {id:?} failed: {source}")]
+    StopHook {
+        /// The actor.
+        id: String,
+        /// The hook's error.
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// An I/O error about `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The limit broken, if this is a limit error.
+    pub fn as_limit(&self) -> Option<&LimitError> {
+        match self {
+            Error::Limit(limit) => Some(limit),
+            _ => None,
+        }
+    }
+
+    /// Whether this is [`Error::ActorStopping`].
+    pub fn is_stopping(&self) -> bool {
+        matches!(self, Error::ActorStopping(_))
+    }
+
+    /// Whether this is [`Error::ActorNotFound`].
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::ActorNotFound(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_errors_display_only_the_engine_message() {
+        let error = Error::from(LimitError::ValueTooLarge { len: 1 << 20 });
+        assert_eq!(error.to_string(), "value is too large (max 128 KiB)");
+        assert!(error.as_limit().is_some());
+    }
+
+    #[test]
+    fn ids_and_paths_are_named() {
+        let error = Error::InvalidActorId {
+            id: "a/b".into(),
+            reason: InvalidActorId::PathSeparator,
+        };
+        assert_eq!(
+            error.to_string(),
+            "invalid actor id \"a/b\": the actor id cannot contain `/` or `\\`"
+        );
+        let error = Error::Decode {
+            path: "state/x".into(),
+            source: DecodeError::UnknownVersion(9),
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot decode `state/x`: unknown version 9"
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! File helpers: atomic replace through a temporary file, stale temp cleanup, tolerant
+//! reads and removals.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::actor_id::TEMP_MARKER;
+use crate::error::{Error, Result};
+use crate::layout::with_suffix;
+
+/// How old a temporary file must be before start-up removes it.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// Writes `bytes` to `path` atomically: into `<path>.tmp.<uuid>`, fsynced, then renamed
+/// over `path`. On failure the temporary file is removed and `path` is untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = with_suffix(
+        path.to_path_buf(),
+        &format!("{TEMP_MARKER}{}", uuid::Uuid::new_v4()),
+    );
+    let written = (|| -> io::Result<()> {
+        let mut file = File::options().write(true).create_new(true).open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    if let Err(error) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(Error::io(temp, error));
+    }
+    if let Err(error) = fs::rename(&temp, path) {
+        let _ = fs::remove_file(&temp);
+        return Err(Error::io(path, error));
+    }
+    sync_parent(path);
+    Ok(())
+}
+
+/// Makes a rename durable by syncing the directory (best effort; not every platform
+/// can open a directory).
+fn sync_parent(path: &Path) {
+    if let Some(parent) = path.parent()
+        && let Ok(dir) = File::open(parent)
+    {
+        let _ = dir.sync_all();
+    }
+}
+
+/// Reads a file, `None` when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(Error::io(path, error)),
+    }
+}
+
+/// Removes a file; a missing file is not an error. Returns whether a file was removed.
+pub fn remove_if_exists(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(Error::io(path, error)),
+    }
+}
+
+/// Creates `dir` and its parents.
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))
+}
+
+/// The names of the files in `dir` that may be actors (names without `.tmp.`), unsorted.
+/// A missing directory has none. Names that are not UTF-8 are returned as errors.
+pub fn actor_file_names(dir: &Path) -> Result<Vec<std::result::Result<String, PathBuf>>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(Error::io(dir, error)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|error| Error::io(dir, error))?;
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            continue;
+        }
+        match entry.file_name().into_string() {
+            Ok(name) if name.contains(TEMP_MARKER) => {}
+            Ok(name) => names.push(Ok(name)),
+            Err(_) => names.push(Err(entry.path())),
+        }
+    }
+    Ok(names)
+}
+
+/// Removes files in `dir` whose names contain `.tmp.` and that were last modified more
+/// than `max_age` ago. Returns how many were removed; failures are logged and skipped.
+pub fn remove_stale_temps(dir: &Path, max_age: Duration) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().contains(TEMP_MARKER) {
+            continue;
+        }
+        let path = entry.path();
+        let age = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok());
+        if age.is_some_and(|age| age > max_age) {
+            match fs::remove_file(&path) {
+                Ok(()) => {
+                    tracing::info!(path = %path.display(), "removed stale temporary file");
+                    removed += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "cannot remove stale temporary file");
+                }
+            }
+        }
+    }
+    removed
+}
+
+/// The size of a file, 0 when it does not exist.
+pub fn file_size(path: &Path) -> u64 {
+    fs::metadata(path).map(|meta| meta.len()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let path = dir.path().join("f");
+        write_atomic(&path, b"one")?;
+        write_atomic(&path, b"two")?;
+        assert_eq!(fs::read(&path).ok(), Some(b"two".to_vec()));
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .map_err(|e| Error::io("dir", e))?
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("f")]);
+        Ok(())
+    }
+
+    #[test]
+    fn stale_temps_are_removed_fresh_ones_kept() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let old = dir.path().join("a.tmp.1");
+        let fresh = dir.path().join("b.tmp.2");
+        let actor = dir.path().join("c");
+        for path in [&old, &fresh, &actor] {
+            fs::write(path, b"x").map_err(|e| Error::io(path, e))?;
+        }
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 60 * 60);
+        File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(two_hours_ago))
+            .map_err(|e| Error::io(&old, e))?;
+        File::options()
+            .write(true)
+            .open(&actor)
+            .and_then(|f| f.set_modified(two_hours_ago))
+            .map_err(|e| Error::io(&actor, e))?;
+        assert_eq!(remove_stale_temps(dir.path(), STALE_TEMP_AGE), 1);
+        assert!(!old.exists());
+        assert!(fresh.exists());
+        assert!(actor.exists());
+        let names = actor_file_names(dir.path())?;
+        assert_eq!(names, vec![Ok("c".to_owned())]);
+        Ok(())
+    }
+}

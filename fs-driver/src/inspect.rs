@@ -1,0 +1,140 @@
+//! Read-only inspection of a storage root, without running any actor (for CLIs).
+
+use std::path::Path;
+
+use sqlite_runtime::{ErrorKind, Params, SqliteRuntime};
+
+use crate::kv::open_existing;
+
+use crate::actor::ActorInfo;
+use crate::actor_id::check_actor_id;
+use crate::alarm::decode_alarm;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::layout::Layout;
+use crate::migration::FileFailure;
+use crate::state::decode_state;
+
+const COUNT_SQL: &str = "SELECT count(*) FROM kv";
+
+/// One actor as found on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActorSummary {
+    /// Metadata from the state file.
+    pub info: ActorInfo,
+    /// The state file's version (1 to 3).
+    pub state_version: u16,
+    /// KV entries still kept in the state file (legacy data).
+    pub legacy_entries: usize,
+    /// Rows in the actor's database; `None` when it has no database file.
+    pub entries: Option<u64>,
+    /// Size of `databases/<id>.db` in bytes (0 when missing).
+    pub db_size_bytes: u64,
+    /// Size of its `-wal` file in bytes (0 when missing).
+    pub wal_size_bytes: u64,
+    /// The persisted alarm, if any (milliseconds since the Unix epoch).
+    pub alarm: Option<u64>,
+}
+
+/// What [`inspect_root`] found.
+#[derive(Debug, Default)]
+pub struct InspectReport {
+    /// The actors, sorted by id.
+    pub actors: Vec<ActorSummary>,
+    /// Files that could not be read or decoded.
+    pub failures: Vec<FileFailure>,
+}
+
+/// Lists the actors of the storage root at `root` with their metadata, entry counts and
+/// database sizes. Writes nothing: databases are opened only if they exist, and only read
+/// (their `-wal` and `-shm` files, if the open made them, are gone after it). Fails only when
+/// `state/` exists but cannot be listed.
+pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectReport> {
+    let layout = Layout::new(root);
+    let mut report = InspectReport::default();
+    let mut ids = Vec::new();
+    for name in fsutil::actor_file_names(&layout.state_dir())? {
+        match name {
+            Ok(id) if check_actor_id(&id).is_ok() => ids.push(id),
+            Ok(id) => {
+                let path = layout.state_path(&id);
+                report.failures.push(FileFailure {
+                    error: Error::InvalidFileName { path: path.clone() },
+                    path,
+                });
+            }
+            Err(path) => report.failures.push(FileFailure {
+                error: Error::InvalidFileName { path: path.clone() },
+                path,
+            }),
+        }
+    }
+    ids.sort();
+    for id in ids {
+        let path = layout.state_path(&id);
+        let decoded = std::fs::read(&path)
+            .map_err(|error| Error::io(&path, error))
+            .and_then(|bytes| {
+                decode_state(&bytes).map_err(|source| Error::Decode {
+                    path: path.clone(),
+                    source,
+                })
+            });
+        let (state_version, state) = match decoded {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                report.failures.push(FileFailure { path, error });
+                continue;
+            }
+        };
+        let db_path = layout.database_path(&id);
+        let entries = match count_entries(runtime, &db_path) {
+            Ok(entries) => entries,
+            Err(error) => {
+                report.failures.push(FileFailure {
+                    path: db_path.clone(),
+                    error,
+                });
+                None
+            }
+        };
+        let alarm = fsutil::read_optional(&layout.alarm_path(&id))
+            .ok()
+            .flatten()
+            .and_then(|bytes| decode_alarm(&bytes).ok())
+            .map(|(_, alarm)| alarm.timestamp);
+        report.actors.push(ActorSummary {
+            state_version,
+            legacy_entries: state.kv_storage.len(),
+            entries,
+            db_size_bytes: fsutil::file_size(&db_path),
+            wal_size_bytes: fsutil::file_size(&layout.wal_path(&id)),
+            alarm,
+            info: ActorInfo {
+                id,
+                name: state.name,
+                key: state.key,
+                created_at: state.created_at,
+            },
+        });
+    }
+    Ok(report)
+}
+
+/// Rows in the database at `path`, opened without creating anything; `None` when the file does not exist.
+fn count_entries(runtime: &dyn SqliteRuntime, path: &Path) -> Result<Option<u64>> {
+    if !path.try_exists().map_err(|error| Error::io(path, error))? {
+        return Ok(None);
+    }
+    let mut db = open_existing(runtime, path)?;
+    let counted = db.get(COUNT_SQL, Params::NONE);
+    let closed = db.close();
+    let count = match counted {
+        Ok(row) => row.map(|row| row.get::<i64>(0)).transpose()?.unwrap_or(0),
+        // No `kv` table yet: an empty store.
+        Err(error) if error.kind() == ErrorKind::Sql => 0,
+        Err(error) => return Err(error.into()),
+    };
+    closed?;
+    Ok(Some(u64::try_from(count).unwrap_or(0)))
+}

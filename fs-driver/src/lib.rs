@@ -1,0 +1,58 @@
+//! A file-system actor driver compatible with rivetkit's TypeScript one: each actor's
+//! metadata in `state/<id>` (versioned BARE), its KV store in `databases/<id>.db`
+//! (SQLite, through any [`sqlite_runtime::SqliteRuntime`]), its alarm in `alarms/<id>`.
+//!
+//! - [`FsDriver`] runs actors: create, load, list, sleep, destroy; batch KV operations
+//!   with the Rivet engine's limits ([`LimitError`]); alarms. It is `Send + Sync`, with
+//!   one mutex per actor. [`FsDriver::memory`] keeps everything in memory.
+//! - [`migrate_legacy`] copies KV entries kept in old state files into SQLite (also run
+//!   when a root is opened); [`inspect_root`] lists a root's actors without running them.
+//! - [`state`], [`alarm`] and [`bare`] are the file formats.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use fs_driver::{DriverOptions, FsDriver, ListOptions, Result};
+//! use sqlite_runtime::SqliteRuntime;
+//!
+//! fn demo(runtime: Arc<dyn SqliteRuntime>) -> Result<()> {
+//!     let driver = FsDriver::open(runtime, "/var/lib/actors", DriverOptions::new())?;
+//!     driver.create_actor("a1", "counter", vec!["k".into()], &[(b"count", b"0")])?;
+//!     driver.kv_put("a1", &[(b"count", b"1")])?;
+//!     assert_eq!(driver.kv_get("a1", &[b"count"])?, vec![Some(b"1".to_vec())]);
+//!     let all = driver.kv_list_prefix("a1", b"", ListOptions::new())?;
+//!     assert_eq!(all.len(), 1);
+//!     driver.sleep_actor("a1", None)?;
+//!     driver.destroy_actor("a1", None)
+//! }
+//! ```
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod actor;
+mod actor_id;
+pub mod alarm;
+pub mod bare;
+mod driver;
+mod error;
+mod fsutil;
+mod inspect;
+mod kv;
+mod layout;
+pub mod limits;
+mod migration;
+pub mod state;
+
+pub use actor::ActorInfo;
+pub use actor_id::{InvalidActorId, MAX_ACTOR_ID_LEN, TEMP_MARKER, check_actor_id};
+pub use bare::DecodeError;
+pub use driver::{DriverOptions, FsDriver, StopHook};
+pub use error::{BoxError, Error, Result};
+pub use fsutil::STALE_TEMP_AGE;
+pub use inspect::{ActorSummary, InspectReport, inspect_root};
+pub use kv::ListOptions;
+pub use layout::Layout;
+pub use limits::{KeyRole, LimitError};
+pub use migration::{
+    FileFailure, MigratedActor, MigrationOptions, MigrationReport, migrate_legacy,
+};
+pub use state::KvEntry;
