@@ -31,10 +31,16 @@ pub struct Suite {
 
 /// Every suite.
 pub fn suites() -> Vec<Suite> {
-    vec![Suite {
-        name: "runtime",
-        cases: crate::runtime::CASES,
-    }]
+    vec![
+        Suite {
+            name: "runtime",
+            cases: crate::runtime::CASES,
+        },
+        Suite {
+            name: "driver",
+            cases: crate::driver::CASES,
+        },
+    ]
 }
 
 /// What a case runs with: the backend under test and a temporary directory of its own,

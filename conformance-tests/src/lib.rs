@@ -9,6 +9,7 @@
 //! [`Capability`]: sqlite_runtime::Capability
 
 mod case;
+pub mod driver;
 pub mod harness;
 pub mod runtime;
 
