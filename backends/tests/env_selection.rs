@@ -3,7 +3,9 @@
 //! One test in its own binary: it changes the process environment, which no other
 //! thread of this binary reads.
 
-use sqlite_runtime_backends::{ENV_VAR, KNOWN_BACKENDS, LoadError, Loader, compiled_backends, load};
+use sqlite_runtime_backends::{
+    ENV_VAR, KNOWN_BACKENDS, LoadError, Loader, compiled_backends, load,
+};
 
 fn set(value: Option<&str>) {
     // SAFETY: this binary runs a single test, so no other thread reads the environment.
@@ -19,8 +21,15 @@ fn set(value: Option<&str>) {
 fn sqlite_runtime_variable_selects_or_rejects_backends() {
     set(Some("no-such-backend"));
     let error = load().unwrap_err();
-    assert!(matches!(error, LoadError::UnknownBackend { ref requested } if requested == "no-such-backend"));
-    assert!(error.to_string().contains("valid names are rusqlite, sqlite, sqlx"), "{error}");
+    assert!(
+        matches!(error, LoadError::UnknownBackend { ref requested } if requested == "no-such-backend")
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("valid names are rusqlite, sqlite, sqlx"),
+        "{error}"
+    );
 
     for descriptor in KNOWN_BACKENDS.iter() {
         set(Some(descriptor.name));

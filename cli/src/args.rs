@@ -125,7 +125,10 @@ pub enum KvOp {
         keys: Vec<String>,
     },
     /// Delete every key in [START, END).
-    #[command(name = "delete-range", after_help = "Example:\n  sqlrt kv ./storage my-actor delete-range a b")]
+    #[command(
+        name = "delete-range",
+        after_help = "Example:\n  sqlrt kv ./storage my-actor delete-range a b"
+    )]
     DeleteRange {
         /// First key deleted.
         start: String,

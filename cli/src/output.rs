@@ -21,7 +21,10 @@ pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned()));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned())
+    );
 }
 
 /// A progress bar when stdout is a terminal and output is for people; hidden otherwise.
@@ -34,4 +37,15 @@ pub fn progress(len: u64, json: bool, quiet: bool) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// A spinner for work of unknown length, shown only when a progress bar would be.
+pub fn spinner(message: &'static str, json: bool, quiet: bool) -> ProgressBar {
+    let bar = progress(0, json, quiet);
+    if bar.is_hidden() {
+        return bar;
+    }
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(message);
+    spinner
 }

@@ -109,8 +109,12 @@ pub enum Outcome {
 /// The reason `case` is skipped on `runtime`, if it is.
 pub(crate) fn skip_reason(case: &Case, runtime: &dyn SqliteRuntime) -> Option<String> {
     let capability = case.requires?;
-    (!runtime.capabilities().has(capability))
-        .then(|| format!("backend `{}` lacks capability {capability:?}", runtime.name()))
+    (!runtime.capabilities().has(capability)).then(|| {
+        format!(
+            "backend `{}` lacks capability {capability:?}",
+            runtime.name()
+        )
+    })
 }
 
 /// Runs one case against `runtime` in a fresh temporary directory. Panics inside the
@@ -119,9 +123,14 @@ pub fn run_case(case: &Case, runtime: Arc<dyn SqliteRuntime>) -> Outcome {
     if let Some(reason) = skip_reason(case, runtime.as_ref()) {
         return Outcome::Skipped(reason);
     }
-    let dir = match tempfile::Builder::new().prefix("sqlrt-conformance-").tempdir() {
+    let dir = match tempfile::Builder::new()
+        .prefix("sqlrt-conformance-")
+        .tempdir()
+    {
         Ok(dir) => dir,
-        Err(error) => return Outcome::Failed(format!("cannot create a temporary directory: {error}")),
+        Err(error) => {
+            return Outcome::Failed(format!("cannot create a temporary directory: {error}"));
+        }
     };
     let context = Context { runtime, dir };
     match catch_unwind(AssertUnwindSafe(|| (case.run)(&context))) {

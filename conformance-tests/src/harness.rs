@@ -32,10 +32,14 @@ pub fn main(backend: &str, expected_skips: &[&str]) -> ! {
             let mut trial = Trial::test(name.clone(), move || match run_case(&case, runtime) {
                 Outcome::Passed => Ok(()),
                 Outcome::Failed(message) => Err(Failed::from(message)),
-                Outcome::Skipped(reason) => Err(Failed::from(format!("unexpectedly skipped: {reason}"))),
+                Outcome::Skipped(reason) => {
+                    Err(Failed::from(format!("unexpectedly skipped: {reason}")))
+                }
             });
             if let Some(reason) = reason {
-                trial = trial.with_ignored_flag(true).with_kind(format!("skipped: {reason}"));
+                trial = trial
+                    .with_ignored_flag(true)
+                    .with_kind(format!("skipped: {reason}"));
                 skipped.insert(name);
             }
             trials.push(trial);

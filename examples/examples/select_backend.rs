@@ -12,14 +12,20 @@ use sqlite_runtime_examples::Counters;
 
 fn main() -> ExitCode {
     // SQLITE_RUNTIME wins when set; otherwise the first backend that works, in this order.
-    let loaded = match Loader::new().preference(["sqlite", "rusqlite", "sqlx"]).load() {
+    let loaded = match Loader::new()
+        .preference(["sqlite", "rusqlite", "sqlx"])
+        .load()
+    {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
     };
-    println!("using {} (SQLite {})", loaded.descriptor.name, loaded.sqlite_version);
+    println!(
+        "using {} (SQLite {})",
+        loaded.descriptor.name, loaded.sqlite_version
+    );
 
     let dir = match tempfile::tempdir() {
         Ok(dir) => dir,

@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sqlite_runtime::{OpenOptions, Params, Result, SqliteDatabase, SqliteRuntime, Target, ValueRef};
+use sqlite_runtime::{
+    OpenOptions, Params, Result, SqliteDatabase, SqliteRuntime, Target, ValueRef,
+};
 
 /// A counter store: named counters in one SQLite file.
 pub struct Counters {
@@ -18,7 +20,9 @@ impl Counters {
     /// Opens (or creates) the store at `path` with whatever runtime the application chose.
     pub fn open(runtime: Arc<dyn SqliteRuntime>, path: &Path) -> Result<Self> {
         let mut db = runtime.open(&Target::file(path), &OpenOptions::new())?;
-        db.exec("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")?;
+        db.exec(
+            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        )?;
         Ok(Counters { db })
     }
 
@@ -53,7 +57,9 @@ mod tests {
     #[test]
     fn counters_work_on_every_backend() -> Result<()> {
         for backend in sqlite_runtime_backends::compiled_backends() {
-            let Some(runtime) = backend.runtime() else { continue };
+            let Some(runtime) = backend.runtime() else {
+                continue;
+            };
             let dir = tempfile::tempdir().map_err(|e| {
                 sqlite_runtime::Error::new(sqlite_runtime::ErrorKind::Io, e.to_string())
             })?;

@@ -40,7 +40,10 @@ pub fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
         }));
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<10} {:<24} {:<10} STATUS", "BACKEND", "BINDING", "SQLITE");
+    println!(
+        "{:<10} {:<24} {:<10} STATUS",
+        "BACKEND", "BINDING", "SQLITE"
+    );
     for status in &statuses {
         let (version, state) = match &status.probe {
             None => (

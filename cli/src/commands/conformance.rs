@@ -33,10 +33,16 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
     // Cases report failed assertions as panics; they are collected, not printed.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let bar = progress((cases.len() * backends.len()) as u64, global.json, global.quiet);
+    let bar = progress(
+        (cases.len() * backends.len()) as u64,
+        global.json,
+        global.quiet,
+    );
     let mut reports = Vec::new();
     for descriptor in &backends {
-        let Some(runtime) = descriptor.runtime() else { continue };
+        let Some(runtime) = descriptor.runtime() else {
+            continue;
+        };
         for (suite, case) in &cases {
             let name = format!("{suite}::{}", case.name);
             bar.set_message(format!("{} {name}", descriptor.name));
@@ -72,8 +78,12 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
                     .filter(|r| r.backend == b.name)
                     .map(|r| match &r.outcome {
                         Outcome::Passed => json!({"name": r.name, "outcome": "passed"}),
-                        Outcome::Failed(m) => json!({"name": r.name, "outcome": "failed", "message": m}),
-                        Outcome::Skipped(m) => json!({"name": r.name, "outcome": "skipped", "reason": m}),
+                        Outcome::Failed(m) => {
+                            json!({"name": r.name, "outcome": "failed", "message": m})
+                        }
+                        Outcome::Skipped(m) => {
+                            json!({"name": r.name, "outcome": "skipped", "reason": m})
+                        }
                     })
                     .collect();
                 json!({
@@ -87,7 +97,10 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
             .collect();
         print_json(&json!({ "ok": !any_failed, "backends": per_backend }));
     } else {
-        println!("{:<10} {:>7} {:>7} {:>8}", "BACKEND", "PASSED", "FAILED", "SKIPPED");
+        println!(
+            "{:<10} {:>7} {:>7} {:>8}",
+            "BACKEND", "PASSED", "FAILED", "SKIPPED"
+        );
         for b in &backends {
             println!(
                 "{:<10} {:>7} {:>7} {:>8}",
@@ -100,7 +113,12 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
         for report in &reports {
             match &report.outcome {
                 Outcome::Failed(message) => {
-                    println!("FAILED  {} {}: {}", report.backend, report.name, message.replace('\n', " "))
+                    println!(
+                        "FAILED  {} {}: {}",
+                        report.backend,
+                        report.name,
+                        message.replace('\n', " ")
+                    )
                 }
                 Outcome::Skipped(reason) if !global.quiet => {
                     println!("skipped {} {}: {reason}", report.backend, report.name)
@@ -111,7 +129,9 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
         let total_failed = reports.iter().filter(|r| failed(&r.outcome)).count();
         let total_passed = reports.iter().filter(|r| passed(&r.outcome)).count();
         let total_skipped = reports.iter().filter(|r| skipped(&r.outcome)).count();
-        println!("conformance: {total_passed} passed, {total_failed} failed, {total_skipped} skipped");
+        println!(
+            "conformance: {total_passed} passed, {total_failed} failed, {total_skipped} skipped"
+        );
     }
     Ok(if any_failed {
         ExitCode::FAILURE

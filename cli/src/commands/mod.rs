@@ -1,7 +1,11 @@
 //! One module per command.
 
+mod actors;
 mod backends;
 mod conformance;
+mod kv;
+mod migrate;
+mod root;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,9 +23,9 @@ pub fn run(cli: &Cli) -> Result<ExitCode, CliError> {
     match &cli.command {
         Command::Backends => backends::run(&cli.global),
         Command::Conformance(args) => conformance::run(&cli.global, args),
-        Command::Migrate(_) | Command::Actors(_) | Command::Kv(_) => {
-            Err("this command is not available yet".into())
-        }
+        Command::Migrate(args) => migrate::run(&cli.global, args),
+        Command::Actors(args) => actors::run(&cli.global, args),
+        Command::Kv(args) => kv::run(&cli.global, args),
     }
 }
 

@@ -1,0 +1,76 @@
+//! `sqlrt actors`.
+
+use std::process::ExitCode;
+
+use fs_driver::inspect_root;
+use serde_json::json;
+
+use super::root::{check_root, format_ms};
+use super::{CliError, runtime};
+use crate::args::{GlobalArgs, RootArgs};
+use crate::output::{one_line, print_json};
+
+pub fn run(global: &GlobalArgs, args: &RootArgs) -> Result<ExitCode, CliError> {
+    check_root(&args.root)?;
+    let runtime = runtime(global)?;
+    let report = inspect_root(runtime.as_ref(), &args.root)?;
+    if global.json {
+        let actors: Vec<_> = report
+            .actors
+            .iter()
+            .map(|a| {
+                json!({
+                    "id": a.info.id,
+                    "name": a.info.name,
+                    "key": a.info.key,
+                    "created_at_ms": a.info.created_at,
+                    "created_at": format_ms(a.info.created_at),
+                    "entries": a.entries,
+                    "legacy_entries": a.legacy_entries,
+                    "db_size_bytes": a.db_size_bytes,
+                    "wal_size_bytes": a.wal_size_bytes,
+                    "state_version": a.state_version,
+                    "alarm_ms": a.alarm,
+                })
+            })
+            .collect();
+        let failures: Vec<_> = report
+            .failures
+            .iter()
+            .map(|f| json!({"path": f.path.display().to_string(), "error": one_line(&f.error)}))
+            .collect();
+        print_json(&json!({ "actors": actors, "failures": failures }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<24} {:<16} {:<16} {:<24} {:>8} {:>10}",
+        "ID", "NAME", "KEY", "CREATED", "ENTRIES", "DB BYTES"
+    );
+    for actor in &report.actors {
+        let entries = match actor.entries {
+            Some(n) => n.to_string(),
+            None if actor.legacy_entries > 0 => format!("{} legacy", actor.legacy_entries),
+            None => "-".to_owned(),
+        };
+        println!(
+            "{:<24} {:<16} {:<16} {:<24} {:>8} {:>10}",
+            actor.info.id,
+            actor.info.name,
+            actor.info.key.join("/"),
+            format_ms(actor.info.created_at),
+            entries,
+            actor.db_size_bytes + actor.wal_size_bytes
+        );
+    }
+    for failure in &report.failures {
+        eprintln!(
+            "warning: {}: {}",
+            failure.path.display(),
+            one_line(&failure.error)
+        );
+    }
+    if !global.quiet {
+        println!("{} actors", report.actors.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
