@@ -141,6 +141,7 @@ pub struct OpenOptions {
     busy_timeout: Duration,
     journal_mode: Option<JournalMode>,
     synchronous: Synchronous,
+    foreign_keys: bool,
     statement_cache_capacity: usize,
 }
 
@@ -152,6 +153,7 @@ impl Default for OpenOptions {
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
             journal_mode: None,
             synchronous: Synchronous::Full,
+            foreign_keys: true,
             statement_cache_capacity: Self::DEFAULT_STATEMENT_CACHE_CAPACITY,
         }
     }
@@ -164,7 +166,7 @@ impl OpenOptions {
     pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 64;
 
     /// The defaults: read-write, create if missing, 5000 ms busy timeout, WAL for files,
-    /// `synchronous = FULL`, 64 cached statements.
+    /// `synchronous = FULL`, foreign keys enforced, 64 cached statements.
     pub fn new() -> Self {
         Self::default()
     }
@@ -201,6 +203,13 @@ impl OpenOptions {
         self
     }
 
+    /// Whether `FOREIGN KEY` constraints are enforced (default `true`). Set explicitly on
+    /// every connection, because SQLite's compile-time default differs between builds.
+    pub fn foreign_keys(mut self, enforce: bool) -> Self {
+        self.foreign_keys = enforce;
+        self
+    }
+
     /// How many prepared statements a connection keeps for reuse (default 64).
     pub fn statement_cache_capacity(mut self, capacity: usize) -> Self {
         self.statement_cache_capacity = capacity;
@@ -225,6 +234,11 @@ impl OpenOptions {
     /// The `synchronous` level.
     pub fn synchronous_value(&self) -> Synchronous {
         self.synchronous
+    }
+
+    /// Whether foreign keys are enforced.
+    pub fn foreign_keys_value(&self) -> bool {
+        self.foreign_keys
     }
 
     /// The statement cache capacity.
@@ -254,6 +268,11 @@ impl OpenOptions {
             " PRAGMA synchronous = {};",
             self.synchronous.as_str()
         ));
+        sql.push_str(if self.foreign_keys {
+            " PRAGMA foreign_keys = ON;"
+        } else {
+            " PRAGMA foreign_keys = OFF;"
+        });
         sql
     }
 }
@@ -270,11 +289,11 @@ mod tests {
         assert!(options.creates());
         assert_eq!(
             options.setup_sql(&Target::file("x.db")),
-            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = wal; PRAGMA synchronous = full;"
+            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = wal; PRAGMA synchronous = full; PRAGMA foreign_keys = ON;"
         );
         assert_eq!(
             options.setup_sql(&Target::Memory),
-            "PRAGMA busy_timeout = 5000; PRAGMA synchronous = full;"
+            "PRAGMA busy_timeout = 5000; PRAGMA synchronous = full; PRAGMA foreign_keys = ON;"
         );
     }
 

@@ -92,14 +92,19 @@ impl Transaction<'_> {
     }
 
     /// Commits the transaction, or releases the savepoint into its parent.
+    ///
+    /// When the commit fails (a deferred constraint, a busy database), SQLite may keep the
+    /// transaction open; the guard then rolls it back as it is dropped, so a failed commit
+    /// never leaves a transaction open behind the caller's back.
     pub fn commit(mut self) -> Result<()> {
-        self.finished = true;
         let sql = if self.depth == 0 {
             "COMMIT".to_owned()
         } else {
             format!("RELEASE {}", self.savepoint_name())
         };
-        self.db.exec(&sql)
+        self.db.exec(&sql)?;
+        self.finished = true;
+        Ok(())
     }
 
     /// Rolls back everything done in this transaction or savepoint.

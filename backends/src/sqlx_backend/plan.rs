@@ -238,7 +238,10 @@ fn rewrite(sql: &str, names: &[Option<String>]) -> Option<String> {
                 // Check against SQLite's own view of the statement.
                 let expected = names.get(index.checked_sub(1)?)?;
                 let matches = if c == b'?' && end == i + 1 {
-                    expected.is_none()
+                    // A bare `?` has no name, unless a `?N` elsewhere names the same index.
+                    expected.as_deref().is_none_or(|name| {
+                        name.strip_prefix('?') == Some(index.to_string().as_str())
+                    })
                 } else {
                     expected.as_deref() == Some(token)
                 };

@@ -102,9 +102,12 @@ fn settings_match_setup_sql() -> Result<()> {
         pragma(&mut db, "locking_mode")?,
         Value::Text("normal".into())
     );
-    // The compiled-in default (libsqlite3-sys's bundled build enables it), not sqlx's.
-    let expected = i64::from(super::open::tests_default_foreign_keys());
-    assert_eq!(pragma(&mut db, "foreign_keys")?, Value::Integer(expected));
+    assert_eq!(pragma(&mut db, "foreign_keys")?, Value::Integer(1));
+    let mut db = SqlxRuntime::new().open(
+        &Target::Memory,
+        &sqlite_runtime::OpenOptions::new().foreign_keys(false),
+    )?;
+    assert_eq!(pragma(&mut db, "foreign_keys")?, Value::Integer(0));
     Ok(())
 }
 

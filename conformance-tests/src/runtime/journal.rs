@@ -120,46 +120,37 @@ pub(crate) fn journal_other_settings_are_sqlite_defaults(cx: &Context) -> CaseRe
 
 /// SQLite's compiled-in `foreign_keys` default: 1 when built with
 /// `SQLITE_DEFAULT_FOREIGN_KEYS=1` (as libsqlite3-sys's bundled build is), else 0.
-fn compiled_foreign_keys_default(db: &mut dyn SqliteDatabase) -> sqlite_runtime::Result<i64> {
-    let options = db.all("PRAGMA compile_options", Params::NONE)?;
-    for option in options {
-        let option: String = option.get(0)?;
-        if let Some(value) = option.strip_prefix("DEFAULT_FOREIGN_KEYS=") {
-            return Ok(i64::from(value == "1"));
-        }
-        if option == "DEFAULT_FOREIGN_KEYS" {
-            return Ok(1);
-        }
-    }
-    Ok(0)
-}
-
-/// Every backend reads the same `foreign_keys`: SQLite's compiled-in default, which no
-/// backend overrides (a driver that needs enforcement turns it on itself).
+/// Every backend enforces foreign keys by default and honours `foreign_keys(false)`,
+/// whatever SQLite's compile-time default is (the setup SQL sets it explicitly).
 pub(crate) fn journal_foreign_keys_same_on_every_backend(cx: &Context) -> CaseResult {
-    let mut db = cx.open_memory()?;
-    let expected = compiled_foreign_keys_default(&mut *db)?;
     for runtime in cx.all_runtimes() {
-        for target in [Target::Memory, Target::file(cx.path("fk.db"))] {
-            let mut db = runtime.open(&target, &OpenOptions::new())?;
-            assert_eq!(
-                pragma_int(&mut *db, "foreign_keys")?,
-                expected,
-                "backend {} on {target}",
-                runtime.name()
-            );
+        for (options, expected) in [
+            (OpenOptions::new(), 1),
+            (OpenOptions::new().foreign_keys(false), 0),
+        ] {
+            for target in [Target::Memory, Target::file(cx.path("fk.db"))] {
+                let mut db = runtime.open(&target, &options)?;
+                assert_eq!(
+                    pragma_int(&mut *db, "foreign_keys")?,
+                    expected,
+                    "backend {} on {target}",
+                    runtime.name()
+                );
+            }
         }
     }
-    // Turning enforcement off (or on) per connection works on this backend.
-    for wanted in [0, 1] {
-        db.exec(&format!("PRAGMA foreign_keys = {wanted}"))?;
-        assert_eq!(pragma_int(&mut *db, "foreign_keys")?, wanted);
-    }
+    let mut db = cx.open_memory()?;
     db.exec(
-        "PRAGMA foreign_keys = OFF;
-         CREATE TABLE parent (id INTEGER PRIMARY KEY);
-         CREATE TABLE child (p INTEGER REFERENCES parent (id));
-         INSERT INTO child VALUES (42);",
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+         CREATE TABLE child (p INTEGER REFERENCES parent (id));",
     )?;
+    let error = db
+        .exec("INSERT INTO child VALUES (42)")
+        .err()
+        .ok_or("a dangling reference was accepted with enforcement on")?;
+    assert_eq!(
+        error.kind(),
+        sqlite_runtime::ErrorKind::Constraint(sqlite_runtime::ConstraintKind::ForeignKey)
+    );
     Ok(())
 }

@@ -275,9 +275,17 @@ pub(crate) fn tx_failed_commit_reports_constraint(cx: &Context) -> CaseResult {
     let error = expect_err(tx.commit(), "commit with a dangling deferred reference");
     assert_kind(&error, ErrorKind::Constraint(ConstraintKind::ForeignKey));
     assert_eq!(error.extended_code(), Some(787));
-    assert!(db.in_transaction()?, "SQLite keeps the transaction open");
-    db.exec("INSERT INTO parent VALUES (7); COMMIT;")?;
-    assert!(!db.in_transaction()?);
+    // SQLite keeps the transaction open after the failed COMMIT; the guard rolled it back.
+    assert!(
+        !db.in_transaction()?,
+        "a failed commit must not leave a transaction open"
+    );
+    assert_eq!(count(&mut *db, "child")?, 0);
+    // With the reference satisfied, the same work commits.
+    let mut tx = db.transaction()?;
+    tx.run("INSERT INTO child VALUES (7)", Params::NONE)?;
+    tx.run("INSERT INTO parent VALUES (7)", Params::NONE)?;
+    tx.commit()?;
     assert_eq!(count(&mut *db, "child")?, 1);
     Ok(())
 }
