@@ -198,14 +198,8 @@ impl KvStore {
         }
         let mut tx = self.db.transaction()?;
         let result = work(&mut *tx)?;
-        let committed = tx.commit();
-        if let Err(error) = committed {
-            // A failed COMMIT (e.g. busy) can leave the transaction open.
-            if self.db.in_transaction().unwrap_or(false) {
-                let _ = self.db.exec("ROLLBACK");
-            }
-            return Err(error.into());
-        }
+        // A failed COMMIT rolls back as the guard drops: nothing is half-applied.
+        tx.commit()?;
         Ok(result)
     }
 
