@@ -4,11 +4,13 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{CliError, loader};
+use super::{CliError, loader, selected_backends};
 use crate::args::GlobalArgs;
 use crate::output::print_json;
 
 pub fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
+    // A name given on the command line must be valid; SQLITE_RUNTIME's problems are shown.
+    selected_backends(global)?;
     let loader = loader(global)?;
     let statuses = loader.status();
     let chosen = loader.load();
