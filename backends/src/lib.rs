@@ -26,6 +26,8 @@ mod version;
 
 #[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
 mod raw;
+#[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
+mod row_buffer;
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "rusqlite")] {

@@ -1,5 +1,6 @@
 //! The rusqlite backend: statements come from rusqlite's own LRU cache (`prepare_cached`).
 
+use crate::row_buffer::recycle;
 use std::path::PathBuf;
 
 use rusqlite::types::{ToSqlOutput, ValueRef as RusqliteValueRef};
@@ -259,13 +260,6 @@ impl SqliteDatabase for RusqliteDatabase {
     fn is_closed(&self) -> bool {
         self.connection.is_none()
     }
-}
-
-/// Reuses a vector's allocation for values of a shorter lifetime (an in-place collect of
-/// an emptied vector allocates nothing).
-fn recycle<'b>(mut values: Vec<ValueRef<'_>>) -> Vec<ValueRef<'b>> {
-    values.clear();
-    values.into_iter().map(|_| ValueRef::Null).collect()
 }
 
 impl Drop for RusqliteDatabase {

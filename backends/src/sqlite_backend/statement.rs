@@ -4,6 +4,7 @@
 //! only offers owned reads (`String`, `Vec<u8>`), so column values are borrowed straight
 //! from SQLite through the statement's raw handle, for as long as the row is current.
 
+use crate::row_buffer::recycle;
 use std::ffi::{CStr, c_int};
 use std::marker::PhantomData;
 
@@ -229,13 +230,6 @@ pub(super) fn visit_rows(
         }
     }
     Ok(())
-}
-
-/// Empties a vector of values and gives its allocation a new lifetime (an in-place
-/// collect of an emptied vector allocates nothing).
-fn recycle<'b>(mut values: Vec<ValueRef<'_>>) -> Vec<ValueRef<'b>> {
-    values.clear();
-    values.into_iter().map(|_| ValueRef::Null).collect()
 }
 
 /// The row a statement's last step returned, read through the raw handle.

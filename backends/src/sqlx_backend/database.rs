@@ -1,5 +1,6 @@
 //! One sqlx connection behind [`SqliteDatabase`].
 
+use crate::row_buffer::recycle;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -247,13 +248,6 @@ impl SqliteDatabase for SqlxDatabase {
     fn is_closed(&self) -> bool {
         self.connection.is_none()
     }
-}
-
-/// Reuses a vector's allocation for values of another lifetime (an in-place collect of
-/// an emptied vector allocates nothing).
-fn recycle<'b>(mut values: Vec<ValueRef<'_>>) -> Vec<ValueRef<'b>> {
-    values.clear();
-    values.into_iter().map(|_| ValueRef::Null).collect()
 }
 
 impl Drop for SqlxDatabase {
