@@ -29,12 +29,15 @@ pub const PUT_SQL: &str = "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)"
 const DELETE_SQL: &str = "DELETE FROM kv WHERE key = ? RETURNING length(key) + length(value)";
 const DELETE_RANGE_SQL: &str =
     "DELETE FROM kv WHERE key >= ? AND key < ? RETURNING length(key) + length(value)";
-const RANGE_ASC_SQL: &str =
-    "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key ASC LIMIT ?";
+// Lists carry no `LIMIT ?`: since SQLite 3.4x a bound LIMIT marks the statement for
+// re-preparation on every new binding, which would defeat the statement cache. The scan
+// stops after `limit` rows instead; the primary-key order needs no sort, so stopping
+// early reads no more rows than a LIMIT would.
+const RANGE_ASC_SQL: &str = "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key ASC";
 const RANGE_DESC_SQL: &str =
-    "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC LIMIT ?";
-const FROM_ASC_SQL: &str = "SELECT key, value FROM kv WHERE key >= ? ORDER BY key ASC LIMIT ?";
-const FROM_DESC_SQL: &str = "SELECT key, value FROM kv WHERE key >= ? ORDER BY key DESC LIMIT ?";
+    "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC";
+const FROM_ASC_SQL: &str = "SELECT key, value FROM kv WHERE key >= ? ORDER BY key ASC";
+const FROM_DESC_SQL: &str = "SELECT key, value FROM kv WHERE key >= ? ORDER BY key DESC";
 
 /// Options of a list: direction and how many entries at most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,8 +76,8 @@ impl ListOptions {
         self
     }
 
-    fn limit_param(&self) -> i64 {
-        i64::try_from(self.limit.unwrap_or(limits::DEFAULT_LIST_LIMIT)).unwrap_or(i64::MAX)
+    fn effective_limit(&self) -> usize {
+        self.limit.unwrap_or(limits::DEFAULT_LIST_LIMIT)
     }
 }
 
@@ -305,7 +308,7 @@ impl KvStore {
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<()> {
         limits::check_key(KeyRole::Prefix, prefix)?;
-        let limit = ValueRef::Integer(options.limit_param());
+        let limit = options.effective_limit();
         match limits::prefix_upper_bound(prefix) {
             Some(upper) => {
                 let sql = if options.reverse {
@@ -315,7 +318,8 @@ impl KvStore {
                 };
                 self.scan(
                     sql,
-                    Params::from(&[ValueRef::Blob(prefix), ValueRef::Blob(&upper), limit]),
+                    Params::from(&[ValueRef::Blob(prefix), ValueRef::Blob(&upper)]),
+                    limit,
                     visit,
                 )
             }
@@ -325,7 +329,7 @@ impl KvStore {
                 } else {
                     FROM_ASC_SQL
                 };
-                self.scan(sql, Params::from(&[ValueRef::Blob(prefix), limit]), visit)
+                self.scan(sql, Params::from(&[ValueRef::Blob(prefix)]), limit, visit)
             }
         }
     }
@@ -348,26 +352,37 @@ impl KvStore {
         } else {
             RANGE_ASC_SQL
         };
-        let limit = ValueRef::Integer(options.limit_param());
         self.scan(
             sql,
-            Params::from(&[ValueRef::Blob(start), ValueRef::Blob(end), limit]),
+            Params::from(&[ValueRef::Blob(start), ValueRef::Blob(end)]),
+            options.effective_limit(),
             visit,
         )
     }
 
+    /// Visits at most `limit` rows of `sql`.
     fn scan(
         &mut self,
         sql: &str,
         params: Params<'_>,
+        limit: usize,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<()> {
+        if limit == 0 {
+            return Ok(());
+        }
+        let mut left = limit;
         self.db.for_each(sql, params, &mut |row| {
             match (row.value(0)?, row.value(1)?) {
                 (ValueRef::Blob(key), ValueRef::Blob(value)) => visit(key, value),
                 _ => visit(&column_bytes(row, 0)?, &column_bytes(row, 1)?),
             }
-            Ok(ControlFlow::Continue(()))
+            left -= 1;
+            Ok(if left == 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
         })?;
         Ok(())
     }

@@ -214,9 +214,13 @@ fn tracked_size_matches_a_fresh_sum_and_a_model() {
 #[test]
 fn statements_are_prepared_once_and_reused() {
     let (_dir, driver) = setup(&[b"a"]);
-    for _ in 0..50 {
+    for i in 0..50 {
         driver.kv_get_one("a", b"a").unwrap();
         driver.kv_put("a", &[(b"b", b"v")]).unwrap();
+        // Lists with changing limits must not re-prepare their statement.
+        driver
+            .kv_list_prefix("a", b"b", ListOptions::new().limit(1 + i % 3))
+            .unwrap();
     }
     let stats = driver.kv_statement_cache_stats("a").unwrap();
     let get = stats
@@ -227,6 +231,15 @@ fn statements_are_prepared_once_and_reused() {
         .statement("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)")
         .expect("the put statement is cached");
     assert!(put.runs >= 50, "{put:?}");
+    let scan = stats
+        .statements
+        .iter()
+        .find(|s| s.sql.starts_with("SELECT key, value FROM kv"))
+        .expect("the scan statement is cached");
+    assert!(scan.runs >= 49, "{scan:?}");
+    for statement in &stats.statements {
+        assert_eq!(statement.reprepares, 0, "re-prepared: {statement:?}");
+    }
     // The storage size is summed once, when the database was opened, never per put.
     for statement in stats.statements.iter().filter(|s| s.sql.contains("SUM")) {
         assert!(statement.runs <= 1, "{statement:?}");
