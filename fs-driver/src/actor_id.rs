@@ -4,7 +4,16 @@
 use std::fmt;
 
 /// The longest accepted actor id, in bytes.
-pub const MAX_ACTOR_ID_LEN: usize = 255;
+///
+/// The spec's bound is 255 bytes (a file name), but every file the driver writes for an
+/// actor carries a suffix: atomic writes go through `<id>.tmp.<uuid>`, 41 bytes longer
+/// than the id, and SQLite adds `.db-journal`. On file systems with 255-byte names (ext4,
+/// XFS, APFS, NTFS) an id longer than 214 bytes could pass the check and then fail
+/// half-way through `create`, so it is refused up front instead.
+pub const MAX_ACTOR_ID_LEN: usize = 255 - TEMP_SUFFIX_LEN;
+
+/// The length of the `.tmp.<uuid>` suffix of temporary files.
+const TEMP_SUFFIX_LEN: usize = TEMP_MARKER.len() + 36;
 
 /// The marker temporary files carry; names containing it are never actors.
 pub const TEMP_MARKER: &str = ".tmp.";
@@ -25,7 +34,7 @@ pub enum InvalidActorId {
     ControlCharacter,
     /// The id contains `.tmp.`, reserved for temporary files.
     TempMarker,
-    /// The id is longer than 255 bytes.
+    /// The id is longer than [`MAX_ACTOR_ID_LEN`] bytes.
     TooLong {
         /// The id's length in bytes.
         len: usize,
@@ -45,7 +54,7 @@ impl fmt::Display for InvalidActorId {
             InvalidActorId::TempMarker => f.write_str("the actor id cannot contain `.tmp.`"),
             InvalidActorId::TooLong { len } => write!(
                 f,
-                "the actor id is {len} bytes long (max {MAX_ACTOR_ID_LEN} bytes)"
+                "the actor id is {len} bytes long (max {MAX_ACTOR_ID_LEN} bytes, so that its files' names fit in 255 bytes)"
             ),
         }
     }
@@ -91,7 +100,7 @@ mod tests {
             "a.tmp",
             "tmp.x",
             "é",
-            &"x".repeat(255),
+            &"x".repeat(MAX_ACTOR_ID_LEN),
         ] {
             assert_eq!(check_actor_id(id), Ok(()), "{id:?}");
         }

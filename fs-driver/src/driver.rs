@@ -399,7 +399,15 @@ impl FsDriver {
         self.remove_database_files(layout, id)?;
         fsutil::remove_if_exists(&layout.alarm_path(id))?;
         lock(&self.alarms).remove(id);
-        let mut kv = KvStore::open(&*self.runtime, &Target::file(layout.database_path(id)), max)?;
+        let mut kv =
+            match KvStore::open(&*self.runtime, &Target::file(layout.database_path(id)), max) {
+                Ok(kv) => kv,
+                Err(error) => {
+                    // The open may have created the file before failing.
+                    let _ = self.remove_database_files(layout, id);
+                    return Err(error);
+                }
+            };
         let state = ActorState {
             actor_id: info.id.clone(),
             name: info.name.clone(),

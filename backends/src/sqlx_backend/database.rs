@@ -23,6 +23,8 @@ pub(super) struct SqlxDatabase {
     path: Option<PathBuf>,
     capacity: usize,
     plans: Plans,
+    /// The stale-statement guard's state, referenced by the connection's authorizer.
+    guard: Option<Box<stale::Guard>>,
 }
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
@@ -61,16 +63,16 @@ impl SqlxDatabase {
             path,
             capacity: options.statement_cache_capacity_value(),
             plans: Plans::default(),
+            guard: None,
         };
-        database.with_raw(|db| {
+        let guard = database.with_raw(|db| {
             // SAFETY: `with_raw` holds the handle locked away from the worker thread.
-            if unsafe { stale::install(db) } == ffi::SQLITE_OK {
-                Ok(())
-            } else {
+            unsafe { stale::install(db) }.map_err(|_| {
                 // SAFETY: as above.
-                Err(unsafe { last_error(db) })
-            }
+                unsafe { last_error(db) }
+            })
         })?;
+        database.guard = Some(guard);
         database.exec(&options.setup_sql(target))?;
         Ok(database)
     }
@@ -237,12 +239,27 @@ impl SqliteDatabase for SqlxDatabase {
     }
 
     fn close(&mut self) -> sqlite_runtime::Result<()> {
-        match self.connection.take() {
-            None => Ok(()),
-            // Waits until the worker thread has finalized every statement and closed the
-            // handle.
-            Some(connection) => bridge::wait(connection.close()).map_err(|e| self.error(e)),
+        if self.connection.is_none() {
+            return Ok(());
         }
+        // The guard may only go once SQLite can no longer call into it.
+        // SAFETY: `with_raw` holds the handle locked away from the worker thread.
+        let uninstalled = self.with_raw(|db| {
+            unsafe { stale::uninstall(db) };
+            Ok(())
+        });
+        match (uninstalled, self.guard.take()) {
+            (Ok(()), guard) => drop(guard),
+            // The handle could not be reached: leak the few bytes rather than leave
+            // SQLite a dangling pointer.
+            (Err(_), guard) => std::mem::forget(guard),
+        }
+        let Some(connection) = self.connection.take() else {
+            return Ok(());
+        };
+        // Waits until the worker thread has finalized every statement and closed the
+        // handle.
+        bridge::wait(connection.close()).map_err(|e| self.error(e))
     }
 
     fn is_closed(&self) -> bool {

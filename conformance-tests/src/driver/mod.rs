@@ -1,6 +1,89 @@
 //! The driver suite: what `fs-driver` must do on every backend.
+//!
+//! One concept per module; every case is a `fn(&Context) -> CaseResult` listed in
+//! [`CASES`], opening its driver on the case's own temporary directory through the
+//! backend under test (or in memory). The legacy fixtures are copied into that directory,
+//! never written in place.
+
+// Test code: a failed assertion (a panic) fails the case, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sqlite_runtime::Capability;
 
 use crate::Case;
 
+mod actors;
+mod alarms;
+mod concurrency;
+mod files;
+mod interop;
+mod kv;
+mod limits;
+mod memory;
+mod migration;
+mod model;
+mod ordering;
+mod statements;
+mod support;
+
+/// Builds the case list: `module::function` entries, each optionally followed by
+/// `requires Capability`.
+macro_rules! cases {
+    ($($module:ident :: $name:ident $(requires $capability:ident)?),* $(,)?) => {
+        &[$(Case {
+            name: stringify!($name),
+            requires: cases!(@requires $($capability)?),
+            run: $module::$name,
+        }),*]
+    };
+    (@requires) => { None };
+    (@requires $capability:ident) => { Some(Capability::$capability) };
+}
+
 /// Every case of the driver suite.
-pub const CASES: &[Case] = &[];
+pub const CASES: &[Case] = cases![
+    actors::actors_create_and_load,
+    actors::actors_list_sorted_with_cursor,
+    actors::actors_sleep_and_wake,
+    actors::actors_destroy_and_recreate_empty,
+    actors::actors_stop_hooks,
+    actors::actors_invalid_ids_touch_nothing,
+    actors::actors_longest_valid_id_works,
+    kv::kv_put_get_replace,
+    kv::kv_batches_are_all_or_nothing,
+    kv::kv_delete_batch,
+    kv::kv_delete_range_half_open,
+    kv::kv_list_prefix_reverse_limit,
+    kv::kv_list_range_reverse_limit,
+    kv::kv_default_list_limit,
+    ordering::ordering_blob_memcmp_then_shorter,
+    ordering::ordering_prefix_bounds_with_ff_and_00,
+    ordering::ordering_range_bounds_are_blobs,
+    limits::limits_key_size_boundary,
+    limits::limits_value_size_boundary,
+    limits::limits_keys_per_batch,
+    limits::limits_put_payload_boundary,
+    limits::limits_storage_boundary,
+    limits::limits_storage_used_tracks_the_table,
+    files::files_state_v3_bytes,
+    files::files_database_schema_and_wal,
+    files::files_destroy_removes_every_file,
+    files::files_create_ignores_leftover_database,
+    files::files_temp_files,
+    files::files_data_persists_across_reopen,
+    alarms::alarms_set_get_clear_file_bytes,
+    alarms::alarms_persist_and_come_due,
+    migration::migration_real_fixtures,
+    migration::migration_is_idempotent,
+    migration::migration_sqlite_data_wins,
+    migration::migration_v1_v2_and_bad_files,
+    migration::migration_dry_run_and_disabled,
+    memory::memory_same_api_nothing_on_disk,
+    memory::memory_drivers_are_private,
+    interop::interop_root_shared_by_every_backend,
+    statements::statements_kv_statements_are_reused requires StatementCacheStats,
+    concurrency::concurrency_threads_on_own_actors,
+    concurrency::concurrency_shared_actors_with_sleeps,
+    model::model_random_ops_on_files,
+    model::model_random_ops_in_memory,
+];

@@ -203,3 +203,32 @@ pub(crate) fn cache_refreshed_not_duplicated_after_schema_change(cx: &Context) -
     assert_eq!(live.len(), 1, "{stats:?}");
     Ok(())
 }
+
+/// A bound `LIMIT ?` or `LIKE ?` makes SQLite re-prepare the statement whenever the
+/// parameter is bound anew (same columns, same schema). Such statements must keep
+/// working, give the right rows, and stay cached.
+pub(crate) fn cache_keeps_statements_with_bound_limit_and_like(cx: &Context) -> CaseResult {
+    let mut db = cx.open_file("limit.db")?;
+    db.exec(
+        "CREATE TABLE t (x INTEGER, s TEXT);
+         INSERT INTO t VALUES (1, 'apple'), (2, 'apricot'), (3, 'banana'), (4, 'avocado');",
+    )?;
+    let sql = "SELECT x FROM t WHERE s LIKE ? ORDER BY x LIMIT ?";
+    for round in 0..20i64 {
+        let (pattern, limit, expected): (&str, i64, &[i64]) = match round % 3 {
+            0 => ("a%", 2, &[1, 2]),
+            1 => ("a%", 10, &[1, 2, 4]),
+            _ => ("b%", 1 + round, &[3]),
+        };
+        let rows = db.all(
+            sql,
+            Params::from(&[ValueRef::Text(pattern), ValueRef::Integer(limit)]),
+        )?;
+        let got: Vec<i64> = rows.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
+        assert_eq!(got, expected, "round {round}");
+    }
+    let stats = db.statement_cache_stats()?;
+    let statement = stats.statement(sql).ok_or("the statement is not cached")?;
+    assert!(statement.runs >= 19, "{statement:?}");
+    Ok(())
+}

@@ -128,6 +128,7 @@ pub const CASES: &[Case] = cases![
     cache::cache_respects_capacity requires StatementCacheStats,
     cache::cache_capacity_zero_disables_caching requires StatementCacheStats,
     cache::cache_errors_leak_no_statements requires StatementCacheStats,
+    cache::cache_keeps_statements_with_bound_limit_and_like requires StatementCacheStats,
     cache::cache_survives_schema_change,
     cache::cache_refreshed_not_duplicated_after_schema_change requires StatementCacheStats,
     lifecycle::lifecycle_closed_database_rejects_everything,

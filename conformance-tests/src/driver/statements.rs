@@ -1,0 +1,69 @@
+//! Statement reuse: the KV statements are prepared once per connection and reused.
+
+use fs_driver::{FsDriver, ListOptions};
+use sqlite_runtime::StatementCacheStats;
+
+use super::support::{create, open};
+use crate::{CaseResult, Context};
+
+/// The statements each KV operation runs (the driver's constant SQL).
+const GET: &str = "SELECT value FROM kv WHERE key = ?";
+const PUT: &str = "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)";
+const DELETE: &str = "DELETE FROM kv WHERE key = ? RETURNING length(key) + length(value)";
+const DELETE_RANGE: &str =
+    "DELETE FROM kv WHERE key >= ? AND key < ? RETURNING length(key) + length(value)";
+const RANGE_ASC: &str = "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key ASC";
+const RANGE_DESC: &str = "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key DESC";
+const KV_STATEMENTS: [&str; 6] = [GET, PUT, DELETE, DELETE_RANGE, RANGE_ASC, RANGE_DESC];
+
+fn one_round(driver: &FsDriver, round: u32) -> CaseResult {
+    for i in 0..10u32 {
+        let key = format!("k{round}-{i}");
+        driver.kv_put("a", &[(key.as_bytes(), b"v".as_slice())])?;
+        driver.kv_put("a", &[(b"x".as_slice(), key.as_bytes()), (b"y", b"")])?;
+        driver.kv_get("a", &[key.as_bytes(), b"missing"])?;
+        driver.kv_delete("a", &[b"y"])?;
+        driver.kv_delete_range("a", b"x", b"y")?;
+        driver.kv_list_prefix("a", b"k", ListOptions::new().limit(3))?;
+        driver.kv_list_range("a", b"a", b"z", ListOptions::new().reverse(true))?;
+    }
+    Ok(())
+}
+
+fn runs(stats: &StatementCacheStats, sql: &str) -> u64 {
+    let matching: Vec<_> = stats.statements.iter().filter(|s| s.sql == sql).collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "`{sql}` should be prepared exactly once, found {matching:?}"
+    );
+    assert_eq!(matching[0].reprepares, 0, "`{sql}` was re-prepared");
+    matching[0].runs
+}
+
+/// After many operations each KV statement is alive exactly once on the actor's
+/// connection, and its run count grows with further operations (it is reused, not
+/// re-prepared); the storage size is summed once, at open.
+pub(crate) fn statements_kv_statements_are_reused(cx: &Context) -> CaseResult {
+    let driver = open(cx);
+    create(&driver, "a", &[]);
+    one_round(&driver, 0)?;
+    let first = driver.kv_statement_cache_stats("a")?;
+    let before: Vec<u64> = KV_STATEMENTS.iter().map(|sql| runs(&first, sql)).collect();
+    for (sql, runs) in KV_STATEMENTS.iter().zip(&before) {
+        assert!(*runs >= 10, "`{sql}` ran {runs} times over 10 rounds");
+    }
+    one_round(&driver, 1)?;
+    let second = driver.kv_statement_cache_stats("a")?;
+    for (sql, old) in KV_STATEMENTS.iter().zip(&before) {
+        let new = runs(&second, sql);
+        assert!(new >= old + 10, "`{sql}`: {old} runs, then {new}");
+    }
+    for statement in second.statements.iter().filter(|s| s.sql.contains("SUM(")) {
+        assert!(
+            statement.runs <= 1,
+            "storage summed per operation: {statement:?}"
+        );
+    }
+    Ok(())
+}
