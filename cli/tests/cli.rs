@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! End-to-end tests of the `sqlrt` binary on temporary storage roots.
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,41 @@
+//! The backends compiled into this build: every test runs once per backend.
+
+use std::sync::Arc;
+
+use sqlite_runtime::SqliteRuntime;
+
+/// A compiled-in backend: its name and a runtime.
+#[derive(Clone)]
+pub struct BackendRuntime {
+    /// The backend's name (`rusqlite`, `sqlite`, `sqlx`).
+    pub name: &'static str,
+    /// A runtime of that backend.
+    pub runtime: Arc<dyn SqliteRuntime>,
+}
+
+impl std::fmt::Debug for BackendRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendRuntime")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every backend compiled in, in preference order. A build with none compiled in gets
+/// an empty list (the tests then check nothing, and say so).
+pub fn compiled_runtimes() -> Vec<BackendRuntime> {
+    sqlite_runtime_backends::compiled_backends()
+        .into_iter()
+        .filter_map(|descriptor| {
+            descriptor.runtime().map(|runtime| BackendRuntime {
+                name: descriptor.name,
+                runtime,
+            })
+        })
+        .collect()
+}
+
+/// The runtime of the backend named `name`, when it is compiled in.
+pub fn runtime_named(name: &str) -> Option<Arc<dyn SqliteRuntime>> {
+    sqlite_runtime_backends::backend(name).and_then(|backend| backend.runtime())
+}
