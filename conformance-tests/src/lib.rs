@@ -8,6 +8,20 @@
 //!
 //! [`Capability`]: sqlite_runtime::Capability
 
+/// Builds a case list: `module::function` entries, each optionally followed by
+/// `requires Capability`.
+macro_rules! cases {
+    ($($module:ident :: $name:ident $(requires $capability:ident)?),* $(,)?) => {
+        &[$($crate::Case {
+            name: stringify!($name),
+            requires: cases!(@requires $($capability)?),
+            run: $module::$name,
+        }),*]
+    };
+    (@requires) => { None };
+    (@requires $capability:ident) => { Some(sqlite_runtime::Capability::$capability) };
+}
+
 mod case;
 pub mod driver;
 pub mod harness;

@@ -6,8 +6,6 @@
 // Test code: a failed assertion (a panic) fails the case, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sqlite_runtime::Capability;
-
 use crate::Case;
 
 mod busy;
@@ -27,20 +25,6 @@ mod support;
 mod transactions;
 mod values;
 mod visitor;
-
-/// Builds the case list: `module::function` entries, each optionally followed by
-/// `requires Capability`.
-macro_rules! cases {
-    ($($module:ident :: $name:ident $(requires $capability:ident)?),* $(,)?) => {
-        &[$(Case {
-            name: stringify!($name),
-            requires: cases!(@requires $($capability)?),
-            run: $module::$name,
-        }),*]
-    };
-    (@requires) => { None };
-    (@requires $capability:ident) => { Some(Capability::$capability) };
-}
 
 /// Every case of the runtime suite.
 pub const CASES: &[Case] = cases![
