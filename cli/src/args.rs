@@ -58,6 +58,11 @@ pub enum Command {
         after_help = "Keys and values are UTF-8 text, or hex written `hex:00ff`.\n\nExample:\n  sqlrt kv ./storage my-actor put greeting hello\n  sqlrt kv ./storage my-actor get greeting hex:00ff\n  sqlrt kv ./storage my-actor list --prefix user: --limit 10 --json"
     )]
     Kv(KvArgs),
+    /// Benchmark the driver on every backend against the SQLite C API and the bindings used directly.
+    #[command(
+        after_help = "Interleaves every variant in one process; prints Markdown tables with ops/s, p50, p99 and ratios to the raw C API.\n\nExample:\n  sqlrt bench --quick\n  sqlrt bench --backend rusqlite --workload get --entries 100000 --json"
+    )]
+    Bench(crate::commands::bench::BenchArgs),
 }
 
 /// Arguments of `conformance`.

@@ -2,6 +2,7 @@
 
 mod actors;
 mod backends;
+pub mod bench;
 mod conformance;
 mod kv;
 mod migrate;
@@ -26,6 +27,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Migrate(args) => migrate::run(&cli.global, args),
         Command::Actors(args) => actors::run(&cli.global, args),
         Command::Kv(args) => kv::run(&cli.global, args),
+        Command::Bench(args) => bench::run(&cli.global, args),
     }
 }
 

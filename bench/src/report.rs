@@ -1,0 +1,251 @@
+//! The text report: Markdown tables, readable in a terminal and pasteable into
+//! BENCHMARKS.md.
+
+use std::fmt::Write;
+
+use crate::keys::{KEY_LEN, VALUE_LEN};
+use crate::runner::{BenchReport, Cell};
+
+/// Nanoseconds as a short human duration.
+fn duration(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.2} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+/// A number with thousands separators.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(String::new, |r| format!("{r:.2}×"))
+}
+
+fn cell_table(out: &mut String, cell: &Cell) {
+    let _ = writeln!(
+        out,
+        "#### {} — {} (N = {}, synchronous = {})\n",
+        cell.workload,
+        cell.description,
+        thousands(cell.entries as f64),
+        cell.synchronous.name()
+    );
+    let _ = writeln!(
+        out,
+        "| variant | ops/s | p50 | p99 | × raw C API | × binding direct | ops |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
+    for row in &cell.rows {
+        if let Some(error) = &row.error {
+            let _ = writeln!(
+                out,
+                "| {} | failed: {} | | | | | |",
+                row.variant,
+                error.replace('|', "/")
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.variant,
+            thousands(row.ops_per_sec),
+            duration(row.p50_ns as f64),
+            duration(row.p99_ns as f64),
+            ratio(row.ratio_to_raw),
+            ratio(row.ratio_to_direct),
+            row.ops
+        );
+    }
+    out.push('\n');
+}
+
+/// Renders the report: setup, one summary table of ratios, the put growth, the targets,
+/// then one table per cell.
+pub fn render(report: &BenchReport) -> String {
+    let mut out = String::new();
+    let m = &report.machine;
+    let _ = writeln!(
+        out,
+        "Machine: {} {} ({}), {} MiB RAM, Linux {}; load average {} before, {} after.",
+        m.cpus,
+        if m.cpus == 1 { "CPU" } else { "CPUs" },
+        m.cpu,
+        m.memory_mib,
+        m.kernel,
+        m.load_before,
+        m.load_after
+    );
+    let _ = writeln!(
+        out,
+        "SQLite {} (one libsqlite3-sys build for every variant). Keys {KEY_LEN} B, values {VALUE_LEN} B. {} s per cell{}; wall time {:.0} s.\n",
+        report.sqlite_version,
+        report.config.seconds,
+        if report.config.quick { " (quick)" } else { "" },
+        report.wall_seconds
+    );
+    out.push_str("Durability, as each connection reported it:\n\n");
+    out.push_str("| variant | requested | journal_mode | synchronous |\n|---|---|---|---|\n");
+    for record in &report.durability {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            record.variant,
+            record.requested.name(),
+            record.reported.journal_mode,
+            record.reported.synchronous
+        );
+    }
+    out.push('\n');
+
+    // Summary: ops/s ratio to raw, one column per (workload, level), one row per
+    // (variant, N).
+    let mut columns: Vec<(crate::Workload, crate::SyncLevel)> = Vec::new();
+    for cell in &report.cells {
+        if !columns.contains(&(cell.workload, cell.synchronous)) {
+            columns.push((cell.workload, cell.synchronous));
+        }
+    }
+    let mut entries: Vec<u64> = report.cells.iter().map(|c| c.entries).collect();
+    entries.dedup();
+    out.push_str("Throughput relative to the raw C API (ops/s ÷ raw ops/s; higher is better):\n\n");
+    out.push_str("| variant | N |");
+    for (workload, level) in &columns {
+        let _ = write!(
+            out,
+            " {}{} |",
+            workload,
+            if workload.writes() {
+                format!(" {}", level.name())
+            } else {
+                String::new()
+            }
+        );
+    }
+    out.push_str("\n|---|--:|");
+    out.push_str(&"--:|".repeat(columns.len()));
+    out.push('\n');
+    for variant in &report.variants {
+        for &n in &entries {
+            let _ = write!(out, "| {variant} | {} |", thousands(n as f64));
+            for (workload, level) in &columns {
+                let row = report
+                    .cells
+                    .iter()
+                    .find(|c| c.entries == n && c.workload == *workload && c.synchronous == *level)
+                    .and_then(|c| c.row(variant));
+                let text = match row {
+                    Some(row) if row.error.is_some() => "failed".to_owned(),
+                    Some(row) => ratio(row.ratio_to_raw),
+                    None => String::new(),
+                };
+                let _ = write!(out, " {text} |");
+            }
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    out.push_str("Raw C API throughput (ops/s) for reference:\n\n| N |");
+    for (workload, level) in &columns {
+        let _ = write!(
+            out,
+            " {}{} |",
+            workload,
+            if workload.writes() {
+                format!(" {}", level.name())
+            } else {
+                String::new()
+            }
+        );
+    }
+    out.push_str("\n|--:|");
+    out.push_str(&"--:|".repeat(columns.len()));
+    out.push('\n');
+    for &n in &entries {
+        let _ = write!(out, "| {} |", thousands(n as f64));
+        for (workload, level) in &columns {
+            let value = report
+                .cells
+                .iter()
+                .find(|c| c.entries == n && c.workload == *workload && c.synchronous == *level)
+                .and_then(|c| c.rows.iter().find(|r| r.kind == crate::VariantKind::Raw))
+                .map(|r| thousands(r.ops_per_sec))
+                .unwrap_or_default();
+            let _ = write!(out, " {value} |");
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+
+    if !report.put_growth.is_empty() {
+        out.push_str("Put latency growth with table size: both sizes interleaved in one cell; growth = median over rounds of (batch time at the larger N ÷ at the smaller N); latency = 1 ÷ median-of-rounds ops/s:\n\n");
+        out.push_str("| variant | synchronous | latency small N | latency large N | growth | growth of p50 |\n|---|---|--:|--:|--:|--:|\n");
+        for g in &report.put_growth {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {:.2}× | {:.2}× |",
+                g.variant,
+                g.synchronous.name(),
+                duration(g.small_mean_ns),
+                duration(g.large_mean_ns),
+                g.growth,
+                g.growth_p50
+            );
+        }
+        out.push('\n');
+    }
+
+    if !report.targets.is_empty() {
+        let met = report.targets.iter().filter(|t| t.met).count();
+        let _ = writeln!(
+            out,
+            "Targets: {met} of {} met.\n\n| target | value | bound | met |\n|---|--:|--:|---|",
+            report.targets.len()
+        );
+        for t in &report.targets {
+            let _ = writeln!(
+                out,
+                "| {} | {:.2} | {} | {} |",
+                t.target,
+                t.value,
+                t.bound,
+                if t.met { "yes" } else { "**no**" }
+            );
+        }
+        out.push('\n');
+    }
+
+    out.push_str("### Per-workload results\n\n");
+    for cell in &report.cells {
+        cell_table(&mut out, cell);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_readable() {
+        assert_eq!(thousands(1234567.4), "1,234,567");
+        assert_eq!(thousands(12.0), "12");
+        assert_eq!(duration(1500.0), "1.5 µs");
+        assert_eq!(duration(2_500_000.0), "2.50 ms");
+    }
+}

@@ -1,0 +1,167 @@
+//! The fs-driver on one backend: what an application using us runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use fs_driver::{DriverOptions, FsDriver, ListOptions};
+use sqlite_runtime::{
+    BindingKind, Capabilities, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target,
+};
+
+use super::{Durability, Entry, Settings, Store};
+use crate::Result;
+use crate::keys::{Key, Val};
+
+/// The actor every driver variant uses.
+pub(crate) const ACTOR: &str = "bench-actor";
+
+/// A runtime that opens through `inner` with the pass's `synchronous` level and cache
+/// size (the driver always asks for the defaults), and records what the connection
+/// reports.
+pub(crate) struct DurabilityRuntime {
+    inner: Arc<dyn SqliteRuntime>,
+    settings: Settings,
+    seen: Mutex<Option<Durability>>,
+}
+
+impl DurabilityRuntime {
+    pub(crate) fn new(inner: Arc<dyn SqliteRuntime>, settings: Settings) -> Self {
+        DurabilityRuntime {
+            inner,
+            settings,
+            seen: Mutex::new(None),
+        }
+    }
+
+    fn seen(&self) -> Option<Durability> {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn read_durability(db: &mut dyn SqliteDatabase) -> sqlite_runtime::Result<Durability> {
+    let journal_mode = db
+        .get("PRAGMA journal_mode", Params::NONE)?
+        .map(|row| row.get::<String>(0))
+        .transpose()?
+        .unwrap_or_default();
+    let synchronous = db
+        .get("PRAGMA synchronous", Params::NONE)?
+        .map(|row| row.get::<i64>(0))
+        .transpose()?
+        .unwrap_or(-1);
+    Ok(Durability::new(journal_mode, synchronous))
+}
+
+impl SqliteRuntime for DurabilityRuntime {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn kind(&self) -> BindingKind {
+        self.inner.kind()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn open(
+        &self,
+        target: &Target,
+        options: &OpenOptions,
+    ) -> sqlite_runtime::Result<Box<dyn SqliteDatabase>> {
+        let options = options.clone().synchronous(self.settings.synchronous);
+        let mut db = self.inner.open(target, &options)?;
+        if let Some(cache) = self.settings.cache_sql() {
+            db.exec(&cache)?;
+        }
+        if !target.is_memory() {
+            let durability = read_durability(&mut *db)?;
+            *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(durability);
+        }
+        Ok(db)
+    }
+}
+
+/// A driver with one actor whose database is a copy of the template.
+pub(crate) struct DriverStore {
+    driver: FsDriver,
+    runtime: Arc<DurabilityRuntime>,
+}
+
+impl DriverStore {
+    /// Creates the actor under `root` through the driver, puts it to sleep, replaces its
+    /// database with a copy of `template`, and loads it again (which reads the storage
+    /// size from the copied table, so the driver's accounting is right).
+    pub(crate) fn open(
+        backend: Arc<dyn SqliteRuntime>,
+        root: &Path,
+        template: &Path,
+        settings: Settings,
+    ) -> Result<Self> {
+        let runtime = Arc::new(DurabilityRuntime::new(backend, settings));
+        let options = DriverOptions::new().migrate_legacy(false);
+        let driver = FsDriver::open(runtime.clone(), root, options)?;
+        let none: &[(&[u8], &[u8])] = &[];
+        driver.create_actor(ACTOR, "bench", vec![], none)?;
+        driver.sleep_actor(ACTOR, None)?;
+        let layout = driver.layout().ok_or("the driver has no layout")?;
+        for file in layout.database_files(ACTOR) {
+            if file.exists() {
+                std::fs::remove_file(&file)?;
+            }
+        }
+        let database: PathBuf = layout.database_path(ACTOR);
+        std::fs::copy(template, &database)?;
+        driver.load_actor(ACTOR)?;
+        Ok(DriverStore { driver, runtime })
+    }
+
+    /// What the actor's connection reported at open.
+    pub(crate) fn durability(&self) -> Option<Durability> {
+        self.runtime.seen()
+    }
+
+    /// The driver's tracked storage size.
+    pub(crate) fn storage_used(&self) -> Result<u64> {
+        Ok(self.driver.kv_storage_used(ACTOR)?)
+    }
+}
+
+impl Store for DriverStore {
+    fn get(&mut self, key: &Key) -> Result<Option<Vec<u8>>> {
+        Ok(self.driver.kv_get_one(ACTOR, key)?)
+    }
+
+    fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
+        Ok(self.driver.kv_get(ACTOR, keys)?)
+    }
+
+    fn put(&mut self, entries: &[(Key, Val)]) -> Result<()> {
+        Ok(self.driver.kv_put(ACTOR, entries)?)
+    }
+
+    fn list_prefix(&mut self, prefix: &[u8]) -> Result<Vec<Entry>> {
+        Ok(self
+            .driver
+            .kv_list_prefix(ACTOR, prefix, ListOptions::new())?)
+    }
+
+    fn list_range(&mut self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>> {
+        Ok(self
+            .driver
+            .kv_list_range(ACTOR, start, end, ListOptions::new().limit(limit))?)
+    }
+
+    fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>> {
+        self.driver.kv_delete_range(ACTOR, start, end)?;
+        Ok(None)
+    }
+
+    fn close(self: Box<Self>) -> Result<()> {
+        Ok(self.driver.sleep_actor(ACTOR, None)?)
+    }
+}

@@ -1,0 +1,211 @@
+//! The variants compared: the raw C API, the driver on each backend, and each binding
+//! used directly. All of them implement [`Store`] over the same SQL.
+
+mod driver;
+mod raw;
+mod rusqlite_direct;
+mod sqlx_direct;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sqlite_runtime::{SqliteRuntime, Synchronous};
+
+use crate::Result;
+use crate::keys::{Key, Val};
+
+pub(crate) use raw::write_template;
+
+/// How every connection of a pass is configured beyond the backends' defaults.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    /// `PRAGMA synchronous`.
+    pub(crate) synchronous: Synchronous,
+    /// `PRAGMA cache_size` in KiB; 0 keeps SQLite's default.
+    pub(crate) cache_kib: u64,
+}
+
+impl Settings {
+    /// The extra pragma every variant runs after its open, if any.
+    pub(crate) fn cache_sql(&self) -> Option<String> {
+        (self.cache_kib > 0).then(|| format!("PRAGMA cache_size = -{}", self.cache_kib))
+    }
+}
+
+/// A listed entry.
+pub(crate) type Entry = (Vec<u8>, Vec<u8>);
+
+/// The KV operations every variant runs, with the driver's semantics.
+pub(crate) trait Store: Send {
+    /// Point get.
+    fn get(&mut self, key: &Key) -> Result<Option<Vec<u8>>>;
+    /// Batch get, one result per key.
+    fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>>;
+    /// Put: one entry in autocommit, more in one `BEGIN IMMEDIATE` transaction.
+    fn put(&mut self, entries: &[(Key, Val)]) -> Result<()>;
+    /// List by prefix with the driver's default limit.
+    fn list_prefix(&mut self, prefix: &[u8]) -> Result<Vec<Entry>>;
+    /// List `[start, end)` up to `limit`.
+    fn list_range(&mut self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>>;
+    /// Delete `[start, end)`; how many rows went, when the API tells.
+    fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>>;
+    /// Closes the connection.
+    fn close(self: Box<Self>) -> Result<()>;
+}
+
+/// What kind of row a variant is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariantKind {
+    /// The SQLite C API, statements prepared once: the physical limit.
+    Raw,
+    /// The fs-driver on a backend.
+    Driver,
+    /// A binding used directly, without us.
+    Direct,
+}
+
+/// One variant to run.
+#[derive(Clone)]
+pub struct Variant {
+    /// Its name in reports (`raw C API`, `driver/rusqlite`, `rusqlite direct`, ...).
+    pub name: String,
+    /// Its kind.
+    pub kind: VariantKind,
+    /// The backend behind a driver row.
+    pub backend: Option<String>,
+    maker: Maker,
+}
+
+#[derive(Clone)]
+enum Maker {
+    Raw,
+    Driver(Arc<dyn SqliteRuntime>),
+    Rusqlite,
+    Sqlx,
+}
+
+impl std::fmt::Debug for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Variant").field("name", &self.name).finish()
+    }
+}
+
+/// The durability settings a connection reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Durability {
+    /// `PRAGMA journal_mode`.
+    pub journal_mode: String,
+    /// `PRAGMA synchronous`, by name.
+    pub synchronous: String,
+}
+
+impl Durability {
+    pub(crate) fn new(journal_mode: String, synchronous: i64) -> Self {
+        let synchronous = match synchronous {
+            0 => "OFF".to_owned(),
+            1 => "NORMAL".to_owned(),
+            2 => "FULL".to_owned(),
+            3 => "EXTRA".to_owned(),
+            other => format!("unknown ({other})"),
+        };
+        Durability {
+            journal_mode: journal_mode.to_uppercase(),
+            synchronous,
+        }
+    }
+}
+
+impl Variant {
+    /// The raw C API row.
+    pub fn raw() -> Self {
+        Variant {
+            name: "raw C API".to_owned(),
+            kind: VariantKind::Raw,
+            backend: None,
+            maker: Maker::Raw,
+        }
+    }
+
+    /// The driver on `runtime`.
+    pub fn driver(runtime: Arc<dyn SqliteRuntime>) -> Self {
+        Variant {
+            name: format!("driver/{}", runtime.name()),
+            kind: VariantKind::Driver,
+            backend: Some(runtime.name().to_owned()),
+            maker: Maker::Driver(runtime),
+        }
+    }
+
+    /// rusqlite used directly.
+    pub fn rusqlite_direct() -> Self {
+        Variant {
+            name: "rusqlite direct".to_owned(),
+            kind: VariantKind::Direct,
+            backend: Some("rusqlite".to_owned()),
+            maker: Maker::Rusqlite,
+        }
+    }
+
+    /// sqlx used directly.
+    pub fn sqlx_direct() -> Self {
+        Variant {
+            name: "sqlx direct".to_owned(),
+            kind: VariantKind::Direct,
+            backend: Some("sqlx".to_owned()),
+            maker: Maker::Sqlx,
+        }
+    }
+
+    /// Opens the variant on a copy of `template` inside `dir`.
+    pub(crate) fn open(
+        &self,
+        dir: &Path,
+        template: &Path,
+        entries: u64,
+        settings: Settings,
+    ) -> Result<(Box<dyn Store>, Option<Durability>)> {
+        let copy = dir.join("kv.db");
+        match &self.maker {
+            Maker::Raw => {
+                std::fs::copy(template, &copy)?;
+                let mut store = raw::RawStore::open(&copy, settings)?;
+                let (mode, level) = store.durability()?;
+                Ok((Box::new(store), Some(Durability::new(mode, level))))
+            }
+            Maker::Driver(runtime) => {
+                let store = driver::DriverStore::open(
+                    runtime.clone(),
+                    &dir.join("root"),
+                    template,
+                    settings,
+                )?;
+                let durability = store.durability();
+                // The copied table must be what the driver's accounting sees.
+                let expected = entries * (crate::keys::KEY_LEN + crate::keys::VALUE_LEN) as u64;
+                let used = store.storage_used()?;
+                if used != expected {
+                    return Err(format!(
+                        "{}: the driver tracks {used} bytes, the table holds {expected}",
+                        self.name
+                    )
+                    .into());
+                }
+                Ok((Box::new(store), durability))
+            }
+            Maker::Rusqlite => {
+                std::fs::copy(template, &copy)?;
+                let store = rusqlite_direct::RusqliteStore::open(&copy, settings)?;
+                let durability = store.durability()?;
+                Ok((Box::new(store), Some(durability)))
+            }
+            Maker::Sqlx => {
+                std::fs::copy(template, &copy)?;
+                let mut store = sqlx_direct::SqlxStore::open(&copy, settings)?;
+                let durability = store.durability()?;
+                Ok((Box::new(store), Some(durability)))
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! rusqlite used directly, as its documentation recommends: `prepare_cached`, `params!`,
+//! `query_row`/`query_map`, `transaction_with_behavior(Immediate)`.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sqlite_runtime::{OpenOptions, Target};
+
+use super::{Durability, Entry, Settings, Store};
+use crate::Result;
+use crate::keys::{Key, Val};
+use crate::sql;
+
+/// A rusqlite connection with the backends' pragmas.
+pub(crate) struct RusqliteStore {
+    connection: Connection,
+}
+
+fn old_size(connection: &Connection, key: &[u8]) -> rusqlite::Result<i64> {
+    Ok(connection
+        .prepare_cached(sql::OLD_SIZE_SQL)?
+        .query_row(params![key], |row| row.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+fn put_one(connection: &Connection, key: &[u8], value: &[u8]) -> rusqlite::Result<i64> {
+    let removed = old_size(connection, key)?;
+    connection
+        .prepare_cached(sql::PUT_SQL)?
+        .execute(params![key, value])?;
+    Ok(removed)
+}
+
+impl RusqliteStore {
+    pub(crate) fn open(path: &Path, settings: Settings) -> Result<Self> {
+        let connection = Connection::open(path)?;
+        let target = Target::file(path);
+        connection.execute_batch(
+            &OpenOptions::new()
+                .synchronous(settings.synchronous)
+                .setup_sql(&target),
+        )?;
+        if let Some(cache) = settings.cache_sql() {
+            connection.execute_batch(&cache)?;
+        }
+        connection
+            .set_prepared_statement_cache_capacity(OpenOptions::DEFAULT_STATEMENT_CACHE_CAPACITY);
+        connection.execute_batch(sql::CREATE_TABLE_SQL)?;
+        Ok(RusqliteStore { connection })
+    }
+
+    pub(crate) fn durability(&self) -> Result<Durability> {
+        let mode: String = self
+            .connection
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        let level: i64 = self
+            .connection
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+        Ok(Durability::new(mode, level))
+    }
+
+    fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>> {
+        let mut statement = self.connection.prepare_cached(sql::RANGE_ASC_SQL)?;
+        let rows = statement.query_map(params![start, end], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })?;
+        Ok(rows.take(limit).collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+impl Store for RusqliteStore {
+    fn get(&mut self, key: &Key) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .connection
+            .prepare_cached(sql::GET_SQL)?
+            .query_row(params![&key[..]], |row| row.get::<_, Vec<u8>>(0))
+            .optional()?)
+    }
+
+    fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut statement = self.connection.prepare_cached(sql::GET_SQL)?;
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(
+                statement
+                    .query_row(params![&key[..]], |row| row.get::<_, Vec<u8>>(0))
+                    .optional()?,
+            );
+        }
+        Ok(values)
+    }
+
+    fn put(&mut self, entries: &[(Key, Val)]) -> Result<()> {
+        if let [(key, value)] = entries {
+            put_one(&self.connection, key, value)?;
+            return Ok(());
+        }
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (key, value) in entries {
+            put_one(&tx, key, value)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn list_prefix(&mut self, prefix: &[u8]) -> Result<Vec<Entry>> {
+        let upper = sql::prefix_upper_bound(prefix).ok_or("prefix without upper bound")?;
+        self.range(prefix, &upper, sql::DEFAULT_LIST_LIMIT)
+    }
+
+    fn list_range(&mut self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>> {
+        self.range(start, end, limit)
+    }
+
+    fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>> {
+        let mut statement = self.connection.prepare_cached(sql::DELETE_RANGE_SQL)?;
+        let mut rows = statement.query(params![start, end])?;
+        let mut deleted = 0;
+        while rows.next()?.is_some() {
+            deleted += 1;
+        }
+        Ok(Some(deleted))
+    }
+
+    fn close(self: Box<Self>) -> Result<()> {
+        self.connection.close().map_err(|(_, error)| error)?;
+        Ok(())
+    }
+}

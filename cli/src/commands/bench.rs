@@ -1,0 +1,106 @@
+//! `sqlrt bench`: the KV workloads on every backend against the raw SQLite C API and the
+//! bindings used directly (see `sqlrt_bench` and BENCHMARKS.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sqlrt_bench::{BenchConfig, SyncLevel, Workload};
+
+use super::CliError;
+use crate::args::GlobalArgs;
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// A smoke run that finishes in under a minute (0.75 s per cell instead of 6).
+    #[arg(long)]
+    pub quick: bool,
+    /// Actor size in entries (repeatable; default 1000 and 100000; at least 200).
+    #[arg(long = "entries", value_name = "N")]
+    pub entries: Vec<u64>,
+    /// Run only this workload (repeatable): get, batch_get, put, batch_put, list_prefix,
+    /// list_range, delete_range, mixed.
+    #[arg(long = "workload", value_name = "NAME")]
+    pub workloads: Vec<String>,
+    /// Measured seconds per workload cell, shared by its variants.
+    #[arg(long, value_name = "SECONDS")]
+    pub seconds: Option<f64>,
+    /// `synchronous` level for the write workloads (repeatable: full, normal; default
+    /// both).
+    #[arg(long = "sync", value_name = "LEVEL")]
+    pub sync: Vec<String>,
+    /// Leave out the bindings-used-directly rows.
+    #[arg(long)]
+    pub no_direct: bool,
+    /// Directory for the benchmark databases (default: the system temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+fn config(global: &GlobalArgs, args: &BenchArgs) -> Result<BenchConfig, CliError> {
+    let mut config = if args.quick {
+        BenchConfig::quick()
+    } else {
+        BenchConfig::full()
+    };
+    if !args.entries.is_empty() {
+        config.entries = args.entries.clone();
+    }
+    if !args.workloads.is_empty() {
+        config.workloads = args
+            .workloads
+            .iter()
+            .map(|name| {
+                Workload::from_name(name).ok_or_else(|| {
+                    let valid: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+                    format!(
+                        "unknown workload `{name}`: valid names are {}",
+                        valid.join(", ")
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(seconds) = args.seconds {
+        if !seconds.is_finite() || seconds < 0.0 {
+            return Err(format!("--seconds must be a non-negative number, not {seconds}").into());
+        }
+        config.seconds = seconds;
+    }
+    if !args.sync.is_empty() {
+        config.sync_levels = args
+            .sync
+            .iter()
+            .map(|level| match level.to_ascii_lowercase().as_str() {
+                "full" => Ok(SyncLevel::Full),
+                "normal" => Ok(SyncLevel::Normal),
+                other => Err(format!(
+                    "unknown synchronous level `{other}`: use full or normal"
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if !global.backends.is_empty() {
+        config.backends = Some(global.backends.clone());
+    }
+    config.direct = !args.no_direct;
+    config.dir = args.dir.clone();
+    Ok(config)
+}
+
+/// Runs the benchmark and prints the tables (or, with `--json`, the full result).
+pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> {
+    let config = config(global, args)?;
+    let quiet = global.quiet;
+    let report = sqlrt_bench::run(&config, &mut |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", sqlrt_bench::render(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
