@@ -369,7 +369,14 @@ fn kv_rejects_bad_input_in_one_line_and_writes_nothing() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for command in ["backends", "conformance", "migrate", "actors", "kv", "bench"] {
+    for command in [
+        "backends",
+        "conformance",
+        "migrate",
+        "actors",
+        "kv",
+        "bench",
+    ] {
         let output = sqlrt().args([command, "--help"]).output().unwrap();
         assert!(output.status.success());
         let text = String::from_utf8(output.stdout).unwrap();
