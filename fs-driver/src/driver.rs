@@ -241,14 +241,17 @@ impl FsDriver {
 
     // ----- slots -----
 
-    fn slot(&self, id: &str) -> Arc<Slot> {
+    /// The actor's slot, made on first use. An id is validated before its slot is made,
+    /// so a mapped slot proves its id valid and the hot path skips the check.
+    fn slot(&self, id: &str) -> Result<Arc<Slot>> {
         let mut actors = lock(&self.actors);
         if let Some(slot) = actors.get(id) {
-            return slot.clone();
+            return Ok(slot.clone());
         }
+        check_id(id)?;
         let slot = Arc::new(Slot::new());
         actors.insert(id.to_owned(), slot.clone());
-        slot
+        Ok(slot)
     }
 
     /// Drops `slot` from the map if it is still the one there. Called with the slot
@@ -302,9 +305,8 @@ impl FsDriver {
 
     /// Runs `work` on the running actor, loading it first if needed.
     fn with_actor<R>(&self, id: &str, work: impl FnOnce(&mut Loaded) -> Result<R>) -> Result<R> {
-        check_id(id)?;
         for _ in 0..SLOT_RETRIES {
-            let slot = self.slot(id);
+            let slot = self.slot(id)?;
             let mut status = slot.lock();
             match &mut *status {
                 Status::Running(loaded) => return work(loaded),
@@ -352,7 +354,7 @@ impl FsDriver {
         check_id(id)?;
         kv::check_put_fits(initial, 0, self.options.max_storage_bytes)?;
         for _ in 0..SLOT_RETRIES {
-            let slot = self.slot(id);
+            let slot = self.slot(id)?;
             let mut status = slot.lock();
             match &*status {
                 Status::Running(_) => return Err(Error::ActorExists(id.to_owned())),
@@ -513,7 +515,7 @@ impl FsDriver {
     pub fn sleep_actor(&self, id: &str, hook: Option<StopHook<'_>>) -> Result<()> {
         check_id(id)?;
         for _ in 0..SLOT_RETRIES {
-            let slot = self.slot(id);
+            let slot = self.slot(id)?;
             let mut status = slot.lock();
             match &*status {
                 Status::Stopping | Status::Destroyed => {
@@ -562,7 +564,7 @@ impl FsDriver {
     pub fn destroy_actor(&self, id: &str, hook: Option<StopHook<'_>>) -> Result<()> {
         check_id(id)?;
         for _ in 0..SLOT_RETRIES {
-            let slot = self.slot(id);
+            let slot = self.slot(id)?;
             let mut status = slot.lock();
             let loaded = match std::mem::replace(&mut *status, Status::Stopping) {
                 Status::Running(loaded) => Some(loaded),
