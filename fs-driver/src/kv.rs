@@ -91,8 +91,8 @@ pub(crate) fn open_database(
     Ok(db)
 }
 
-/// Opens an existing database only to read it, creating nothing. It is opened
-/// read-write without `create`, so that closing it removes the `-wal` and `-shm` files
+/// Opens an existing database only to read it, creating nothing and keeping its journal
+/// mode. It is opened read-write without `create`, so that closing it removes the `-wal` and `-shm` files
 /// its open made (a read-only connection would leave them behind); when that is refused
 /// (e.g. a read-only directory), it falls back to a read-only open.
 pub(crate) fn open_existing(
@@ -100,7 +100,10 @@ pub(crate) fn open_existing(
     path: &std::path::Path,
 ) -> Result<Box<dyn SqliteDatabase>> {
     let target = Target::file(path);
-    match runtime.open(&target, &OpenOptions::new().create(false)) {
+    match runtime.open(
+        &target,
+        &OpenOptions::new().create(false).keep_journal_mode(),
+    ) {
         Ok(db) => Ok(db),
         Err(error) if matches!(error.kind(), ErrorKind::CannotOpen | ErrorKind::ReadOnly) => {
             Ok(runtime.open(&target, &OpenOptions::new().read_only(true))?)

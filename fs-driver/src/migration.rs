@@ -51,7 +51,8 @@ pub struct MigrationReport {
     pub scanned: usize,
     /// Actors whose legacy entries were copied, in id order.
     pub migrated: Vec<MigratedActor>,
-    /// Actors with legacy entries whose database already held data, left untouched.
+    /// Actors with legacy entries whose database already held data, or had received
+    /// them in an earlier migration (even if since deleted), left untouched.
     pub skipped_populated: Vec<String>,
     /// Actors whose state file holds no legacy entry.
     pub without_legacy_data: usize,
@@ -158,20 +159,37 @@ fn migrate_actor(
     Ok(outcome)
 }
 
-/// Copies `entries` in one transaction unless the table already holds a row.
+/// `PRAGMA user_version` of a database whose legacy entries were dealt with: migrated,
+/// or found superseded by data already in SQLite. Legacy files are never changed, so
+/// without this mark a restart after the actor deleted all its keys would find an empty
+/// table and copy the old entries back.
+const MIGRATED_USER_VERSION: i64 = 1;
+const READ_MARK_SQL: &str = "PRAGMA user_version";
+const SET_MARK_SQL: &str = "PRAGMA user_version = 1";
+
+/// Copies `entries` in one transaction, and marks the database migrated in the same
+/// transaction, unless it already holds a row or carries the mark.
 fn copy_entries(db: &mut dyn SqliteDatabase, entries: &[KvEntry]) -> Result<Outcome> {
     let mut tx = db.transaction()?;
-    if has_rows(&mut *tx)? {
+    if is_marked(&mut *tx)? {
         return Ok(Outcome::Populated);
     }
-    for (key, value) in entries {
-        tx.run(
-            PUT_SQL,
-            Params::from(&[ValueRef::Blob(key), ValueRef::Blob(value)]),
-        )?;
+    let populated = has_rows(&mut *tx)?;
+    if !populated {
+        for (key, value) in entries {
+            tx.run(
+                PUT_SQL,
+                Params::from(&[ValueRef::Blob(key), ValueRef::Blob(value)]),
+            )?;
+        }
     }
+    tx.exec(SET_MARK_SQL)?;
     tx.commit()?;
-    Ok(Outcome::Migrated(entries.len()))
+    Ok(if populated {
+        Outcome::Populated
+    } else {
+        Outcome::Migrated(entries.len())
+    })
 }
 
 fn has_rows(db: &mut dyn SqliteDatabase) -> Result<bool> {
@@ -183,14 +201,23 @@ fn has_rows(db: &mut dyn SqliteDatabase) -> Result<bool> {
     Ok(found)
 }
 
-/// Whether the database at `path` holds any row, opened without creating anything (a
-/// missing file or table holds none). Used by the dry run, which must not create anything.
+fn is_marked(db: &mut dyn SqliteDatabase) -> Result<bool> {
+    let mut version = 0;
+    db.for_each(READ_MARK_SQL, Params::NONE, &mut |row| {
+        version = row.get::<i64>(0)?;
+        Ok(ControlFlow::Break(()))
+    })?;
+    Ok(version == MIGRATED_USER_VERSION)
+}
+
+/// Whether the database at `path` holds any row or the migrated mark, opened without
+/// creating anything (a missing file or table holds none). Used by the dry run, which must not create anything.
 fn database_has_rows(runtime: &dyn SqliteRuntime, path: &Path) -> Result<bool> {
     if !path.try_exists().map_err(|error| Error::io(path, error))? {
         return Ok(false);
     }
     let mut db = open_existing(runtime, path)?;
-    let found = match has_rows(&mut *db) {
+    let found = match is_marked(&mut *db).and_then(|marked| Ok(marked || has_rows(&mut *db)?)) {
         Ok(found) => Ok(found),
         Err(Error::Sqlite(error)) if error.kind() == ErrorKind::Sql => Ok(false),
         Err(error) => Err(error),

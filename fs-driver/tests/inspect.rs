@@ -63,3 +63,39 @@ fn inspect_of_an_unmigrated_root_reports_no_database() {
     );
     assert!(!dir.path().join("databases").exists());
 }
+
+/// A database in rollback-journal mode (written by another tool) is inspected, and
+/// dry-run migrated, without being switched to WAL: its bytes stay the same.
+#[test]
+fn inspection_keeps_a_rollback_journal_database_unchanged() {
+    use sqlite_runtime::{JournalMode, OpenOptions, Target};
+
+    let dir = tempdir();
+    let root = dir.path();
+    {
+        let driver = open(root);
+        driver
+            .create_actor("a", "n", vec![], &[(b"k", b"v")])
+            .unwrap();
+    }
+    let db_path = root.join("databases/a.db");
+    let mut db = runtime()
+        .open(
+            &Target::file(&db_path),
+            &OpenOptions::new().journal_mode(JournalMode::Delete),
+        )
+        .unwrap();
+    db.close().unwrap();
+    let before = std::fs::read(&db_path).unwrap();
+    assert_eq!(before[18], 1, "set up a rollback-journal database");
+
+    let report = inspect_root(&*runtime(), root).unwrap();
+    assert_eq!(report.actors[0].entries, Some(1));
+    fs_driver::migrate_legacy(
+        &*runtime(),
+        root,
+        fs_driver::MigrationOptions { dry_run: true },
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&db_path).unwrap(), before, "the database changed");
+}

@@ -268,3 +268,38 @@ fn missing_root_migrates_nothing() {
     assert_eq!(report.scanned, 0);
     assert!(!dir.path().join("absent").exists());
 }
+
+/// Legacy files are never changed, so the database must remember the migration: after
+/// the actor deletes every migrated key, a restart must not bring them back.
+#[test]
+fn deleted_entries_stay_deleted_after_a_restart() {
+    let dir = tempdir();
+    let root = dir.path();
+    assert!(copy_fixtures(root), "fixtures missing");
+    let driver = open(root);
+    driver
+        .kv_delete_range("legacy-actor-one", b"", b"\xff")
+        .unwrap();
+    assert!(
+        driver
+            .kv_list_prefix("legacy-actor-one", b"", ListOptions::new())
+            .unwrap()
+            .is_empty()
+    );
+    drop(driver);
+    let driver = open(root);
+    assert!(
+        driver
+            .kv_list_prefix("legacy-actor-one", b"", ListOptions::new())
+            .unwrap()
+            .is_empty(),
+        "deleted legacy entries came back"
+    );
+    let report = driver.migration_report().unwrap();
+    assert!(report.migrated.is_empty(), "{report:?}");
+    assert!(
+        report
+            .skipped_populated
+            .contains(&"legacy-actor-one".to_owned())
+    );
+}

@@ -139,6 +139,7 @@ pub struct OpenOptions {
     read_only: bool,
     create: bool,
     busy_timeout: Duration,
+    /// `None`: leave the file's journal mode as it is.
     journal_mode: Option<JournalMode>,
     synchronous: Synchronous,
     foreign_keys: bool,
@@ -151,7 +152,7 @@ impl Default for OpenOptions {
             read_only: false,
             create: true,
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
-            journal_mode: None,
+            journal_mode: Some(JournalMode::Wal),
             synchronous: Synchronous::Full,
             foreign_keys: true,
             statement_cache_capacity: Self::DEFAULT_STATEMENT_CACHE_CAPACITY,
@@ -194,6 +195,13 @@ impl OpenOptions {
     /// SQLite's own in-memory journal whatever is set here.
     pub fn journal_mode(mut self, mode: JournalMode) -> Self {
         self.journal_mode = Some(mode);
+        self
+    }
+
+    /// Leaves a file's journal mode as it is, e.g. to inspect a database without
+    /// changing anything in it.
+    pub fn keep_journal_mode(mut self) -> Self {
+        self.journal_mode = None;
         self
     }
 
@@ -246,14 +254,14 @@ impl OpenOptions {
         self.statement_cache_capacity
     }
 
-    /// The journal mode the open will set: `None` for memory databases and for
-    /// read-only opens (which cannot change it), the configured mode (WAL by default)
-    /// otherwise.
+    /// The journal mode the open will set: `None` for memory databases, for read-only
+    /// opens (which cannot change it) and with [`keep_journal_mode`](Self::keep_journal_mode),
+    /// the configured mode (WAL by default) otherwise.
     pub fn effective_journal_mode(&self, target: &Target) -> Option<JournalMode> {
         if target.is_memory() || self.read_only {
             None
         } else {
-            Some(self.journal_mode.unwrap_or(JournalMode::Wal))
+            self.journal_mode
         }
     }
 
@@ -304,5 +312,12 @@ mod tests {
             .journal_mode(JournalMode::Delete);
         assert!(!options.creates());
         assert_eq!(options.effective_journal_mode(&Target::file("x.db")), None);
+        let keep = OpenOptions::new().keep_journal_mode();
+        assert_eq!(keep.effective_journal_mode(&Target::file("x.db")), None);
+        assert!(
+            !keep
+                .setup_sql(&Target::file("x.db"))
+                .contains("journal_mode")
+        );
     }
 }
