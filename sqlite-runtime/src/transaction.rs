@@ -2,7 +2,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use crate::{Result, SqliteDatabase};
+use crate::{Params, Result, SqliteDatabase};
 
 /// How `BEGIN` acquires locks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -65,7 +65,7 @@ impl dyn SqliteDatabase + '_ {
 
     /// Begins a transaction with the given locking behaviour.
     pub fn transaction_with(&mut self, behavior: TransactionBehavior) -> Result<Transaction<'_>> {
-        self.exec(behavior.begin_sql())?;
+        control(self, behavior.begin_sql())?;
         Ok(Transaction {
             db: self,
             depth: 0,
@@ -74,16 +74,24 @@ impl dyn SqliteDatabase + '_ {
     }
 }
 
-impl Transaction<'_> {
-    fn savepoint_name(&self) -> String {
-        format!("sqlite_runtime_sp{}", self.depth)
-    }
+/// Runs a transaction-control statement through `run`, so that the backend's statement
+/// cache keeps it prepared (`exec` prepares its SQL every time).
+fn control(db: &mut dyn SqliteDatabase, sql: &str) -> Result<()> {
+    db.run(sql, Params::NONE).map(drop)
+}
 
+fn savepoint_name(depth: usize) -> String {
+    format!("sqlite_runtime_sp{depth}")
+}
+
+impl Transaction<'_> {
     /// Opens a nested savepoint; rolling it back undoes only what ran inside it.
     pub fn savepoint(&mut self) -> Result<Transaction<'_>> {
         let depth = self.depth + 1;
-        self.db
-            .exec(&format!("SAVEPOINT sqlite_runtime_sp{depth}"))?;
+        control(
+            &mut *self.db,
+            &format!("SAVEPOINT {}", savepoint_name(depth)),
+        )?;
         Ok(Transaction {
             db: &mut *self.db,
             depth,
@@ -97,12 +105,12 @@ impl Transaction<'_> {
     /// transaction open; the guard then rolls it back as it is dropped, so a failed commit
     /// never leaves a transaction open behind the caller's back.
     pub fn commit(mut self) -> Result<()> {
-        let sql = if self.depth == 0 {
-            "COMMIT".to_owned()
+        if self.depth == 0 {
+            control(&mut *self.db, "COMMIT")?;
         } else {
-            format!("RELEASE {}", self.savepoint_name())
-        };
-        self.db.exec(&sql)?;
+            let release = format!("RELEASE {}", savepoint_name(self.depth));
+            control(&mut *self.db, &release)?;
+        }
         self.finished = true;
         Ok(())
     }
@@ -115,10 +123,11 @@ impl Transaction<'_> {
 
     fn rollback_now(&mut self) -> Result<()> {
         if self.depth == 0 {
-            self.db.exec("ROLLBACK")
+            control(&mut *self.db, "ROLLBACK")
         } else {
-            let name = self.savepoint_name();
-            self.db.exec(&format!("ROLLBACK TO {name}; RELEASE {name}"))
+            let name = savepoint_name(self.depth);
+            control(&mut *self.db, &format!("ROLLBACK TO {name}"))?;
+            control(&mut *self.db, &format!("RELEASE {name}"))
         }
     }
 }
