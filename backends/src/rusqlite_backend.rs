@@ -124,6 +124,21 @@ fn from_rusqlite(value: RusqliteValueRef<'_>) -> sqlite_runtime::Result<ValueRef
     })
 }
 
+/// The statement's column names. rusqlite panics on a name that is not UTF-8, which a
+/// hostile database file's schema can hold; that becomes an error here.
+fn column_names(statement: &rusqlite::Statement<'_>) -> sqlite_runtime::Result<Vec<String>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        statement
+            .column_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }))
+    .map_err(|_| {
+        Error::new(ErrorKind::Corrupt, "a column name is not valid UTF-8").with_backend(NAME)
+    })
+}
+
 fn bind(statement: &mut CachedStatement<'_>, params: Params<'_>) -> sqlite_runtime::Result<()> {
     match params {
         Params::Positional(values) => {
@@ -187,9 +202,16 @@ impl SqliteDatabase for RusqliteDatabase {
     }
 
     fn exec(&mut self, sql: &str) -> sqlite_runtime::Result<()> {
-        self.connection()?
-            .execute_batch(sql)
-            .map_err(|e| self.error(e))
+        use rusqlite::fallible_iterator::FallibleIterator;
+
+        // rusqlite's `execute_batch` steps each statement once; the trait runs each to
+        // completion (as `sqlite3_exec` does), so a batch behaves alike on every backend.
+        let mut batch = rusqlite::Batch::new(self.connection()?, sql);
+        while let Some(mut statement) = batch.next().map_err(|e| self.error(e))? {
+            let mut rows = statement.raw_query();
+            while rows.next().map_err(|e| self.error(e))?.is_some() {}
+        }
+        Ok(())
     }
 
     fn run(&mut self, sql: &str, params: Params<'_>) -> sqlite_runtime::Result<RunResult> {
@@ -218,14 +240,10 @@ impl SqliteDatabase for RusqliteDatabase {
         let mut columns: Option<Vec<String>> = None;
         let mut values = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let statement = row.as_ref();
-            let columns = columns.get_or_insert_with(|| {
-                statement
-                    .column_names()
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            });
+            let columns = match &mut columns {
+                Some(columns) => columns,
+                None => columns.insert(column_names(row.as_ref())?),
+            };
             values.clear();
             for index in 0..columns.len() {
                 values.push(from_rusqlite(row.get_ref(index).map_err(to_error)?)?);

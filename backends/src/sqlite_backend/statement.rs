@@ -59,11 +59,23 @@ impl<'c> Db<'c> {
         unsafe { ffi::sqlite3_last_insert_rowid(self.raw()) }
     }
 
+    /// The crate's prepare. It panics on a column name that is not UTF-8, which a hostile
+    /// database file's schema can hold; that becomes an error here.
+    fn prepare_one(self, sql: &str) -> Result<Statement<'c>> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.connection.prepare(sql)
+        }))
+        .map_err(|_| {
+            Error::new(ErrorKind::Corrupt, "a column name is not valid UTF-8").with_backend(NAME)
+        })?
+        .map_err(|e| self.error(e))
+    }
+
     /// Prepares exactly one statement, like rusqlite: text with no statement and text
     /// with a second statement after the first are misuse (trailing comments and
     /// semicolons are fine).
     pub(super) fn prepare(self, sql: &str) -> Result<Statement<'c>> {
-        let statement = self.connection.prepare(sql).map_err(|e| self.error(e))?;
+        let statement = self.prepare_one(sql)?;
         let raw = raw_statement(&statement);
         if raw.is_null() {
             return Err(Error::from_sqlite(
@@ -85,7 +97,7 @@ impl<'c> Db<'c> {
         };
         let rest = sql.get(compiled..).unwrap_or("");
         if !rest.trim().is_empty() {
-            let next = self.connection.prepare(rest).map_err(|e| self.error(e))?;
+            let next = self.prepare_one(rest)?;
             if !raw_statement(&next).is_null() {
                 return Err(Error::new(
                     ErrorKind::Misuse,

@@ -104,6 +104,8 @@ pub(super) unsafe fn probe(db: *mut ffi::sqlite3, sql: &str) -> Result<Plan, Err
     }
     // SAFETY: `statement` is ours (or null) and finalized on every path below.
     let names = unsafe { parameter_names(statement) };
+    // SAFETY: as above.
+    let columns_are_utf8 = unsafe { column_names_are_utf8(statement) };
     let rest = if tail.is_null() {
         0
     } else {
@@ -118,7 +120,34 @@ pub(super) unsafe fn probe(db: *mut ffi::sqlite3, sql: &str) -> Result<Plan, Err
             "the SQL holds more than one statement; use exec for batches",
         ));
     }
+    if !columns_are_utf8 {
+        // sqlx's worker thread panics on such a name and the query then silently
+        // returns no rows.
+        return Err(Error::new(
+            sqlite_runtime::ErrorKind::Corrupt,
+            "a column name is not valid UTF-8",
+        )
+        .with_backend(super::NAME));
+    }
     plan(sql, names)
+}
+
+/// Whether every result column name of `statement` is UTF-8.
+///
+/// # Safety
+/// `statement` must be a valid prepared statement or null.
+unsafe fn column_names_are_utf8(statement: *mut ffi::sqlite3_stmt) -> bool {
+    if statement.is_null() {
+        return true;
+    }
+    // SAFETY: per the caller.
+    let count = unsafe { ffi::sqlite3_column_count(statement) };
+    (0..count).all(|index| {
+        // SAFETY: per the caller; the name lives as long as the statement.
+        let name = unsafe { ffi::sqlite3_column_name(statement, index) };
+        // SAFETY: a non-null name is NUL-terminated.
+        name.is_null() || unsafe { CStr::from_ptr(name) }.to_str().is_ok()
+    })
 }
 
 /// # Safety

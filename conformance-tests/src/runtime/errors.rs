@@ -107,3 +107,30 @@ pub(crate) fn errors_leave_the_connection_usable(cx: &Context) -> CaseResult {
     assert!(!db.in_transaction()?);
     Ok(())
 }
+
+/// A hostile file whose schema names a column with bytes that are not UTF-8: reading it
+/// is an error (or, where the backend can, a lossy name), never a panic, and the
+/// connection stays usable.
+pub(crate) fn errors_non_utf8_column_name_is_not_a_panic(cx: &Context) -> CaseResult {
+    {
+        let mut db = cx.open_file("hostile.db")?;
+        db.exec(
+            "CREATE TABLE t (ab INTEGER); INSERT INTO t VALUES (7);
+             PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET sql = CAST(X'435245415445205441424C452074202861FF20494E544547455229' AS TEXT)
+              WHERE name = 't';
+             PRAGMA writable_schema = OFF;",
+        )?;
+        db.close()?;
+    }
+    let mut db = cx.open_file("hostile.db")?;
+    match db.all("SELECT * FROM t", Params::NONE) {
+        Ok(rows) => assert_eq!(rows.len(), 1),
+        Err(error) => assert!(
+            matches!(error.kind(), ErrorKind::Corrupt | ErrorKind::TypeMismatch),
+            "{error}"
+        ),
+    }
+    assert_eq!(scalar::<i64>(&mut *db, "SELECT 40 + 2", Params::NONE)?, 42);
+    Ok(())
+}

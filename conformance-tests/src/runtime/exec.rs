@@ -70,3 +70,16 @@ pub(crate) fn exec_accepts_empty_and_comment_only_sql(cx: &Context) -> CaseResul
     assert!(row.is_some());
     Ok(())
 }
+
+/// `exec` runs every statement to completion, not just to its first row: an error in a
+/// later row of a `SELECT` is reported.
+pub(crate) fn exec_runs_each_statement_to_completion(cx: &Context) -> CaseResult {
+    let mut db = cx.open_memory()?;
+    db.exec("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('{}'), ('not json');")?;
+    let error = db
+        .exec("SELECT json(x) FROM t ORDER BY rowid")
+        .err()
+        .ok_or("the malformed second row was never read")?;
+    assert_eq!(error.kind(), ErrorKind::Sql, "{error}");
+    Ok(())
+}
