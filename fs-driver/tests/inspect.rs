@@ -97,5 +97,9 @@ fn inspection_keeps_a_rollback_journal_database_unchanged() {
         fs_driver::MigrationOptions { dry_run: true },
     )
     .unwrap();
-    assert_eq!(std::fs::read(&db_path).unwrap(), before, "the database changed");
+    assert_eq!(
+        std::fs::read(&db_path).unwrap(),
+        before,
+        "the database changed"
+    );
 }
