@@ -281,11 +281,9 @@ impl FsDriver {
         let Some(layout) = &self.layout else {
             return Ok(None);
         };
-        let path = layout.state_path(id);
-        let Some(bytes) = fsutil::read_optional(&path)? else {
+        let Some(state) = read_state(layout, id)? else {
             return Ok(None);
         };
-        let (_, state) = decode_state(&bytes).map_err(|source| Error::Decode { path, source })?;
         let kv = KvStore::open(
             &*self.runtime,
             &Target::file(layout.database_path(id)),

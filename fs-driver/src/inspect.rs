@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use sqlite_runtime::{ErrorKind, Params, SqliteRuntime};
+use sqlite_runtime::{Params, SqliteRuntime};
 
-use crate::kv::open_existing;
+use crate::kv::read_existing;
 
 use crate::actor::ActorInfo;
 use crate::actor_id::check_actor_id;
@@ -123,18 +123,9 @@ pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectR
 
 /// Rows in the database at `path`, opened without creating anything; `None` when the file does not exist.
 fn count_entries(runtime: &dyn SqliteRuntime, path: &Path) -> Result<Option<u64>> {
-    if !path.try_exists().map_err(|error| Error::io(path, error))? {
-        return Ok(None);
-    }
-    let mut db = open_existing(runtime, path)?;
-    let counted = db.get(COUNT_SQL, Params::NONE);
-    let closed = db.close();
-    let count = match counted {
-        Ok(row) => row.map(|row| row.get::<i64>(0)).transpose()?.unwrap_or(0),
-        // No `kv` table yet: an empty store.
-        Err(error) if error.kind() == ErrorKind::Sql => 0,
-        Err(error) => return Err(error.into()),
-    };
-    closed?;
-    Ok(Some(u64::try_from(count).unwrap_or(0)))
+    read_existing(runtime, path, 0, |db| {
+        let count = db.get(COUNT_SQL, Params::NONE)?;
+        let count = count.map(|row| row.get::<i64>(0)).transpose()?;
+        Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
+    })
 }

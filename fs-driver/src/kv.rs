@@ -91,25 +91,47 @@ pub(crate) fn open_database(
     Ok(db)
 }
 
-/// Opens an existing database only to read it, creating nothing and keeping its journal
-/// mode. It is opened read-write without `create`, so that closing it removes the `-wal` and `-shm` files
-/// its open made (a read-only connection would leave them behind); when that is refused
-/// (e.g. a read-only directory), it falls back to a read-only open.
-pub(crate) fn open_existing(
+/// Reads the existing database at `path` with `read`, creating and changing nothing:
+/// `None` when there is no file, `Some(without_table)` when it has no `kv` table.
+///
+/// It is opened read-write without `create`, keeping its journal mode, so that closing it
+/// removes the `-wal` and `-shm` files its open made (a read-only connection would leave
+/// them behind); when that is refused (e.g. a read-only directory), it falls back to a
+/// read-only open.
+pub(crate) fn read_existing<T>(
     runtime: &dyn SqliteRuntime,
     path: &std::path::Path,
-) -> Result<Box<dyn SqliteDatabase>> {
+    without_table: T,
+    read: impl FnOnce(&mut dyn SqliteDatabase) -> Result<T>,
+) -> Result<Option<T>> {
+    if !path
+        .try_exists()
+        .map_err(|error| crate::error::Error::io(path, error))?
+    {
+        return Ok(None);
+    }
     let target = Target::file(path);
-    match runtime.open(
+    let mut db = match runtime.open(
         &target,
         &OpenOptions::new().create(false).keep_journal_mode(),
     ) {
-        Ok(db) => Ok(db),
+        Ok(db) => db,
         Err(error) if matches!(error.kind(), ErrorKind::CannotOpen | ErrorKind::ReadOnly) => {
-            Ok(runtime.open(&target, &OpenOptions::new().read_only(true))?)
+            runtime.open(&target, &OpenOptions::new().read_only(true))?
         }
-        Err(error) => Err(error.into()),
-    }
+        Err(error) => return Err(error.into()),
+    };
+    let value = match read(&mut *db) {
+        Ok(value) => Ok(value),
+        Err(crate::error::Error::Sqlite(error)) if error.kind() == ErrorKind::Sql => {
+            Ok(without_table)
+        }
+        Err(error) => Err(error),
+    };
+    let closed = db.close();
+    let value = value?;
+    closed?;
+    Ok(Some(value))
 }
 
 /// The bytes of a key or value column (BLOB; TEXT written by other tools reads as its
@@ -211,8 +233,7 @@ impl KvStore {
 
     /// Batch put: all or nothing, existing keys replaced.
     pub(crate) fn put<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, entries: &[(K, V)]) -> Result<()> {
-        let payload = limits::check_put(entries)?;
-        limits::check_storage(self.used, payload, self.max_storage)?;
+        check_put_fits(entries, self.used, self.max_storage)?;
         if entries.is_empty() {
             return Ok(());
         }

@@ -8,12 +8,12 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use sqlite_runtime::{ErrorKind, Params, SqliteDatabase, SqliteRuntime, Target, ValueRef};
+use sqlite_runtime::{Params, SqliteDatabase, SqliteRuntime, Target, ValueRef};
 
 use crate::actor_id::check_actor_id;
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::kv::{HAS_ANY_SQL, PUT_SQL, open_database, open_existing};
+use crate::kv::{HAS_ANY_SQL, PUT_SQL, open_database, read_existing};
 use crate::layout::Layout;
 use crate::state::{KvEntry, decode_state};
 
@@ -213,17 +213,8 @@ fn is_marked(db: &mut dyn SqliteDatabase) -> Result<bool> {
 /// Whether the database at `path` holds any row or the migrated mark, opened without
 /// creating anything (a missing file or table holds none). Used by the dry run, which must not create anything.
 fn database_has_rows(runtime: &dyn SqliteRuntime, path: &Path) -> Result<bool> {
-    if !path.try_exists().map_err(|error| Error::io(path, error))? {
-        return Ok(false);
-    }
-    let mut db = open_existing(runtime, path)?;
-    let found = match is_marked(&mut *db).and_then(|marked| Ok(marked || has_rows(&mut *db)?)) {
-        Ok(found) => Ok(found),
-        Err(Error::Sqlite(error)) if error.kind() == ErrorKind::Sql => Ok(false),
-        Err(error) => Err(error),
-    };
-    let closed = db.close();
-    let found = found?;
-    closed?;
-    Ok(found)
+    let found = read_existing(runtime, path, false, |db| {
+        Ok(is_marked(&mut *db)? || has_rows(db)?)
+    })?;
+    Ok(found.unwrap_or(false))
 }

@@ -106,8 +106,9 @@ pub fn encode_state(state: &ActorState) -> Vec<u8> {
     writer.into_bytes()
 }
 
-/// Encoders for older versions, used by tests (here and in `tests/`) to build legacy
-/// files.
+/// Encoders for older versions, for test suites that build legacy files (the driver
+/// itself only writes version 3).
+#[doc(hidden)]
 pub mod legacy {
     use super::ActorState;
     use crate::bare::Writer;
