@@ -51,6 +51,6 @@ cfg_if::cfg_if! {
 pub use descriptor::{BackendDescriptor, KNOWN_BACKENDS, backend, compiled_backends};
 pub use loader::{
     BackendFailure, BackendStatus, DEFAULT_PREFERENCE, ENV_VAR, LoadError, LoadedBackend, Loader,
-    MIN_SQLITE_VERSION, load, probe,
+    MIN_SQLITE_VERSION, compiled_backend, load, probe,
 };
 pub use version::SqliteVersion;

@@ -214,20 +214,17 @@ impl Loader {
             Some(name) => vec![name.as_str()],
             None => self.preference.iter().map(String::as_str).collect(),
         };
-        let mut candidates = Vec::with_capacity(names.len());
-        for name in names {
-            let descriptor = backend(name).ok_or_else(|| LoadError::UnknownBackend {
-                requested: name.to_owned(),
-            })?;
-            if self.selected.is_some() && !descriptor.is_compiled() {
-                return Err(LoadError::NotCompiled {
-                    requested: name.to_owned(),
-                    feature: descriptor.feature,
-                });
-            }
-            candidates.push(descriptor);
+        if self.selected.is_some() {
+            return names.into_iter().map(compiled_backend).collect();
         }
-        Ok(candidates)
+        names
+            .into_iter()
+            .map(|name| {
+                backend(name).ok_or_else(|| LoadError::UnknownBackend {
+                    requested: name.to_owned(),
+                })
+            })
+            .collect()
     }
 
     /// Probes the candidates in order and returns the first that works, or one error
@@ -287,6 +284,21 @@ impl Loader {
             })
             .collect()
     }
+}
+
+/// The compiled-in backend called `name`, or the error naming the valid names (unknown)
+/// or the feature to enable (known but not compiled in).
+pub fn compiled_backend(name: &str) -> Result<&'static BackendDescriptor, LoadError> {
+    let descriptor = backend(name).ok_or_else(|| LoadError::UnknownBackend {
+        requested: name.to_owned(),
+    })?;
+    if !descriptor.is_compiled() {
+        return Err(LoadError::NotCompiled {
+            requested: name.to_owned(),
+            feature: descriptor.feature,
+        });
+    }
+    Ok(descriptor)
 }
 
 /// Loads the backend named by `SQLITE_RUNTIME`, or else the first compiled-in backend

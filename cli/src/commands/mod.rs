@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use sqlite_runtime::SqliteRuntime;
-use sqlite_runtime_backends::{BackendDescriptor, LoadError, Loader};
+use sqlite_runtime_backends::{BackendDescriptor, Loader};
 
 use crate::args::{Cli, Command, GlobalArgs};
 
@@ -50,23 +50,9 @@ pub fn selected_backends(global: &GlobalArgs) -> Result<Vec<&'static BackendDesc
     if global.backends.is_empty() {
         return Ok(sqlite_runtime_backends::compiled_backends());
     }
-    global
+    Ok(global
         .backends
         .iter()
-        .map(|name| {
-            let descriptor = sqlite_runtime_backends::backend(name).ok_or_else(|| {
-                LoadError::UnknownBackend {
-                    requested: name.clone(),
-                }
-            })?;
-            if !descriptor.is_compiled() {
-                return Err(LoadError::NotCompiled {
-                    requested: name.clone(),
-                    feature: descriptor.feature,
-                }
-                .into());
-            }
-            Ok(descriptor)
-        })
-        .collect()
+        .map(|name| sqlite_runtime_backends::compiled_backend(name))
+        .collect::<Result<_, _>>()?)
 }
