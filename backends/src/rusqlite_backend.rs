@@ -1,13 +1,13 @@
 //! The rusqlite backend: statements come from rusqlite's own LRU cache (`prepare_cached`).
 
-use crate::row_buffer::recycle;
+use crate::row_buffer::RowBuffer;
 use std::path::PathBuf;
 
 use rusqlite::types::{ToSqlOutput, ValueRef as RusqliteValueRef};
 use rusqlite::{CachedStatement, Connection, OpenFlags};
 use sqlite_runtime::{
-    BindingKind, Capabilities, Error, ErrorKind, OpenOptions, Params, RowRef, RowVisitor,
-    RunResult, SqliteDatabase, SqliteRuntime, StatementCacheStats, Target, ValueRef,
+    BindingKind, Capabilities, ColumnNames, Error, ErrorKind, OpenOptions, Params, RowRef,
+    RowVisitor, RunResult, SqliteDatabase, SqliteRuntime, StatementCacheStats, Target, ValueRef,
 };
 
 const NAME: &str = "rusqlite";
@@ -124,19 +124,26 @@ fn from_rusqlite(value: RusqliteValueRef<'_>) -> sqlite_runtime::Result<ValueRef
     })
 }
 
-/// The statement's column names. rusqlite panics on a name that is not UTF-8, which a
-/// hostile database file's schema can hold; that becomes an error here.
-fn column_names(statement: &rusqlite::Statement<'_>) -> sqlite_runtime::Result<Vec<String>> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        statement
-            .column_names()
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
-    }))
-    .map_err(|_| {
-        Error::new(ErrorKind::Corrupt, "a column name is not valid UTF-8").with_backend(NAME)
-    })
+/// The column names of a running statement, read on demand (after the first step: a
+/// schema change re-prepares the statement there, and `SELECT *` may then have
+/// different columns).
+struct StatementNames<'s>(&'s rusqlite::Statement<'s>);
+
+impl ColumnNames for StatementNames<'_> {
+    fn count(&self) -> usize {
+        self.0.column_count()
+    }
+
+    /// rusqlite panics on a name that is not UTF-8, which a hostile database file's
+    /// schema can hold; that becomes an error here.
+    fn name(&self, index: usize) -> sqlite_runtime::Result<&str> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.column_name(index)))
+            .map_err(|_| {
+                Error::new(ErrorKind::Corrupt, "a column name is not valid UTF-8")
+                    .with_backend(NAME)
+            })?
+            .map_err(to_error)
+    }
 }
 
 fn bind(statement: &mut CachedStatement<'_>, params: Params<'_>) -> sqlite_runtime::Result<()> {
@@ -235,24 +242,17 @@ impl SqliteDatabase for RusqliteDatabase {
     ) -> sqlite_runtime::Result<()> {
         let mut statement = self.prepare(sql, params)?;
         let mut rows = statement.raw_query();
-        // Column names are read after the first step: a schema change re-prepares the
-        // statement there, and `SELECT *` may then have different columns.
-        let mut columns: Option<Vec<String>> = None;
-        let mut values = Vec::new();
+        let mut buffer = RowBuffer::default();
         while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let columns = match &mut columns {
-                Some(columns) => columns,
-                None => columns.insert(column_names(row.as_ref())?),
-            };
-            values.clear();
-            for index in 0..columns.len() {
-                values.push(from_rusqlite(row.get_ref(index).map_err(to_error)?)?);
-            }
-            if visitor(&RowRef::new(columns, &values))?.is_break() {
+            let names = StatementNames(row.as_ref());
+            let flow = buffer.visit(
+                names.count(),
+                |index| from_rusqlite(row.get_ref(index).map_err(to_error)?),
+                |values| visitor(&RowRef::with_names(&names, values)),
+            )?;
+            if flow.is_break() {
                 break;
             }
-            // The borrowed values die with this row; keep only the allocation.
-            values = recycle(values);
         }
         Ok(())
     }

@@ -80,7 +80,7 @@ pub trait SqliteDatabase: Send {
     fn get(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
         let mut first = None;
         self.for_each(sql, params, &mut |row| {
-            first = Some(row.to_row(row.columns().into()));
+            first = Some(row.to_row(row.column_names()?.into()));
             Ok(ControlFlow::Break(()))
         })?;
         Ok(first)
@@ -91,7 +91,10 @@ pub trait SqliteDatabase: Send {
         let mut rows = Vec::new();
         let mut columns: Option<Arc<[String]>> = None;
         self.for_each(sql, params, &mut |row| {
-            let columns = columns.get_or_insert_with(|| row.columns().into());
+            let columns = match &columns {
+                Some(columns) => columns,
+                None => columns.insert(row.column_names()?.into()),
+            };
             rows.push(row.to_row(columns.clone()));
             Ok(ControlFlow::Continue(()))
         })?;

@@ -41,7 +41,7 @@ pub use database::{RowVisitor, RunResult, SqliteDatabase, StatementCacheStats, S
 pub use error::{ConstraintKind, Error, ErrorKind, Result};
 pub use options::{JournalMode, OpenOptions, Synchronous, Target};
 pub use params::Params;
-pub use row::{ColumnIndex, FromValue, Row, RowRef, TypeMismatch};
+pub use row::{ColumnIndex, ColumnNames, FromValue, Row, RowRef, TypeMismatch};
 pub use runtime::{BindingKind, Capabilities, Capability, SqliteRuntime};
 pub use transaction::{Transaction, TransactionBehavior};
 pub use value::{Value, ValueRef, ValueType};

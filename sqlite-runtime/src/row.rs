@@ -110,46 +110,148 @@ impl<T: FromValue> FromValue for Option<T> {
     }
 }
 
+/// Where a row's column names come from.
+///
+/// A backend implements it over its current statement, so that a [`RowRef`] reads a
+/// name (and copies nothing) only when a visitor asks for one: a visitor that reads by
+/// position never touches the names. The names are those of the statement as it runs,
+/// i.e. after any re-prepare caused by a schema change.
+///
+/// ```
+/// use sqlite_runtime::{ColumnNames, Error, ErrorKind, Result, RowRef, ValueRef};
+///
+/// /// Names numbered on demand: `c0`, `c1`, ...
+/// struct Numbered(Vec<String>);
+///
+/// impl ColumnNames for Numbered {
+///     fn count(&self) -> usize {
+///         self.0.len()
+///     }
+///     fn name(&self, index: usize) -> Result<&str> {
+///         self.0
+///             .get(index)
+///             .map(String::as_str)
+///             .ok_or_else(|| Error::new(ErrorKind::Misuse, "no such column"))
+///     }
+/// }
+///
+/// let names = Numbered(vec!["c0".into(), "c1".into()]);
+/// let values = [ValueRef::Integer(7), ValueRef::Text("x")];
+/// let row = RowRef::with_names(&names, &values);
+/// assert_eq!(row.get::<i64>(0).unwrap(), 7);
+/// assert_eq!(row.get::<String>("c1").unwrap(), "x");
+/// assert_eq!(row.column_names().unwrap(), ["c0", "c1"]);
+/// ```
+pub trait ColumnNames {
+    /// The number of columns.
+    fn count(&self) -> usize;
+
+    /// The name of column `index` (`0`-based). An index out of range, or a name that
+    /// cannot be read (e.g. one that is not UTF-8), is an error.
+    fn name(&self, index: usize) -> Result<&str>;
+}
+
+fn out_of_range(index: usize, count: usize) -> Error {
+    Error::new(
+        ErrorKind::Misuse,
+        format!("column index {index} out of range (the row has {count} columns)"),
+    )
+}
+
 /// A column index: a position (`0`-based) or a column name.
 pub trait ColumnIndex {
-    /// Resolves to a position in `columns`.
-    fn position(&self, columns: &[String]) -> Result<usize>;
+    /// Resolves to a position below `columns.count()`.
+    fn position(&self, columns: &dyn ColumnNames) -> Result<usize>;
 }
 
 impl ColumnIndex for usize {
-    fn position(&self, columns: &[String]) -> Result<usize> {
-        if *self < columns.len() {
+    fn position(&self, columns: &dyn ColumnNames) -> Result<usize> {
+        let count = columns.count();
+        if *self < count {
             Ok(*self)
         } else {
-            Err(Error::new(
-                ErrorKind::Misuse,
-                format!(
-                    "column index {self} out of range (the row has {} columns)",
-                    columns.len()
-                ),
-            ))
+            Err(out_of_range(*self, count))
         }
     }
 }
 
 impl ColumnIndex for &str {
-    fn position(&self, columns: &[String]) -> Result<usize> {
-        columns.iter().position(|c| c == self).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Misuse,
-                format!("no column named `{self}` (columns: {})", columns.join(", ")),
-            )
-        })
+    fn position(&self, columns: &dyn ColumnNames) -> Result<usize> {
+        for index in 0..columns.count() {
+            if columns.name(index)? == *self {
+                return Ok(index);
+            }
+        }
+        let names: Vec<&str> = (0..columns.count())
+            .map(|index| columns.name(index).unwrap_or("?"))
+            .collect();
+        Err(Error::new(
+            ErrorKind::Misuse,
+            format!("no column named `{self}` (columns: {})", names.join(", ")),
+        ))
     }
 }
 
-fn convert<T: FromValue>(columns: &[String], position: usize, value: ValueRef<'_>) -> Result<T> {
+/// The names of a row: owned ones, or a backend's lazy source, limited to the row's
+/// number of values.
+#[derive(Clone, Copy)]
+struct Names<'a> {
+    source: Source<'a>,
+    count: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Owned(&'a [String]),
+    Lazy(&'a dyn ColumnNames),
+}
+
+impl<'a> Names<'a> {
+    fn get(&self, index: usize) -> Result<&'a str> {
+        if index >= self.count {
+            return Err(out_of_range(index, self.count));
+        }
+        match self.source {
+            Source::Owned(names) => names
+                .get(index)
+                .map(String::as_str)
+                .ok_or_else(|| out_of_range(index, names.len())),
+            Source::Lazy(names) => names.name(index),
+        }
+    }
+}
+
+impl ColumnNames for Names<'_> {
+    fn count(&self) -> usize {
+        self.count
+    }
+
+    fn name(&self, index: usize) -> Result<&str> {
+        self.get(index)
+    }
+}
+
+impl std::fmt::Debug for Names<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries((0..self.count).map(|index| self.get(index).unwrap_or("?")))
+            .finish()
+    }
+}
+
+fn convert<T: FromValue>(
+    columns: &dyn ColumnNames,
+    position: usize,
+    value: ValueRef<'_>,
+) -> Result<T> {
     T::from_value(value).map_err(|mismatch| {
         Error::new(
             ErrorKind::TypeMismatch,
             format!(
                 "column `{}` (index {position}): expected {}, found {}",
-                columns[position], mismatch.expected, mismatch.found
+                columns.name(position).unwrap_or("?"),
+                mismatch.expected,
+                mismatch.found
             ),
         )
     })
@@ -203,25 +305,45 @@ impl Row {
         self.values.is_empty()
     }
 
+    fn names(&self) -> Names<'_> {
+        Names {
+            source: Source::Owned(&self.columns),
+            count: self.values.len(),
+        }
+    }
+
     /// The raw value of a column.
     pub fn value(&self, index: impl ColumnIndex) -> Result<&Value> {
-        Ok(&self.values[index.position(&self.columns)?])
+        let names = self.names();
+        let position = index.position(&names)?;
+        self.values
+            .get(position)
+            .ok_or_else(|| out_of_range(position, self.values.len()))
     }
 
     /// A column converted to `T`; a [`ErrorKind::TypeMismatch`] error names the column.
     pub fn get<T: FromValue>(&self, index: impl ColumnIndex) -> Result<T> {
-        let position = index.position(&self.columns)?;
-        convert(&self.columns, position, self.values[position].as_ref())
+        let names = self.names();
+        let position = index.position(&names)?;
+        let value = self
+            .values
+            .get(position)
+            .ok_or_else(|| out_of_range(position, self.values.len()))?;
+        convert(&names, position, value.as_ref())
     }
 }
 
 /// A borrowed row, handed to a visitor by [`SqliteDatabase::for_each`]: reading it copies
 /// nothing until a value is converted to an owned type.
 ///
+/// Column names are read from the backend only when asked for (by name access,
+/// [`column_name`](RowRef::column_name) or [`column_names`](RowRef::column_names)), so
+/// a visitor that reads by position pays nothing for them.
+///
 /// [`SqliteDatabase::for_each`]: crate::SqliteDatabase::for_each
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct RowRef<'a> {
-    columns: &'a [String],
+    names: Names<'a>,
     values: &'a [ValueRef<'a>],
 }
 
@@ -229,12 +351,37 @@ impl<'a> RowRef<'a> {
     /// A row view over column names and values (one value per column).
     pub fn new(columns: &'a [String], values: &'a [ValueRef<'a>]) -> Self {
         debug_assert_eq!(columns.len(), values.len());
-        RowRef { columns, values }
+        RowRef {
+            names: Names {
+                source: Source::Owned(columns),
+                count: values.len(),
+            },
+            values,
+        }
     }
 
-    /// The column names, in order.
-    pub fn columns(&self) -> &'a [String] {
-        self.columns
+    /// A row view over values whose names are read from `names` on demand (one name per
+    /// value); this is how backends hand out rows.
+    pub fn with_names(names: &'a dyn ColumnNames, values: &'a [ValueRef<'a>]) -> Self {
+        RowRef {
+            names: Names {
+                source: Source::Lazy(names),
+                count: values.len(),
+            },
+            values,
+        }
+    }
+
+    /// The name of column `index`.
+    pub fn column_name(&self, index: usize) -> Result<&'a str> {
+        self.names.get(index)
+    }
+
+    /// The column names, in order, copied.
+    pub fn column_names(&self) -> Result<Vec<String>> {
+        (0..self.len())
+            .map(|index| self.names.get(index).map(str::to_owned))
+            .collect()
     }
 
     /// The values, in column order.
@@ -254,21 +401,40 @@ impl<'a> RowRef<'a> {
 
     /// The borrowed value of a column.
     pub fn value(&self, index: impl ColumnIndex) -> Result<ValueRef<'a>> {
-        Ok(self.values[index.position(self.columns)?])
+        let position = index.position(&self.names)?;
+        self.values
+            .get(position)
+            .copied()
+            .ok_or_else(|| out_of_range(position, self.values.len()))
     }
 
     /// A column converted to `T`; a [`ErrorKind::TypeMismatch`] error names the column.
     pub fn get<T: FromValue>(&self, index: impl ColumnIndex) -> Result<T> {
-        let position = index.position(self.columns)?;
-        convert(self.columns, position, self.values[position])
+        let position = index.position(&self.names)?;
+        let value = self
+            .values
+            .get(position)
+            .copied()
+            .ok_or_else(|| out_of_range(position, self.values.len()))?;
+        convert(&self.names, position, value)
     }
 
-    /// Copies the row into an owned [`Row`] sharing `columns`.
+    /// Copies the row into an owned [`Row`] sharing `columns` (e.g. the
+    /// [`column_names`](RowRef::column_names) of the query's first row).
     pub fn to_row(&self, columns: Arc<[String]>) -> Row {
         Row::new(
             columns,
             self.values.iter().map(ValueRef::to_owned_value).collect(),
         )
+    }
+}
+
+impl std::fmt::Debug for RowRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowRef")
+            .field("columns", &self.names)
+            .field("values", &self.values)
+            .finish()
     }
 }
 
@@ -331,6 +497,45 @@ mod tests {
         let view = RowRef::new(owned.columns(), &values);
         assert_eq!(view.get::<String>("t")?, "é");
         assert_eq!(view.to_row(owned.columns.clone()), owned);
+        assert_eq!(view.column_names()?, owned.columns());
+        assert_eq!(view.column_name(3)?, "n");
+        assert_eq!(view.column_name(4).unwrap_err().kind(), ErrorKind::Misuse);
         Ok(())
+    }
+
+    /// Names from a source that fails for one column: position access never asks.
+    struct Broken;
+
+    impl ColumnNames for Broken {
+        fn count(&self) -> usize {
+            2
+        }
+        fn name(&self, index: usize) -> Result<&str> {
+            match index {
+                0 => Ok("ok"),
+                _ => Err(Error::new(ErrorKind::Corrupt, "bad name")),
+            }
+        }
+    }
+
+    #[test]
+    fn lazy_names_are_read_only_when_asked() {
+        let values = [ValueRef::Integer(1), ValueRef::Text("x")];
+        let view = RowRef::with_names(&Broken, &values);
+        assert_eq!(view.get::<i64>(0).ok(), Some(1));
+        assert_eq!(view.value(1).ok(), Some(ValueRef::Text("x")));
+        assert_eq!(view.get::<i64>("ok").ok(), Some(1));
+        assert_eq!(
+            view.get::<i64>("missing").unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+        assert_eq!(view.column_names().unwrap_err().kind(), ErrorKind::Corrupt);
+        let mismatch = view.get::<i64>(1).unwrap_err();
+        assert_eq!(mismatch.kind(), ErrorKind::TypeMismatch);
+        assert!(
+            mismatch.message().contains("column `?` (index 1)"),
+            "{mismatch}"
+        );
+        assert!(format!("{view:?}").contains("\"ok\""));
     }
 }

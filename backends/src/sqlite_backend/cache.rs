@@ -4,16 +4,18 @@
 //! cache lives beside it in a self-referential cell (see `mod.rs`).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use sqlite::Statement;
 
 /// Prepared statements for one connection, at most `capacity` of them.
 ///
-/// A hit is a hash lookup by `&str` plus a counter bump: no allocation. Eviction (only
+/// A hit is a hash lookup by `&str` plus a counter bump: no allocation. The key is
+/// hashed with [`FxHasher`], not SipHash: hashing the SQL text is on every call's path. Eviction (only
 /// on a miss with a full cache, next to a far costlier prepare) scans for the entry with
 /// the oldest use stamp; the capacity is small (64 by default).
 pub(super) struct StatementCache<'c> {
-    entries: HashMap<String, Entry<'c>>,
+    entries: HashMap<String, Entry<'c>, BuildHasherDefault<FxHasher>>,
     capacity: usize,
     clock: u64,
 }
@@ -27,7 +29,7 @@ impl<'c> StatementCache<'c> {
     /// An empty cache keeping up to `capacity` statements (0: keep none).
     pub(super) fn new(capacity: usize) -> Self {
         StatementCache {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             capacity,
             clock: 0,
         }
@@ -78,5 +80,73 @@ impl<'c> StatementCache<'c> {
         if let Some(oldest) = self.entries.values().map(|e| e.last_used).min() {
             self.entries.retain(|_, entry| entry.last_used != oldest);
         }
+    }
+}
+
+/// The multiply-rotate hash of rustc ("Fx"), eight bytes at a time: several times
+/// cheaper than the standard library's SipHash on SQL text. It does not resist chosen
+/// collisions, which does not matter here: the cache holds at most `capacity` (64 by
+/// default) entries, so even all-colliding keys cost a short scan.
+#[derive(Default)]
+struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn fx_hashes_every_byte() {
+        let hash = |s: &str| BuildHasherDefault::<FxHasher>::default().hash_one(s);
+        let sql = "SELECT value FROM kv WHERE key = ?";
+        assert_eq!(hash(sql), hash(sql));
+        // A difference in any position, including the partial last word, shows.
+        for index in 0..sql.len() {
+            let mut changed = sql.as_bytes().to_vec();
+            changed[index] ^= 1;
+            let changed = String::from_utf8(changed).unwrap_or_default();
+            assert_ne!(hash(sql), hash(&changed), "byte {index}");
+        }
+        assert_ne!(hash(sql), hash(&sql[..sql.len() - 1]));
     }
 }

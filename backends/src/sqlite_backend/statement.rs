@@ -4,13 +4,13 @@
 //! only offers owned reads (`String`, `Vec<u8>`), so column values are borrowed straight
 //! from SQLite through the statement's raw handle, for as long as the row is current.
 
-use crate::row_buffer::recycle;
+use crate::row_buffer::RowBuffer;
 use std::ffi::{CStr, c_int};
 use std::marker::PhantomData;
 
 use libsqlite3_sys as ffi;
 use sqlite::{Connection, State, Statement};
-use sqlite_runtime::{Error, ErrorKind, Params, Result, RowRef, RowVisitor, ValueRef};
+use sqlite_runtime::{ColumnNames, Error, ErrorKind, Params, Result, RowRef, RowVisitor, ValueRef};
 
 use super::NAME;
 use super::error::{self, MISUSE, NO_MEMORY, TOO_BIG};
@@ -220,23 +220,17 @@ pub(super) fn visit_rows(
     db: Db<'_>,
     visitor: &mut RowVisitor<'_>,
 ) -> Result<()> {
-    // Column names are read after the first step: a schema change re-prepares the
-    // statement there, and `SELECT *` may then have different columns. (The crate's own
-    // `column_names` are those of the first prepare.)
-    let mut columns: Option<Vec<String>> = None;
-    let mut spare: Vec<ValueRef<'static>> = Vec::new();
+    // Column names are read from the current row, on demand: after the first step, a
+    // schema change may have re-prepared the statement and `SELECT *` may then have
+    // different columns. (The crate's own `column_names` are those of the first prepare.)
+    let mut buffer = RowBuffer::default();
     while step(statement, db)? {
         let row = CurrentRow::new(statement);
-        if columns.is_none() {
-            columns = Some(row.column_names()?);
-        }
-        let columns = columns.as_deref().unwrap_or_default();
-        let mut values = recycle(std::mem::take(&mut spare));
-        for index in 0..columns.len() {
-            values.push(row.value(index)?);
-        }
-        let flow = visitor(&RowRef::new(columns, &values))?;
-        spare = recycle(values);
+        let flow = buffer.visit(
+            row.count(),
+            |index| row.value(index),
+            |values| visitor(&RowRef::with_names(&row, values)),
+        )?;
         if flow.is_break() {
             break;
         }
@@ -260,25 +254,6 @@ impl<'s> CurrentRow<'s> {
         CurrentRow {
             raw: raw_statement(statement),
             _statement: PhantomData,
-        }
-    }
-
-    /// The result column names, copied.
-    fn column_names(&self) -> Result<Vec<String>> {
-        // SAFETY: a live statement. Each name pointer is valid until the next call for
-        // the same column or a re-prepare; it is copied at once.
-        unsafe {
-            let count = ffi::sqlite3_column_count(self.raw);
-            (0..count)
-                .map(|index| {
-                    let name = ffi::sqlite3_column_name(self.raw, index);
-                    if name.is_null() {
-                        Err(out_of_memory())
-                    } else {
-                        Ok(CStr::from_ptr(name).to_string_lossy().into_owned())
-                    }
-                })
-                .collect()
         }
     }
 
@@ -344,6 +319,48 @@ impl<'s> CurrentRow<'s> {
         // while the row is current (for 's).
         Ok(unsafe { std::slice::from_raw_parts(pointer, length) })
     }
+}
+
+impl ColumnNames for CurrentRow<'_> {
+    fn count(&self) -> usize {
+        // SAFETY: a live statement.
+        let count = unsafe { ffi::sqlite3_column_count(self.raw) };
+        usize::try_from(count).unwrap_or(0)
+    }
+
+    fn name(&self, index: usize) -> Result<&str> {
+        let Ok(column) = c_int::try_from(index) else {
+            return Err(column_out_of_range(index));
+        };
+        // SAFETY: a live statement, borrowed shared for as long as the row (so it is
+        // neither stepped, i.e. re-prepared, nor finalized meanwhile). SQLite keeps the
+        // names in UTF-8, so sqlite3_column_name hands out the stored string without
+        // converting it, and nothing here calls sqlite3_column_name16 (which would
+        // convert it in place): the pointer stays valid for the borrow of `self`.
+        let name = unsafe { ffi::sqlite3_column_name(self.raw, column) };
+        if name.is_null() {
+            // SAFETY: as above.
+            let count = unsafe { ffi::sqlite3_column_count(self.raw) };
+            return Err(if column < count {
+                out_of_memory()
+            } else {
+                column_out_of_range(index)
+            });
+        }
+        // SAFETY: non-null, NUL-terminated, valid as explained above.
+        let name = unsafe { CStr::from_ptr(name) };
+        name.to_str().map_err(|_| {
+            Error::new(ErrorKind::Corrupt, "a column name is not valid UTF-8").with_backend(NAME)
+        })
+    }
+}
+
+fn column_out_of_range(index: usize) -> Error {
+    Error::new(
+        ErrorKind::Misuse,
+        format!("column index {index} out of range"),
+    )
+    .with_backend(NAME)
 }
 
 fn out_of_memory() -> Error {

@@ -95,7 +95,8 @@ fn borrowed_rows_stream_in_order_and_break_stops() -> Result<()> {
         "SELECT i, s, b FROM t ORDER BY i",
         Params::NONE,
         &mut |row| {
-            assert_eq!(row.columns(), ["i", "s", "b"]);
+            assert_eq!(row.column_names()?, ["i", "s", "b"]);
+            assert_eq!(row.column_name(1)?, "s");
             seen.push((
                 row.get::<i64>("i")?,
                 row.get::<String>("s")?,

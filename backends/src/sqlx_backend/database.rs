@@ -1,20 +1,20 @@
 //! One sqlx connection behind [`SqliteDatabase`].
 
-use crate::row_buffer::recycle;
+use crate::row_buffer::RowBuffer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use libsqlite3_sys as ffi;
 use sqlite_runtime::{
-    Error, ErrorKind, OpenOptions, Params, RowRef, RowVisitor, RunResult, SqliteDatabase,
-    StatementCacheStats, Target, ValueRef,
+    ColumnNames, Error, ErrorKind, OpenOptions, Params, RowRef, RowVisitor, RunResult,
+    SqliteDatabase, StatementCacheStats, Target, ValueRef,
 };
 use sqlx::sqlite::{SqliteArguments, SqliteConnection};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, Sqlite};
 
 use super::errors::{last_error, sqlite_code, to_error};
 use super::plan::{Plan, Plans};
-use super::values::{column_names, read_row};
+use super::values::{RowNames, read_value};
 use super::{NAME, bridge, open, stale};
 
 /// A database opened through sqlx: one `SqliteConnection` (and its worker thread).
@@ -182,8 +182,10 @@ impl SqliteDatabase for SqlxDatabase {
             // Rows arrive one by one from the worker (which buffers a few ahead); dropping
             // the stream stops the worker and resets the statement.
             let mut rows = bridge::stream(connection.fetch(query(&plan, &values)));
-            let mut columns: Option<Vec<String>> = None;
-            let mut spare: Vec<ValueRef<'static>> = Vec::new();
+            // Column names are read from each row, on demand; the first row's count
+            // guards against a column set changing mid-run.
+            let mut count: Option<usize> = None;
+            let mut buffer = RowBuffer::default();
             let mut delivered = false;
             let outcome = loop {
                 let row = match rows.next() {
@@ -192,20 +194,23 @@ impl SqliteDatabase for SqlxDatabase {
                     Some(Ok(row)) => row,
                 };
                 delivered = true;
-                let columns = columns.get_or_insert_with(|| column_names(&row));
-                let mut current = recycle(std::mem::take(&mut spare));
-                read_row(&row, &mut current)?;
-                if current.len() != columns.len() {
+                let names = RowNames(&row);
+                let columns = names.count();
+                if *count.get_or_insert(columns) != columns {
                     return Err(Error::new(
                         ErrorKind::Other,
                         "the statement's column set changed while it ran",
                     )
                     .with_backend(NAME));
                 }
-                if visitor(&RowRef::new(columns, &current))?.is_break() {
+                let flow = buffer.visit(
+                    columns,
+                    |index| read_value(&row, index),
+                    |values| visitor(&RowRef::with_names(&names, values)),
+                )?;
+                if flow.is_break() {
                     break Ok(());
                 }
-                spare = recycle(current);
             };
             drop(rows);
             match outcome {

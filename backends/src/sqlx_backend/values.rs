@@ -1,24 +1,38 @@
 //! sqlx rows to borrowed values, by each value's actual storage class.
 
-use sqlite_runtime::{Error, ErrorKind, ValueRef};
+use sqlite_runtime::{ColumnNames, Error, ErrorKind, ValueRef};
 use sqlx::sqlite::{SqliteRow, SqliteValueRef};
 use sqlx::{Column, Decode, Row, Sqlite, TypeInfo, ValueRef as _};
 
 use super::NAME;
 use super::errors::to_error;
 
-/// The column names of a row.
-pub(super) fn column_names(row: &SqliteRow) -> Vec<String> {
-    row.columns().iter().map(|c| c.name().to_owned()).collect()
+/// The column names of a row, read on demand.
+pub(super) struct RowNames<'r>(pub(super) &'r SqliteRow);
+
+impl ColumnNames for RowNames<'_> {
+    fn count(&self) -> usize {
+        self.0.columns().len()
+    }
+
+    fn name(&self, index: usize) -> Result<&str, Error> {
+        self.0
+            .columns()
+            .get(index)
+            .map(|c| c.name())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Misuse,
+                    format!("column index {index} out of range"),
+                )
+                .with_backend(NAME)
+            })
+    }
 }
 
-/// Appends the values of `row` to `out`, borrowed from the row.
-pub(super) fn read_row<'r>(row: &'r SqliteRow, out: &mut Vec<ValueRef<'r>>) -> Result<(), Error> {
-    for index in 0..row.len() {
-        let raw = row.try_get_raw(index).map_err(to_error)?;
-        out.push(value(raw)?);
-    }
-    Ok(())
+/// The value of column `index` of `row`, borrowed from the row.
+pub(super) fn read_value(row: &SqliteRow, index: usize) -> Result<ValueRef<'_>, Error> {
+    value(row.try_get_raw(index).map_err(to_error)?)
 }
 
 enum Class {

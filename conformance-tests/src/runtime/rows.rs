@@ -28,7 +28,7 @@ pub(crate) fn rows_column_names(cx: &Context) -> CaseResult {
     // Names are the same through the visitor.
     let mut seen = Vec::new();
     db.for_each("SELECT * FROM t", Params::NONE, &mut |row| {
-        seen = row.columns().to_vec();
+        seen = row.column_names()?;
         Ok(ControlFlow::Break(()))
     })?;
     assert_eq!(seen, ["zeta", "alpha", "Mixed Case"]);
