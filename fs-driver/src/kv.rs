@@ -155,6 +155,20 @@ fn column_u64(row: &RowRef<'_>) -> sqlite_runtime::Result<u64> {
     Ok(u64::try_from(row.get::<Option<i64>>(0)?.unwrap_or(0)).unwrap_or(0))
 }
 
+/// Runs a `DELETE ... RETURNING length(key) + length(value)` and sums what it removed.
+fn delete_returning_sizes(
+    db: &mut dyn SqliteDatabase,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<u64> {
+    let mut removed = 0u64;
+    db.for_each(sql, params, &mut |row| {
+        removed += column_u64(row)?;
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(removed)
+}
+
 /// An open actor database and its tracked storage size.
 pub(crate) struct KvStore {
     db: Box<dyn SqliteDatabase>,
@@ -283,19 +297,16 @@ impl KvStore {
         if keys.is_empty() {
             return Ok(());
         }
-        let mut removed = 0u64;
-        self.write(keys.len() == 1, |db| {
+        let removed = self.write(keys.len() == 1, |db| {
+            let mut removed = 0;
             for key in keys {
-                db.for_each(
+                removed += delete_returning_sizes(
+                    db,
                     DELETE_SQL,
                     Params::from(&[ValueRef::Blob(key.as_ref())]),
-                    &mut |row| {
-                        removed += column_u64(row)?;
-                        Ok(ControlFlow::Continue(()))
-                    },
                 )?;
             }
-            Ok(())
+            Ok(removed)
         })?;
         self.used = self.used.saturating_sub(removed);
         Ok(())
@@ -308,17 +319,12 @@ impl KvStore {
         if start >= end {
             return Ok(());
         }
-        let mut removed = 0u64;
-        self.write(true, |db| {
-            db.for_each(
+        let removed = self.write(true, |db| {
+            delete_returning_sizes(
+                db,
                 DELETE_RANGE_SQL,
                 Params::from(&[ValueRef::Blob(start), ValueRef::Blob(end)]),
-                &mut |row| {
-                    removed += column_u64(row)?;
-                    Ok(ControlFlow::Continue(()))
-                },
-            )?;
-            Ok(())
+            )
         })?;
         self.used = self.used.saturating_sub(removed);
         Ok(())
