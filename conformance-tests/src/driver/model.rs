@@ -338,7 +338,7 @@ fn run_property(cx: &Context, mode: Mode, cases: u32, max_ops: usize, rng: TestR
     let elapsed = started.elapsed();
     match result {
         Ok(()) => {
-            eprintln!(
+            tracing::info!(
                 "driver::model ({}, {}): {cases} sequences of up to {max_ops} ops in {elapsed:.2?}",
                 cx.runtime().name(),
                 if mode == Mode::Files {
