@@ -32,6 +32,15 @@ fn thousands(value: f64) -> String {
     out
 }
 
+/// A summary table's column title: the workload, with the `synchronous` level for writes.
+fn column_title(workload: crate::Workload, level: crate::SyncLevel) -> String {
+    if workload.writes() {
+        format!("{workload} {}", level.name())
+    } else {
+        workload.to_string()
+    }
+}
+
 fn ratio(value: Option<f64>) -> String {
     value.map_or_else(String::new, |r| format!("{r:.2}×"))
 }
@@ -126,16 +135,7 @@ pub fn render(report: &BenchReport) -> String {
     out.push_str("Throughput relative to the raw C API (ops/s ÷ raw ops/s; higher is better):\n\n");
     out.push_str("| variant | N |");
     for (workload, level) in &columns {
-        let _ = write!(
-            out,
-            " {}{} |",
-            workload,
-            if workload.writes() {
-                format!(" {}", level.name())
-            } else {
-                String::new()
-            }
-        );
+        let _ = write!(out, " {} |", column_title(*workload, *level));
     }
     out.push_str("\n|---|--:|");
     out.push_str(&"--:|".repeat(columns.len()));
@@ -162,16 +162,7 @@ pub fn render(report: &BenchReport) -> String {
     out.push('\n');
     out.push_str("Raw C API throughput (ops/s) for reference:\n\n| N |");
     for (workload, level) in &columns {
-        let _ = write!(
-            out,
-            " {}{} |",
-            workload,
-            if workload.writes() {
-                format!(" {}", level.name())
-            } else {
-                String::new()
-            }
-        );
+        let _ = write!(out, " {} |", column_title(*workload, *level));
     }
     out.push_str("\n|--:|");
     out.push_str(&"--:|".repeat(columns.len()));

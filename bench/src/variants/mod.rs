@@ -14,6 +14,7 @@ use sqlite_runtime::{SqliteRuntime, Synchronous};
 
 use crate::Result;
 use crate::keys::{Key, Val};
+use crate::sql;
 
 pub(crate) use raw::write_template;
 
@@ -44,8 +45,12 @@ pub(crate) trait Store: Send {
     fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>>;
     /// Put: one entry in autocommit, more in one `BEGIN IMMEDIATE` transaction.
     fn put(&mut self, entries: &[(Key, Val)]) -> Result<()>;
-    /// List by prefix with the driver's default limit.
-    fn list_prefix(&mut self, prefix: &[u8]) -> Result<Vec<Entry>>;
+    /// List by prefix with the driver's default limit: the range `[prefix, upper)`, as
+    /// the driver scans it. The driver variant overrides this with the driver's own call.
+    fn list_prefix(&mut self, prefix: &[u8]) -> Result<Vec<Entry>> {
+        let upper = sql::prefix_upper_bound(prefix).ok_or("prefix without upper bound")?;
+        self.list_range(prefix, &upper, sql::DEFAULT_LIST_LIMIT)
+    }
     /// List `[start, end)` up to `limit`.
     fn list_range(&mut self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>>;
     /// Delete `[start, end)`; how many rows went, when the API tells.

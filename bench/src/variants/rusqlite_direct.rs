@@ -106,11 +106,6 @@ impl Store for RusqliteStore {
         Ok(())
     }
 
-    fn list_prefix(&mut self, prefix: &[u8]) -> Result<Vec<Entry>> {
-        let upper = sql::prefix_upper_bound(prefix).ok_or("prefix without upper bound")?;
-        self.range(prefix, &upper, sql::DEFAULT_LIST_LIMIT)
-    }
-
     fn list_range(&mut self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>> {
         self.range(start, end, limit)
     }
