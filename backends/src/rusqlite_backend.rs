@@ -53,7 +53,7 @@ impl SqliteRuntime for RusqliteRuntime {
         let path = target.path().map(PathBuf::from);
         let connection = match &path {
             None => Connection::open_in_memory_with_flags(flags),
-            Some(path) => Connection::open_with_flags(path, flags),
+            Some(_) => Connection::open_with_flags(options.sqlite_filename(target), flags),
         };
         let connection = connection.map_err(|e| to_error(e).with_file_context(path.as_deref()))?;
         connection.set_prepared_statement_cache_capacity(options.statement_cache_capacity_value());

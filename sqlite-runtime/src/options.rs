@@ -144,6 +144,8 @@ pub struct OpenOptions {
     synchronous: Synchronous,
     foreign_keys: bool,
     statement_cache_capacity: usize,
+    immutable: bool,
+    read_only_shm: bool,
 }
 
 impl Default for OpenOptions {
@@ -156,6 +158,8 @@ impl Default for OpenOptions {
             synchronous: Synchronous::Full,
             foreign_keys: true,
             statement_cache_capacity: Self::DEFAULT_STATEMENT_CACHE_CAPACITY,
+            immutable: false,
+            read_only_shm: false,
         }
     }
 }
@@ -224,9 +228,80 @@ impl OpenOptions {
         self
     }
 
-    /// Whether the database is opened read-only.
+    /// Opens a file as SQLite's `immutable=1` (implies read-only): no locks are taken and
+    /// no `-wal` or `-shm` file is opened or created; only the database file itself is
+    /// read, so pages still in a `-wal` are not seen. Correct only while nobody changes
+    /// the file; no effect on memory databases. Default `false`.
+    pub fn immutable(mut self, immutable: bool) -> Self {
+        self.immutable = immutable;
+        self
+    }
+
+    /// Opens the `-shm` file of a WAL database read-only (SQLite's `readonly_shm=1`), so
+    /// that a read-only connection writes nothing at all: it reads what other processes
+    /// committed to the `-wal` without updating the shared index, and without a
+    /// process holding the database open it reads the `-wal` directly. The `-wal` and
+    /// `-shm` files must exist. Meant with [`read_only`](Self::read_only); default `false`.
+    pub fn read_only_shm(mut self, read_only_shm: bool) -> Self {
+        self.read_only_shm = read_only_shm;
+        self
+    }
+
+    /// Whether the database is opened read-only (also when [`immutable`](Self::immutable)).
     pub fn is_read_only(&self) -> bool {
-        self.read_only
+        self.read_only || self.immutable
+    }
+
+    /// Whether the file is opened as immutable.
+    pub fn is_immutable(&self) -> bool {
+        self.immutable
+    }
+
+    /// Whether the `-shm` file is opened read-only.
+    pub fn is_read_only_shm(&self) -> bool {
+        self.read_only_shm
+    }
+
+    /// The name to hand `sqlite3_open_v2` together with `SQLITE_OPEN_URI`: `:memory:`
+    /// for memory, otherwise a `file:` URI of the path (every byte that is not plain
+    /// ASCII, and every character URIs reserve, percent-encoded, so that no path is
+    /// misread as a URI and a non-UTF-8 path still opens) with `immutable=1` and
+    /// `readonly_shm=1` when asked for.
+    ///
+    /// ```
+    /// use sqlite_runtime::{OpenOptions, Target};
+    ///
+    /// let options = OpenOptions::new().read_only(true).read_only_shm(true);
+    /// assert_eq!(
+    ///     options.sqlite_filename(&Target::file("/data/a b?.db")),
+    ///     "file:/data/a%20b%3F.db?readonly_shm=1"
+    /// );
+    /// assert_eq!(OpenOptions::new().sqlite_filename(&Target::Memory), ":memory:");
+    /// ```
+    pub fn sqlite_filename(&self, target: &Target) -> String {
+        let Some(path) = target.path() else {
+            return ":memory:".to_owned();
+        };
+        let mut uri = String::from("file:");
+        for &byte in path_bytes(path).iter() {
+            if byte.is_ascii_alphanumeric() || b"/-_.~".contains(&byte) {
+                uri.push(char::from(byte));
+            } else {
+                uri.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        let mut separator = '?';
+        for (on, parameter) in [
+            (self.immutable, "immutable=1"),
+            (self.read_only_shm, "readonly_shm=1"),
+        ] {
+            if on {
+                uri.push(separator);
+                uri.push_str(parameter);
+                separator = '&';
+            }
+        }
+        uri
     }
 
     /// Whether a missing file is created (never when read-only).
@@ -258,7 +333,7 @@ impl OpenOptions {
     /// opens (which cannot change it) and with [`keep_journal_mode`](Self::keep_journal_mode),
     /// the configured mode (WAL by default) otherwise.
     pub fn effective_journal_mode(&self, target: &Target) -> Option<JournalMode> {
-        if target.is_memory() || self.read_only {
+        if target.is_memory() || self.is_read_only() {
             None
         } else {
             self.journal_mode
@@ -282,6 +357,22 @@ impl OpenOptions {
             " PRAGMA foreign_keys = OFF;"
         });
         sql
+    }
+}
+
+/// A path's bytes as the OS stores them (on Unix, any bytes; elsewhere, its UTF-8).
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::borrow::Cow::Borrowed(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        match path.to_string_lossy() {
+            std::borrow::Cow::Borrowed(text) => std::borrow::Cow::Borrowed(text.as_bytes()),
+            std::borrow::Cow::Owned(text) => std::borrow::Cow::Owned(text.into_bytes()),
+        }
     }
 }
 
@@ -318,6 +409,30 @@ mod tests {
             !keep
                 .setup_sql(&Target::file("x.db"))
                 .contains("journal_mode")
+        );
+    }
+
+    #[test]
+    fn filenames_are_uris_that_name_exactly_the_path() {
+        let options = OpenOptions::new();
+        assert_eq!(
+            options.sqlite_filename(&Target::file("rel/x.db")),
+            "file:rel/x.db"
+        );
+        assert_eq!(
+            options.sqlite_filename(&Target::file("file:x?y#z%")),
+            "file:file%3Ax%3Fy%23z%25"
+        );
+        assert_eq!(options.sqlite_filename(&Target::file("/é")), "file:/%C3%A9");
+        let immutable = OpenOptions::new().immutable(true).read_only_shm(true);
+        assert!(immutable.is_read_only());
+        assert_eq!(
+            immutable.sqlite_filename(&Target::file("/a.db")),
+            "file:/a.db?immutable=1&readonly_shm=1"
+        );
+        assert_eq!(
+            immutable.effective_journal_mode(&Target::file("/a.db")),
+            None
         );
     }
 }

@@ -13,7 +13,7 @@ mod statement;
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use libsqlite3_sys as ffi;
 use sqlite::{Connection, OpenFlags, Statement};
@@ -53,8 +53,8 @@ impl SqliteRuntime for SqliteCrateRuntime {
 
     fn open(&self, target: &Target, options: &OpenOptions) -> Result<Box<dyn SqliteDatabase>> {
         let path = target.path().map(PathBuf::from);
-        let connection = open_connection(path.as_deref(), options)
-            .map_err(|e| e.with_file_context(path.as_deref()))?;
+        let connection =
+            open_connection(target, options).map_err(|e| e.with_file_context(path.as_deref()))?;
         let capacity = options.statement_cache_capacity_value();
         let mut database = SqliteCrateDatabase {
             handle: Some(Handle::new(connection, |_| StatementCache::new(capacity))),
@@ -66,8 +66,8 @@ impl SqliteRuntime for SqliteCrateRuntime {
     }
 }
 
-/// Opens `path` (a private in-memory database when `None`) with extended result codes.
-fn open_connection(path: Option<&Path>, options: &OpenOptions) -> Result<Connection> {
+/// Opens `target` with extended result codes.
+fn open_connection(target: &Target, options: &OpenOptions) -> Result<Connection> {
     // SAFETY: a plain query of a compile-time setting.
     if unsafe { ffi::sqlite3_threadsafe() } == 0 {
         // Moving a connection between threads (the database type is `Send`) needs a
@@ -87,8 +87,10 @@ fn open_connection(path: Option<&Path>, options: &OpenOptions) -> Result<Connect
             flags = flags.with_create();
         }
     }
-    let connection = Connection::open_with_flags(path.unwrap_or(Path::new(":memory:")), flags)
-        .map_err(|e| match e.code {
+    let connection =
+        Connection::open_with_flags(options.sqlite_filename(target), flags).map_err(|e| match e
+            .code
+        {
             Some(_) => error::from_crate(e, None),
             // The crate could not hand the path to SQLite (not UTF-8, or a NUL in it).
             None => Error::new(

@@ -55,7 +55,7 @@ fn open_error(error: sqlx::Error) -> Error {
 impl SqlxDatabase {
     pub(super) fn open(target: &Target, options: &OpenOptions) -> sqlite_runtime::Result<Self> {
         let path = target.path().map(PathBuf::from);
-        let connect = open::connect_options(path.as_deref(), options);
+        let connect = open::connect_options(target, options);
         let connection = bridge::wait(connect.connect())
             .map_err(|e| open_error(e).with_file_context(path.as_deref()))?;
         let mut database = SqlxDatabase {

@@ -132,6 +132,8 @@ pub const CASES: &[Case] = cases![
     open::open_creates_and_reopens,
     open::open_path_with_special_characters,
     open::open_main_database_path_is_reported,
+    open::open_immutable_reads_without_side_files,
+    open::open_read_only_shm_reads_the_wal_and_writes_nothing,
     interop::interop_files_are_shared_by_all_backends,
     interop::interop_concurrent_handles_across_backends,
     interop::interop_same_sqlite_version,

@@ -204,3 +204,97 @@ pub(crate) fn open_main_database_path_is_reported(cx: &Context) -> CaseResult {
     assert_eq!(file, "", "a memory database has no file");
     Ok(())
 }
+
+/// Every file of `dir` with its bytes, sorted by name.
+fn snapshot(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        files.push((name, std::fs::read(entry.path())?));
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// `immutable(true)` reads the file as it is: no `-wal` or `-shm` is created, the bytes
+/// stay the same, writes are `ReadOnly`.
+pub(crate) fn open_immutable_reads_without_side_files(cx: &Context) -> CaseResult {
+    let dir = cx.path("immutable");
+    std::fs::create_dir(&dir)?;
+    let path = dir.join("db.sqlite");
+    {
+        let mut db = cx
+            .runtime()
+            .open(&Target::file(&path), &OpenOptions::new())?;
+        db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2);")?;
+        db.close()?;
+    }
+    let before = snapshot(&dir)?;
+    assert_eq!(before.len(), 1, "a closed WAL database leaves one file");
+    let mut db = cx
+        .runtime()
+        .open(&Target::file(&path), &OpenOptions::new().immutable(true))?;
+    assert_eq!(count(&mut *db, "t")?, 2);
+    let error = expect_err(db.run("INSERT INTO t VALUES (3)", Params::NONE), "write");
+    assert_kind(&error, ErrorKind::ReadOnly);
+    db.close()?;
+    assert_eq!(
+        snapshot(&dir)?,
+        before,
+        "an immutable open changed the directory"
+    );
+    Ok(())
+}
+
+/// `read_only(true).read_only_shm(true)` sees what a writer committed to its `-wal` while
+/// the writer holds the database open, and changes no byte of any of the three files;
+/// the same holds for `-wal`/`-shm` files left behind by a writer that is gone.
+pub(crate) fn open_read_only_shm_reads_the_wal_and_writes_nothing(cx: &Context) -> CaseResult {
+    let live = cx.path("live");
+    let left = cx.path("left");
+    std::fs::create_dir(&live)?;
+    std::fs::create_dir(&left)?;
+    let path = live.join("db.sqlite");
+    let reader = OpenOptions::new().read_only(true).read_only_shm(true);
+    let mut writer = cx
+        .runtime()
+        .open(&Target::file(&path), &OpenOptions::new())?;
+    writer.exec("CREATE TABLE t (x); INSERT INTO t VALUES ('in the wal');")?;
+    let before = snapshot(&live)?;
+    let names: Vec<&str> = before.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["db.sqlite", "db.sqlite-shm", "db.sqlite-wal"]);
+    {
+        let mut db = cx.runtime().open(&Target::file(&path), &reader)?;
+        let value: String = scalar(&mut *db, "SELECT x FROM t", Params::NONE)?;
+        assert_eq!(value, "in the wal");
+        let error = expect_err(db.run("DELETE FROM t", Params::NONE), "write");
+        assert_kind(&error, ErrorKind::ReadOnly);
+        db.close()?;
+    }
+    let after = snapshot(&live)?;
+    // This process's writer shares its `-shm` mapping, so only the database and the
+    // `-wal` are compared here; the copy below has no writer at all.
+    assert_eq!(after[0], before[0], "the database file changed");
+    assert_eq!(after[2], before[2], "the -wal changed");
+    for (name, bytes) in &before {
+        std::fs::write(left.join(name), bytes)?;
+    }
+    drop(writer);
+    let copied = snapshot(&left)?;
+    let mut db = cx
+        .runtime()
+        .open(&Target::file(left.join("db.sqlite")), &reader)?;
+    let value: String = scalar(&mut *db, "SELECT x FROM t", Params::NONE)?;
+    assert_eq!(
+        value, "in the wal",
+        "committed frames of a -wal nobody holds"
+    );
+    db.close()?;
+    assert_eq!(
+        snapshot(&left)?,
+        copied,
+        "reading files nobody holds changed them"
+    );
+    Ok(())
+}
