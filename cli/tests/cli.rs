@@ -1,15 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! End-to-end tests of the `sqlrt` binary on temporary storage roots.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/rivetkit-legacy"
-);
 
 fn sqlrt() -> Command {
     let mut command = Command::cargo_bin("sqlrt").unwrap();
@@ -21,14 +16,7 @@ fn sqlrt() -> Command {
 fn fixture_root() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    std::fs::create_dir_all(root.join("state")).unwrap();
-    for name in ["legacy-actor-one", "legacy-actor-two"] {
-        std::fs::copy(
-            Path::new(FIXTURES).join("state").join(name),
-            root.join("state").join(name),
-        )
-        .unwrap();
-    }
+    conformance_tests::fixtures::write_rivetkit_legacy_root(&root).unwrap();
     (dir, root)
 }
 

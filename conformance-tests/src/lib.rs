@@ -24,6 +24,7 @@ macro_rules! cases {
 
 mod case;
 pub mod driver;
+pub mod fixtures;
 pub mod harness;
 pub mod runtime;
 

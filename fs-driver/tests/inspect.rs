@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{copy_fixtures, files_under, open, runtime, tempdir};
+use common::{files_under, open, runtime, tempdir, write_legacy_root};
 use fs_driver::inspect_root;
 
 #[test]
 fn inspect_lists_metadata_counts_and_sizes_without_writing() {
     let dir = tempdir();
     let root = dir.path();
-    assert!(copy_fixtures(root));
+    write_legacy_root(root);
     {
         let driver = open(root);
         driver
@@ -52,7 +52,7 @@ fn inspect_lists_metadata_counts_and_sizes_without_writing() {
 #[test]
 fn inspect_of_an_unmigrated_root_reports_no_database() {
     let dir = tempdir();
-    assert!(copy_fixtures(dir.path()));
+    write_legacy_root(dir.path());
     let report = inspect_root(&*runtime(), dir.path()).unwrap();
     assert_eq!(report.actors.len(), 2);
     assert!(

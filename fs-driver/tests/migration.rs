@@ -1,4 +1,4 @@
-//! Legacy migration: real rivetkit fixtures, generated v1/v2/v3 files, idempotency,
+//! Legacy migration: generated v1/v2/v3 files (rivetkit's own are in the conformance suite), idempotency,
 //! populated databases, corrupt files, dry runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{copy_fixtures, entries, files_under, open, runtime, tempdir};
+use common::{entries, files_under, open, runtime, tempdir, write_legacy_root};
 use fs_driver::state::{ActorState, encode_state, legacy};
 use fs_driver::{Error, ListOptions, MigrationOptions, migrate_legacy};
 
@@ -46,9 +46,9 @@ fn state_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
-fn real_fixtures_migrate_with_their_exact_entries() {
+fn legacy_v3_files_migrate_with_their_exact_entries() {
     let dir = tempdir();
-    assert!(copy_fixtures(dir.path()), "fixtures missing");
+    write_legacy_root(dir.path());
     let before = state_bytes(dir.path());
     let driver = open(dir.path());
     let report = driver.migration_report().unwrap();
@@ -76,21 +76,9 @@ fn real_fixtures_migrate_with_their_exact_entries() {
 }
 
 #[test]
-fn fixtures_are_version_3() {
-    let source = common::fixtures_state_dir();
-    for (name, count) in [("legacy-actor-one", 3), ("legacy-actor-two", 1)] {
-        let bytes = std::fs::read(source.join(name)).expect("fixture");
-        let (version, state) = fs_driver::state::decode_state(&bytes).unwrap();
-        assert_eq!(version, 3);
-        assert_eq!(state.actor_id, name);
-        assert_eq!(state.kv_storage.len(), count);
-    }
-}
-
-#[test]
 fn migration_is_idempotent() {
     let dir = tempdir();
-    assert!(copy_fixtures(dir.path()));
+    write_legacy_root(dir.path());
     let first = migrate_legacy(&*runtime(), dir.path(), MigrationOptions::default()).unwrap();
     assert_eq!(first.migrated.len(), 2);
     let second = migrate_legacy(&*runtime(), dir.path(), MigrationOptions::default()).unwrap();
@@ -180,7 +168,7 @@ fn populated_database_is_not_overwritten() {
 fn corrupt_file_is_reported_and_others_migrate() {
     let dir = tempdir();
     let root = dir.path();
-    assert!(copy_fixtures(root));
+    write_legacy_root(root);
     write_state(root, "bad-version", &[9, 0, 1, 2, 3]);
     write_state(
         root,
@@ -234,7 +222,7 @@ fn corrupt_file_is_reported_and_others_migrate() {
 fn dry_run_writes_nothing() {
     let dir = tempdir();
     let root = dir.path();
-    assert!(copy_fixtures(root));
+    write_legacy_root(root);
     let before = files_under(root);
     let before_bytes = state_bytes(root);
     let report = migrate_legacy(&*runtime(), root, MigrationOptions { dry_run: true }).unwrap();
@@ -275,7 +263,7 @@ fn missing_root_migrates_nothing() {
 fn deleted_entries_stay_deleted_after_a_restart() {
     let dir = tempdir();
     let root = dir.path();
-    assert!(copy_fixtures(root), "fixtures missing");
+    write_legacy_root(root);
     let driver = open(root);
     driver
         .kv_delete_range("legacy-actor-one", b"", b"\xff")

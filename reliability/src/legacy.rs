@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fs_driver::state::{ActorState, encode_state, legacy};
 
@@ -87,30 +87,4 @@ pub fn write_legacy_root(root: &Path, actors: &[LegacyActor]) -> io::Result<()> 
         std::fs::write(state.join(&actor.id), &actor.bytes)?;
     }
     Ok(())
-}
-
-/// The rivetkit fixture directory (`shared/fixtures/rivetkit-legacy/state`), read only.
-pub fn fixtures_state_dir() -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        manifest.join("../../shared/fixtures/rivetkit-legacy/state"),
-        manifest.join("../shared/fixtures/rivetkit-legacy/state"),
-    ]
-    .into_iter()
-    .find(|path| path.is_dir())
-}
-
-/// The fixtures' names and bytes (empty when they are not available).
-pub fn fixture_files() -> Vec<(String, Vec<u8>)> {
-    let Some(dir) = fixtures_state_dir() else {
-        return Vec::new();
-    };
-    ["legacy-actor-one", "legacy-actor-two"]
-        .iter()
-        .filter_map(|name| {
-            std::fs::read(dir.join(name))
-                .ok()
-                .map(|bytes| (name.to_string(), bytes))
-        })
-        .collect()
 }

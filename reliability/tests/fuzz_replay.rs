@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use common::{runtime, seed};
 use reliability_tests::Rng;
 use reliability_tests::fuzz_checks::{check_kv_requests, check_legacy_decoder, sample_state};
-use reliability_tests::legacy::{fixture_files, generate_actors};
+use reliability_tests::legacy::generate_actors;
 
 const GENERATED_DECODER_INPUTS: usize = 20_000;
 const GENERATED_KV_INPUTS: usize = 400;
@@ -32,7 +32,7 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
 fn legacy_decoder_corpus_and_generated_inputs() {
     let mut inputs = corpus("legacy_decoder");
     let from_corpus = inputs.len();
-    let mut sources: Vec<Vec<u8>> = fixture_files().into_iter().map(|(_, b)| b).collect();
+    let mut sources: Vec<Vec<u8>> = rivetkit_fixtures().into_iter().map(|(_, b)| b).collect();
     sources.extend(generate_actors(5, 9, 5).into_iter().map(|a| a.bytes));
     sources.push(fs_driver::state::encode_state(&sample_state()));
     for source in &sources {
@@ -102,4 +102,12 @@ fn kv_requests_sqlite() {
 #[test]
 fn kv_requests_sqlx() {
     kv_requests("sqlx");
+}
+
+/// rivetkit's own legacy state files: names and bytes.
+fn rivetkit_fixtures() -> Vec<(String, Vec<u8>)> {
+    conformance_tests::fixtures::RIVETKIT_LEGACY_STATE
+        .iter()
+        .map(|(name, bytes)| ((*name).to_owned(), bytes.to_vec()))
+        .collect()
 }

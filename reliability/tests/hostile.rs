@@ -20,7 +20,7 @@ use fs_driver::{
 use reliability_tests::Rng;
 use reliability_tests::child::ChildRun;
 use reliability_tests::fuzz_checks::sample_state;
-use reliability_tests::legacy::{fixture_files, generate_actors};
+use reliability_tests::legacy::generate_actors;
 use reliability_tests::sqlite_check::read_kv;
 use reliability_tests::tree::snapshot;
 
@@ -443,7 +443,7 @@ fn migrate_and_check(backend: &str, root: &Path, good: &[(String, Entries)], bad
 /// The files truncated: the rivetkit fixtures, generated v1/v2/v3 files and a state
 /// with every field set.
 fn truncation_sources() -> Vec<(String, Vec<u8>)> {
-    let mut sources = fixture_files();
+    let mut sources = rivetkit_fixtures();
     for actor in generate_actors(11, 6, 4) {
         sources.push((format!("gen-v{}-{}", actor.version, actor.id), actor.bytes));
     }
@@ -793,4 +793,12 @@ fn corrupt_database_of_one_actor(backend: &str) {
         driver.kv_get("good", &[b"k2"]).unwrap(),
         vec![Some(b"v2".to_vec())]
     );
+}
+
+/// rivetkit's own legacy state files: names and bytes.
+fn rivetkit_fixtures() -> Vec<(String, Vec<u8>)> {
+    conformance_tests::fixtures::RIVETKIT_LEGACY_STATE
+        .iter()
+        .map(|(name, bytes)| ((*name).to_owned(), bytes.to_vec()))
+        .collect()
 }

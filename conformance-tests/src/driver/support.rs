@@ -1,7 +1,7 @@
 //! Helpers shared by the driver cases.
 
 use std::fmt::Debug;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fs_driver::{DriverOptions, Error, FsDriver, KvEntry, ListOptions};
 
@@ -92,42 +92,19 @@ pub(crate) fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-/// The read-only rivetkit fixtures (`shared/fixtures/rivetkit-legacy/state`), found
-/// beside the repository.
-pub(crate) fn fixtures_state_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        manifest.join("../../shared/fixtures/rivetkit-legacy/state"),
-        manifest.join("../shared/fixtures/rivetkit-legacy/state"),
-    ];
-    candidates
-        .iter()
-        .find(|path| path.is_dir())
-        .cloned()
-        .unwrap_or_else(|| candidates[0].clone())
-}
-
 /// The names of the fixture state files.
-pub(crate) const FIXTURES: [&str; 2] = ["legacy-actor-one", "legacy-actor-two"];
+pub(crate) const FIXTURES: [&str; 2] = [
+    crate::fixtures::RIVETKIT_LEGACY_STATE[0].0,
+    crate::fixtures::RIVETKIT_LEGACY_STATE[1].0,
+];
 
-/// Copies the fixtures into `root/state/` (the originals are never written), making the
-/// copies writable. Returns the bytes of each copy, in [`FIXTURES`] order.
+/// Writes rivetkit's legacy state files into `root/state/`. Returns the bytes of each,
+/// in [`FIXTURES`] order.
 pub(crate) fn copy_fixtures(root: &Path) -> Vec<Vec<u8>> {
-    let source = fixtures_state_dir();
-    assert!(
-        source.is_dir(),
-        "fixtures not found at {}",
-        source.display()
-    );
-    let state = root.join("state");
-    std::fs::create_dir_all(&state).expect("create state/");
-    FIXTURES
+    crate::fixtures::write_rivetkit_legacy_root(root).expect("write the fixtures");
+    crate::fixtures::RIVETKIT_LEGACY_STATE
         .iter()
-        .map(|name| {
-            let bytes = std::fs::read(source.join(name)).expect("read a fixture");
-            std::fs::write(state.join(name), &bytes).expect("copy a fixture");
-            bytes
-        })
+        .map(|(_, bytes)| bytes.to_vec())
         .collect()
 }
 

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use fs_driver::{DriverOptions, FsDriver};
@@ -28,40 +28,37 @@ pub fn open_with(root: &Path, options: DriverOptions) -> FsDriver {
     FsDriver::open(runtime(), root, options).expect("open driver")
 }
 
-/// The read-only fixtures directory.
-pub fn fixtures_state_dir() -> PathBuf {
-    // fs-driver/ -> /work/main -> /work ; shared/ sits beside the repository.
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        manifest.join("../../shared/fixtures/rivetkit-legacy/state"),
-        manifest.join("../shared/fixtures/rivetkit-legacy/state"),
-    ];
-    candidates
-        .iter()
-        .find(|path| path.is_dir())
-        .cloned()
-        .unwrap_or_else(|| candidates[0].clone())
-}
-
-/// Copies the rivetkit fixtures into `root/state/` (never writing to the originals).
-/// Returns false when the fixtures are not available.
-pub fn copy_fixtures(root: &Path) -> bool {
-    let source = fixtures_state_dir();
-    if !source.is_dir() {
-        return false;
-    }
+/// Writes two legacy state files into `root/state/`, the same actors as rivetkit's own
+/// fixtures (version 3 with the KV entries inside; the real files are checked by the
+/// conformance suite, `driver::migration_real_fixtures`): `legacy-actor-one` with
+/// `alpha`, `prefix:1`, `prefix:2`, and `legacy-actor-two` with `beta`.
+pub fn write_legacy_root(root: &Path) {
+    use fs_driver::state::{ActorState, encode_state};
     let state = root.join("state");
     std::fs::create_dir_all(&state).unwrap();
-    for name in ["legacy-actor-one", "legacy-actor-two"] {
-        let target = state.join(name);
-        std::fs::copy(source.join(name), &target).unwrap();
-        // The fixtures are read-only; the copies need not be.
-        let mut permissions = std::fs::metadata(&target).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        permissions.set_readonly(false);
-        std::fs::set_permissions(&target, permissions).unwrap();
+    let actors = [
+        (
+            "legacy-actor-one",
+            "one",
+            entries(&[
+                ("alpha", "one"),
+                ("prefix:1", "value:1"),
+                ("prefix:2", "value:2"),
+            ]),
+        ),
+        ("legacy-actor-two", "two", entries(&[("beta", "two")])),
+    ];
+    for (id, key, kv_storage) in actors {
+        let bytes = encode_state(&ActorState {
+            actor_id: id.to_owned(),
+            name: "legacy".to_owned(),
+            key: vec!["legacy".to_owned(), key.to_owned()],
+            kv_storage,
+            created_at: 1_700_000_000_000,
+            ..ActorState::default()
+        });
+        std::fs::write(state.join(id), bytes).unwrap();
     }
-    true
 }
 
 /// `(key, value)` pairs from string literals.
