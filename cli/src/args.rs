@@ -55,7 +55,7 @@ pub enum Command {
     Actors(RootArgs),
     /// Read and write an actor's key-value store.
     #[command(
-        after_help = "Keys and values are UTF-8 text, or hex written `hex:00ff`.\n\nExample:\n  sqlrt kv ./storage my-actor put greeting hello\n  sqlrt kv ./storage my-actor get greeting hex:00ff\n  sqlrt kv ./storage my-actor list --prefix user: --limit 10 --json"
+        after_help = "Keys and values are UTF-8 text, hex written `hex:00ff`, the bytes of a file written `@PATH`, or standard input written `@-` (a key or value that starts with `@` is written in hex). Reads (get, list) change nothing on disk; --create writes KV key 0x01 = 04 00 00 00 01 f7 00, the record rivetkit 2.2.1 writes for a new actor, so that rivetkit can start it.\n\nExample:\n  sqlrt kv ./storage my-actor put greeting hello --create\n  sqlrt kv ./storage my-actor put avatar @avatar.png\n  sqlrt kv ./storage my-actor get greeting hex:00ff\n  sqlrt kv ./storage my-actor list --prefix user: --limit 10 --json"
     )]
     Kv(KvArgs),
     /// Benchmark the driver on every backend against the SQLite C API and the bindings used directly.
@@ -90,25 +90,56 @@ pub struct MigrateArgs {
     pub dry_run: bool,
 }
 
-/// Arguments of `kv`.
+/// Arguments of `kv`. Every option may stand anywhere on the line, before or after the
+/// operation.
 #[derive(Debug, Args)]
 pub struct KvArgs {
     /// The storage root directory.
     pub root: PathBuf,
     /// The actor id.
     pub actor: String,
-    /// Create the actor when it does not exist.
-    #[arg(long)]
+    /// Create the actor when it does not exist (named `sqlrt`, with the persisted-actor
+    /// record rivetkit writes for a new actor, so that rivetkit can start it).
+    #[arg(long, global = true)]
     pub create: bool,
+    /// `list`: keys starting with this prefix.
+    #[arg(long, global = true, value_name = "KEY", conflicts_with_all = ["list_start", "list_end"])]
+    pub prefix: Option<String>,
+    /// `list`: range start (inclusive).
+    #[arg(
+        long = "start",
+        id = "list_start",
+        global = true,
+        value_name = "KEY",
+        requires = "list_end"
+    )]
+    pub start: Option<String>,
+    /// `list`: range end (exclusive).
+    #[arg(
+        long = "end",
+        id = "list_end",
+        global = true,
+        value_name = "KEY",
+        requires = "list_start"
+    )]
+    pub end: Option<String>,
+    /// `list`: descending order.
+    #[arg(long, global = true)]
+    pub reverse: bool,
+    /// `list`: at most this many entries (default 16384).
+    #[arg(long, global = true, value_name = "N")]
+    pub limit: Option<u32>,
     /// The operation.
     #[command(subcommand)]
     pub op: KvOp,
 }
 
-/// A KV operation.
+/// A KV operation. Keys and values are UTF-8 text, `hex:` and hex digits, `@PATH` (the
+/// bytes of a file) or `@-` (standard input, once per command).
 #[derive(Debug, Subcommand)]
 pub enum KvOp {
-    /// Get values by key (a missing key prints nothing in text, null in JSON).
+    /// Get values by key (a missing key prints nothing in text, null in JSON). Reads
+    /// change nothing on disk.
     #[command(after_help = "Example:\n  sqlrt kv ./storage my-actor get a hex:00ff")]
     Get {
         /// Keys to read.
@@ -116,7 +147,9 @@ pub enum KvOp {
         keys: Vec<String>,
     },
     /// Put key/value pairs in one atomic batch.
-    #[command(after_help = "Example:\n  sqlrt kv ./storage my-actor put a 1 b 2")]
+    #[command(
+        after_help = "Example:\n  sqlrt kv ./storage my-actor put a 1 b 2\n  sqlrt kv ./storage my-actor put blob @value.bin --create\n  printf 'x' | sqlrt kv ./storage my-actor put k @-"
+    )]
     Put {
         /// KEY VALUE [KEY VALUE]...
         #[arg(required = true, value_name = "KEY VALUE")]
@@ -140,25 +173,10 @@ pub enum KvOp {
         /// First key kept after the range.
         end: String,
     },
-    /// List entries by prefix, by range, or all.
+    /// List entries by prefix (--prefix), by range (--start, --end), or all. Reads change
+    /// nothing on disk.
     #[command(
         after_help = "Example:\n  sqlrt kv ./storage my-actor list --prefix user:\n  sqlrt kv ./storage my-actor list --start a --end m --reverse --limit 5"
     )]
-    List {
-        /// Keys starting with this prefix.
-        #[arg(long, conflicts_with_all = ["start", "end"])]
-        prefix: Option<String>,
-        /// Range start (inclusive).
-        #[arg(long, requires = "end")]
-        start: Option<String>,
-        /// Range end (exclusive).
-        #[arg(long, requires = "start")]
-        end: Option<String>,
-        /// Descending order.
-        #[arg(long)]
-        reverse: bool,
-        /// At most this many entries (default 16384).
-        #[arg(long)]
-        limit: Option<u32>,
-    },
+    List,
 }

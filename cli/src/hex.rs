@@ -1,6 +1,36 @@
-//! Keys and values on the command line: UTF-8 text, or `hex:` followed by hex digits.
+//! Keys and values on the command line: UTF-8 text, `hex:` followed by hex digits,
+//! `@PATH` for the bytes of a file, `@-` for standard input.
 
-/// Parses a command-line key or value.
+use std::io::Read;
+
+/// Reads command-line keys and values; standard input can be read once.
+#[derive(Debug, Default)]
+pub struct BytesArgs {
+    stdin_read: bool,
+}
+
+impl BytesArgs {
+    /// Parses one key or value.
+    pub fn parse(&mut self, text: &str) -> Result<Vec<u8>, String> {
+        match text.strip_prefix('@') {
+            Some("-") => {
+                if std::mem::replace(&mut self.stdin_read, true) {
+                    return Err("`@-` (standard input) can be used once per command".to_owned());
+                }
+                let mut bytes = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut bytes)
+                    .map_err(|error| format!("cannot read standard input: {error}"))?;
+                Ok(bytes)
+            }
+            Some("") => Err("`@` needs a file path (`@PATH`, or `@-` for standard input); write a key or value starting with `@` in hex".to_owned()),
+            Some(path) => std::fs::read(path).map_err(|error| format!("cannot read `{path}`: {error}")),
+            None => parse_bytes(text),
+        }
+    }
+}
+
+/// Parses a key or value given as text or `hex:` digits.
 pub fn parse_bytes(text: &str) -> Result<Vec<u8>, String> {
     let Some(digits) = text.strip_prefix("hex:") else {
         return Ok(text.as_bytes().to_vec());
@@ -30,10 +60,18 @@ pub fn encode(bytes: &[u8]) -> String {
     out
 }
 
-/// How text output shows bytes: UTF-8 as is, anything else as `hex:...`.
+/// How text output shows bytes: printable UTF-8 as is; anything else (control
+/// characters, which would break the tab-separated lines, and text that would parse as
+/// something else: `hex:...`, `@...`) as `hex:...`.
 pub fn display(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
-        Ok(text) if !text.starts_with("hex:") => text.to_owned(),
+        Ok(text)
+            if !text.starts_with("hex:")
+                && !text.starts_with('@')
+                && !text.chars().any(char::is_control) =>
+        {
+            text.to_owned()
+        }
         _ => format!("hex:{}", encode(bytes)),
     }
 }
@@ -51,6 +89,27 @@ mod tests {
         assert!(parse_bytes("hex:zz").is_err());
         assert!(parse_bytes("hex:é1").is_err());
         assert!(parse_bytes("hex:aé1").is_err());
+    }
+
+    #[test]
+    fn reads_files_and_refuses_a_bare_at() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("value.bin");
+        std::fs::write(&path, [0u8, 1, 0xff]).unwrap();
+        let mut args = BytesArgs::default();
+        assert_eq!(
+            args.parse(&format!("@{}", path.display())).unwrap(),
+            vec![0, 1, 0xff]
+        );
+        assert!(args.parse("@").is_err());
+        assert!(
+            args.parse("@/no/such/file")
+                .unwrap_err()
+                .contains("/no/such/file")
+        );
+        assert_eq!(args.parse("hex:40").unwrap(), b"@");
+        assert_eq!(display(b"@x"), "hex:4078");
+        assert_eq!(display(b"a\tb"), "hex:610962");
     }
 
     #[test]

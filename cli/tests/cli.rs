@@ -238,8 +238,9 @@ fn kv_round_trip_with_text_hex_and_json() {
     let stderr = error_of(&mut kv(&["get", "x"]));
     assert!(stderr.contains("--create"), "{stderr}");
 
+    // --create stands anywhere on the line.
     kv(&[
-        "--create", "put", "b", "2", "a", "1", "hex:00ff", "hex:ff00",
+        "put", "b", "2", "a", "1", "hex:00ff", "hex:ff00", "--create",
     ])
     .assert()
     .success();
@@ -263,12 +264,14 @@ fn kv_round_trip_with_text_hex_and_json() {
     let text = kv(&["list"]).output().unwrap();
     assert_eq!(
         String::from_utf8(text.stdout).unwrap(),
-        "hex:00ff\thex:ff00\na\t1\nb\t2\nprefix:1\tone\nprefix:2\ttwo\n"
+        "hex:00ff\thex:ff00\nhex:01\thex:0400000001f700\na\t1\nb\t2\nprefix:1\tone\nprefix:2\ttwo\n",
+        "--create wrote rivetkit's persisted-actor record under 0x01"
     );
+    // List options stand before or after `list`.
     let listed = json_of(&mut kv(&[
-        "list",
         "--prefix",
         "prefix:",
+        "list",
         "--reverse",
         "--limit",
         "1",
@@ -289,7 +292,7 @@ fn kv_round_trip_with_text_hex_and_json() {
         .iter()
         .map(|e| e["key_hex"].as_str().unwrap())
         .collect();
-    assert_eq!(keys, ["00ff", "62"]);
+    assert_eq!(keys, ["00ff", "01", "62"]);
 
     // Every backend reads what another wrote.
     for backend in ["sqlite", "sqlx"] {
@@ -349,7 +352,7 @@ fn kv_rejects_bad_input_in_one_line_and_writes_nothing() {
     );
 
     let doc = json_of(sqlrt().arg("kv").arg(root).args(["a1", "list"]));
-    assert_eq!(doc["entries"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(doc["entries"].as_array().unwrap().len(), 2, "{doc}");
     let actors = json_of(sqlrt().arg("actors").arg(root));
     assert_eq!(actors["actors"].as_array().unwrap().len(), 1);
     assert!(!root.parent().unwrap().join("escape").exists());

@@ -31,6 +31,15 @@ pub enum Error {
     /// No actor has this id.
     #[error("actor {0:?} not found")]
     ActorNotFound(String),
+    /// The actor exists (its state file does) but its database does not: its data is
+    /// gone, and the actor is not served as an empty one.
+    #[error("the database of actor {id:?} is missing: `{}`", path.display())]
+    DatabaseMissing {
+        /// The actor.
+        id: String,
+        /// Where its database should be.
+        path: PathBuf,
+    },
     /// The actor is sleeping or being destroyed; the operation did nothing.
     #[error("actor {0:?} is stopping")]
     ActorStopping(String),

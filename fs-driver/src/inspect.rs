@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use sqlite_runtime::{Params, SqliteRuntime};
-
-use crate::kv::read_existing;
+use sqlite_runtime::{ErrorKind, Params, SqliteRuntime};
 
 use crate::actor::ActorInfo;
 use crate::actor_id::check_actor_id;
@@ -13,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::migration::FileFailure;
+use crate::read_only::read_database;
 use crate::state::decode_state;
 
 const COUNT_SQL: &str = "SELECT count(*) FROM kv";
@@ -46,9 +45,9 @@ pub struct InspectReport {
 }
 
 /// Lists the actors of the storage root at `root` with their metadata, entry counts and
-/// database sizes. Writes nothing: databases are opened only if they exist, and only read
-/// (their `-wal` and `-shm` files, if the open made them, are gone after it). Fails only when
-/// `state/` exists but cannot be listed.
+/// database sizes. Changes nothing on disk, also while another process has databases
+/// open: no file is created, removed or checkpointed. Fails only when `state/` exists but
+/// cannot be listed.
 pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectReport> {
     let layout = Layout::new(root);
     let mut report = InspectReport::default();
@@ -121,11 +120,15 @@ pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectR
     Ok(report)
 }
 
-/// Rows in the database at `path`, opened without creating anything; `None` when the file does not exist.
+/// Rows in the database at `path`, read without changing anything; `None` when the file
+/// does not exist, 0 when it has no `kv` table.
 fn count_entries(runtime: &dyn SqliteRuntime, path: &Path) -> Result<Option<u64>> {
-    read_existing(runtime, path, 0, |db| {
-        let count = db.get(COUNT_SQL, Params::NONE)?;
-        let count = count.map(|row| row.get::<i64>(0)).transpose()?;
-        Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
+    read_database(runtime, path, |db| match db.get(COUNT_SQL, Params::NONE) {
+        Ok(row) => {
+            let count = row.map(|row| row.get::<i64>(0)).transpose()?;
+            Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
+        }
+        Err(error) if error.kind() == ErrorKind::Sql => Ok(0),
+        Err(error) => Err(error.into()),
     })
 }

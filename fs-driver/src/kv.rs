@@ -91,49 +91,6 @@ pub(crate) fn open_database(
     Ok(db)
 }
 
-/// Reads the existing database at `path` with `read`, creating and changing nothing:
-/// `None` when there is no file, `Some(without_table)` when it has no `kv` table.
-///
-/// It is opened read-write without `create`, keeping its journal mode, so that closing it
-/// removes the `-wal` and `-shm` files its open made (a read-only connection would leave
-/// them behind); when that is refused (e.g. a read-only directory), it falls back to a
-/// read-only open.
-pub(crate) fn read_existing<T>(
-    runtime: &dyn SqliteRuntime,
-    path: &std::path::Path,
-    without_table: T,
-    read: impl FnOnce(&mut dyn SqliteDatabase) -> Result<T>,
-) -> Result<Option<T>> {
-    if !path
-        .try_exists()
-        .map_err(|error| crate::error::Error::io(path, error))?
-    {
-        return Ok(None);
-    }
-    let target = Target::file(path);
-    let mut db = match runtime.open(
-        &target,
-        &OpenOptions::new().create(false).keep_journal_mode(),
-    ) {
-        Ok(db) => db,
-        Err(error) if matches!(error.kind(), ErrorKind::CannotOpen | ErrorKind::ReadOnly) => {
-            runtime.open(&target, &OpenOptions::new().read_only(true))?
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let value = match read(&mut *db) {
-        Ok(value) => Ok(value),
-        Err(crate::error::Error::Sqlite(error)) if error.kind() == ErrorKind::Sql => {
-            Ok(without_table)
-        }
-        Err(error) => Err(error),
-    };
-    let closed = db.close();
-    let value = value?;
-    closed?;
-    Ok(Some(value))
-}
-
 /// The bytes of a key or value column (BLOB; TEXT written by other tools reads as its
 /// UTF-8 bytes).
 fn column_bytes(row: &RowRef<'_>, index: usize) -> sqlite_runtime::Result<Vec<u8>> {
@@ -272,23 +229,12 @@ impl KvStore {
 
     /// Batch get: one result per key, in order.
     pub(crate) fn get<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
-        limits::check_keys(keys)?;
-        let mut values = Vec::with_capacity(keys.len());
-        for key in keys {
-            values.push(self.get_one_unchecked(key.as_ref())?);
-        }
-        Ok(values)
+        get_values(&mut *self.db, keys)
     }
 
     /// Point get of a key already checked.
     pub(crate) fn get_one_unchecked(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let mut value = None;
-        self.db
-            .for_each(GET_SQL, Params::from(&[ValueRef::Blob(key)]), &mut |row| {
-                value = Some(column_bytes(row, 0)?);
-                Ok(ControlFlow::Break(()))
-            })?;
-        Ok(value)
+        get_value(&mut *self.db, key)
     }
 
     /// Batch delete: all or nothing, missing keys ignored.
@@ -337,31 +283,7 @@ impl KvStore {
         options: ListOptions,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<()> {
-        limits::check_key(KeyRole::Prefix, prefix)?;
-        let limit = options.effective_limit();
-        match limits::prefix_upper_bound(prefix) {
-            Some(upper) => {
-                let sql = if options.reverse {
-                    RANGE_DESC_SQL
-                } else {
-                    RANGE_ASC_SQL
-                };
-                self.scan(
-                    sql,
-                    Params::from(&[ValueRef::Blob(prefix), ValueRef::Blob(&upper)]),
-                    limit,
-                    visit,
-                )
-            }
-            None => {
-                let sql = if options.reverse {
-                    FROM_DESC_SQL
-                } else {
-                    FROM_ASC_SQL
-                };
-                self.scan(sql, Params::from(&[ValueRef::Blob(prefix)]), limit, visit)
-            }
-        }
+        scan_prefix(&mut *self.db, prefix, options, visit)
     }
 
     /// Entries with keys in `[start, end)`, visited in order; none when `start >= end`.
@@ -372,49 +294,7 @@ impl KvStore {
         options: ListOptions,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<()> {
-        limits::check_key(KeyRole::Start, start)?;
-        limits::check_key(KeyRole::End, end)?;
-        if start >= end {
-            return Ok(());
-        }
-        let sql = if options.reverse {
-            RANGE_DESC_SQL
-        } else {
-            RANGE_ASC_SQL
-        };
-        self.scan(
-            sql,
-            Params::from(&[ValueRef::Blob(start), ValueRef::Blob(end)]),
-            options.effective_limit(),
-            visit,
-        )
-    }
-
-    /// Visits at most `limit` rows of `sql`.
-    fn scan(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-        limit: usize,
-        visit: &mut dyn FnMut(&[u8], &[u8]),
-    ) -> Result<()> {
-        if limit == 0 {
-            return Ok(());
-        }
-        let mut left = limit;
-        self.db.for_each(sql, params, &mut |row| {
-            match (row.value(0)?, row.value(1)?) {
-                (ValueRef::Blob(key), ValueRef::Blob(value)) => visit(key, value),
-                _ => visit(&column_bytes(row, 0)?, &column_bytes(row, 1)?),
-            }
-            left -= 1;
-            Ok(if left == 0 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            })
-        })?;
-        Ok(())
+        scan_range(&mut *self.db, start, end, options, visit)
     }
 
     /// Collects a scan into owned entries.
@@ -425,6 +305,120 @@ impl KvStore {
         scan(&mut |key, value| entries.push((key.to_vec(), value.to_vec())))?;
         Ok(entries)
     }
+}
+
+/// The value of `key` (already checked), if present.
+pub(crate) fn get_value(db: &mut dyn SqliteDatabase, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let mut value = None;
+    db.for_each(GET_SQL, Params::from(&[ValueRef::Blob(key)]), &mut |row| {
+        value = Some(column_bytes(row, 0)?);
+        Ok(ControlFlow::Break(()))
+    })?;
+    Ok(value)
+}
+
+/// Batch get: checks the keys, then one answer per key, in order.
+pub(crate) fn get_values<K: AsRef<[u8]>>(
+    db: &mut dyn SqliteDatabase,
+    keys: &[K],
+) -> Result<Vec<Option<Vec<u8>>>> {
+    limits::check_keys(keys)?;
+    keys.iter().map(|key| get_value(db, key.as_ref())).collect()
+}
+
+/// Entries whose keys start with `prefix`, visited in order.
+pub(crate) fn scan_prefix(
+    db: &mut dyn SqliteDatabase,
+    prefix: &[u8],
+    options: ListOptions,
+    visit: &mut dyn FnMut(&[u8], &[u8]),
+) -> Result<()> {
+    limits::check_key(KeyRole::Prefix, prefix)?;
+    let limit = options.effective_limit();
+    match limits::prefix_upper_bound(prefix) {
+        Some(upper) => {
+            let sql = if options.reverse {
+                RANGE_DESC_SQL
+            } else {
+                RANGE_ASC_SQL
+            };
+            scan(
+                db,
+                sql,
+                Params::from(&[ValueRef::Blob(prefix), ValueRef::Blob(&upper)]),
+                limit,
+                visit,
+            )
+        }
+        None => {
+            let sql = if options.reverse {
+                FROM_DESC_SQL
+            } else {
+                FROM_ASC_SQL
+            };
+            scan(
+                db,
+                sql,
+                Params::from(&[ValueRef::Blob(prefix)]),
+                limit,
+                visit,
+            )
+        }
+    }
+}
+
+/// Entries with keys in `[start, end)`, visited in order; none when `start >= end`.
+pub(crate) fn scan_range(
+    db: &mut dyn SqliteDatabase,
+    start: &[u8],
+    end: &[u8],
+    options: ListOptions,
+    visit: &mut dyn FnMut(&[u8], &[u8]),
+) -> Result<()> {
+    limits::check_key(KeyRole::Start, start)?;
+    limits::check_key(KeyRole::End, end)?;
+    if start >= end {
+        return Ok(());
+    }
+    let sql = if options.reverse {
+        RANGE_DESC_SQL
+    } else {
+        RANGE_ASC_SQL
+    };
+    scan(
+        db,
+        sql,
+        Params::from(&[ValueRef::Blob(start), ValueRef::Blob(end)]),
+        options.effective_limit(),
+        visit,
+    )
+}
+
+/// Visits at most `limit` rows of `sql`.
+fn scan(
+    db: &mut dyn SqliteDatabase,
+    sql: &str,
+    params: Params<'_>,
+    limit: usize,
+    visit: &mut dyn FnMut(&[u8], &[u8]),
+) -> Result<()> {
+    if limit == 0 {
+        return Ok(());
+    }
+    let mut left = limit;
+    db.for_each(sql, params, &mut |row| {
+        match (row.value(0)?, row.value(1)?) {
+            (ValueRef::Blob(key), ValueRef::Blob(value)) => visit(key, value),
+            _ => visit(&column_bytes(row, 0)?, &column_bytes(row, 1)?),
+        }
+        left -= 1;
+        Ok(if left == 0 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        })
+    })?;
+    Ok(())
 }
 
 /// Checks a put's limits against an actor of `used` bytes without a database (used by

@@ -40,6 +40,8 @@ mod kv;
 mod layout;
 pub mod limits;
 mod migration;
+mod read_only;
+mod reader;
 pub mod state;
 
 pub use actor::ActorInfo;
@@ -55,4 +57,5 @@ pub use limits::{KeyRole, LimitError};
 pub use migration::{
     FileFailure, MigratedActor, MigrationOptions, MigrationReport, migrate_legacy,
 };
+pub use reader::{KvReader, read_actor};
 pub use state::KvEntry;

@@ -13,8 +13,9 @@ use sqlite_runtime::{Params, SqliteDatabase, SqliteRuntime, Target, ValueRef};
 use crate::actor_id::check_actor_id;
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::kv::{HAS_ANY_SQL, PUT_SQL, open_database, read_existing};
+use crate::kv::{HAS_ANY_SQL, PUT_SQL, open_database};
 use crate::layout::Layout;
+use crate::read_only::read_database;
 use crate::state::{KvEntry, decode_state};
 
 /// How to run the migration.
@@ -192,7 +193,8 @@ fn copy_entries(db: &mut dyn SqliteDatabase, entries: &[KvEntry]) -> Result<Outc
     })
 }
 
-fn has_rows(db: &mut dyn SqliteDatabase) -> Result<bool> {
+/// Whether the `kv` table holds any row.
+pub(crate) fn has_rows(db: &mut dyn SqliteDatabase) -> Result<bool> {
     let mut found = false;
     db.for_each(HAS_ANY_SQL, Params::NONE, &mut |_| {
         found = true;
@@ -201,7 +203,8 @@ fn has_rows(db: &mut dyn SqliteDatabase) -> Result<bool> {
     Ok(found)
 }
 
-fn is_marked(db: &mut dyn SqliteDatabase) -> Result<bool> {
+/// Whether the database carries the migrated mark.
+pub(crate) fn is_marked(db: &mut dyn SqliteDatabase) -> Result<bool> {
     let mut version = 0;
     db.for_each(READ_MARK_SQL, Params::NONE, &mut |row| {
         version = row.get::<i64>(0)?;
@@ -210,11 +213,11 @@ fn is_marked(db: &mut dyn SqliteDatabase) -> Result<bool> {
     Ok(version == MIGRATED_USER_VERSION)
 }
 
-/// Whether the database at `path` holds any row or the migrated mark, opened without
-/// creating anything (a missing file or table holds none). Used by the dry run, which must not create anything.
+/// Whether the database at `path` holds any row or the migrated mark, read without
+/// changing anything (a missing file or table holds none). Used by the dry run.
 fn database_has_rows(runtime: &dyn SqliteRuntime, path: &Path) -> Result<bool> {
-    let found = read_existing(runtime, path, false, |db| {
-        Ok(is_marked(&mut *db)? || has_rows(db)?)
+    let found = read_database(runtime, path, |db| {
+        Ok(is_marked(&mut *db)? || has_rows(db).unwrap_or(false))
     })?;
     Ok(found.unwrap_or(false))
 }

@@ -1,25 +1,25 @@
-//! `sqlrt kv`: an actor's key-value store.
+//! `sqlrt kv`: an actor's key-value store. Reads go through `fs_driver::read_actor` and
+//! change nothing on disk; writes run the driver (which wakes the actor, then sleeps it).
 
 use std::process::ExitCode;
 
-use fs_driver::{DriverOptions, FsDriver, ListOptions};
+use fs_driver::{DriverOptions, FsDriver, KvEntry, KvReader, ListOptions};
 use serde_json::{Value, json};
 
 use super::root::check_root;
 use super::{CliError, runtime};
 use crate::args::{GlobalArgs, KvArgs, KvOp};
-use crate::hex::{display, encode, parse_bytes};
+use crate::hex::{BytesArgs, display, encode};
 use crate::output::print_json;
 
 /// The name given to actors that `kv --create` makes.
 const CREATED_ACTOR_NAME: &str = "sqlrt";
 
-fn parse_all(texts: &[String]) -> Result<Vec<Vec<u8>>, CliError> {
-    texts
-        .iter()
-        .map(|t| parse_bytes(t).map_err(Into::into))
-        .collect()
-}
+/// KV key `0x01`: rivetkit's persisted-actor record. rivetkit 2.2.1 writes this value for
+/// a new actor without input (version 4, no input, not initialized, state = CBOR
+/// `undefined`, no scheduled events) and refuses to start an actor without the key.
+const PERSISTED_ACTOR_KEY: &[u8] = &[0x01];
+const NEW_PERSISTED_ACTOR: &[u8] = &[0x04, 0x00, 0x00, 0x00, 0x01, 0xf7, 0x00];
 
 /// An entry as JSON: hex always, text when the bytes are UTF-8.
 fn entry_json(key: &[u8], value: &[u8]) -> Value {
@@ -38,46 +38,109 @@ pub fn run(global: &GlobalArgs, args: &KvArgs) -> Result<ExitCode, CliError> {
     fs_driver::check_actor_id(&args.actor)
         .map_err(|reason| format!("invalid actor id {:?}: {reason}", args.actor))?;
     // Parse every argument before touching the root: bad input changes nothing.
-    let op = ParsedOp::parse(&args.op)?;
-    let driver = FsDriver::open(runtime(global)?, &args.root, DriverOptions::new())?;
+    let request = Request::parse(args)?;
+    let runtime = runtime(global)?;
+    let output = match request {
+        Request::Read(read) => {
+            if args.create {
+                let driver = FsDriver::open(runtime.clone(), &args.root, DriverOptions::new())?;
+                load_or_create(&driver, args)?;
+                driver.sleep_actor(&args.actor, None)?;
+            }
+            fs_driver::read_actor(runtime.as_ref(), &args.root, &args.actor, |kv| read.run(kv))
+                .map_err(|error| missing_actor(args, error))?
+        }
+        Request::Write(write) => {
+            let driver = FsDriver::open(runtime, &args.root, DriverOptions::new())?;
+            load_or_create(&driver, args)?;
+            let output = write.run(&driver, &args.actor);
+            driver.sleep_actor(&args.actor, None)?;
+            output?
+        }
+    };
+    output.print(global.json, &args.actor);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Wakes the actor, creating it first with `--create`.
+fn load_or_create(driver: &FsDriver, args: &KvArgs) -> Result<(), CliError> {
     match driver.load_actor(&args.actor) {
-        Ok(_) => {}
+        Ok(_) => Ok(()),
         Err(error) if error.is_not_found() && args.create => {
-            driver.create_actor::<&[u8], &[u8]>(
+            driver.create_actor(
                 &args.actor,
                 CREATED_ACTOR_NAME,
                 Vec::new(),
-                &[],
+                &[(PERSISTED_ACTOR_KEY, NEW_PERSISTED_ACTOR)],
             )?;
+            Ok(())
         }
-        Err(error) if error.is_not_found() => {
-            return Err(format!(
-                "actor {:?} does not exist in `{}` (pass --create to create it)",
-                args.actor,
-                args.root.display()
-            )
-            .into());
-        }
-        Err(error) => return Err(error.into()),
+        Err(error) => Err(missing_actor(args, error)),
     }
-    let result = op.apply(&driver, &args.actor, global.json);
-    driver.sleep_actor(&args.actor, None)?;
-    result
 }
 
-enum ParsedOp {
+/// A missing actor says how to create one; other errors pass through.
+fn missing_actor(args: &KvArgs, error: fs_driver::Error) -> CliError {
+    if error.is_not_found() {
+        format!(
+            "actor {:?} does not exist in `{}` (pass --create to create it)",
+            args.actor,
+            args.root.display()
+        )
+        .into()
+    } else {
+        error.into()
+    }
+}
+
+/// A parsed operation: reads never run the driver.
+enum Request {
+    Read(ReadOp),
+    Write(WriteOp),
+}
+
+enum ReadOp {
     Get(Vec<Vec<u8>>),
-    Put(Vec<(Vec<u8>, Vec<u8>)>),
-    Delete(Vec<Vec<u8>>),
-    DeleteRange(Vec<u8>, Vec<u8>),
     ListPrefix(Vec<u8>, ListOptions),
     ListRange(Vec<u8>, Vec<u8>, ListOptions),
 }
 
-impl ParsedOp {
-    fn parse(op: &KvOp) -> Result<Self, CliError> {
-        Ok(match op {
-            KvOp::Get { keys } => ParsedOp::Get(parse_all(keys)?),
+enum WriteOp {
+    Put(Vec<(Vec<u8>, Vec<u8>)>),
+    Delete(Vec<Vec<u8>>),
+    DeleteRange(Vec<u8>, Vec<u8>),
+}
+
+/// What an operation prints.
+enum Output {
+    Values(Vec<(Vec<u8>, Option<Vec<u8>>)>),
+    Entries(Vec<KvEntry>),
+    Changed { op: &'static str, keys: usize },
+    DeletedRange(Vec<u8>, Vec<u8>),
+}
+
+impl Request {
+    fn parse(args: &KvArgs) -> Result<Self, CliError> {
+        if !matches!(args.op, KvOp::List) {
+            let list_only = [
+                ("--prefix", args.prefix.is_some()),
+                ("--start", args.start.is_some()),
+                ("--end", args.end.is_some()),
+                ("--reverse", args.reverse),
+                ("--limit", args.limit.is_some()),
+            ];
+            if let Some((flag, _)) = list_only.iter().find(|(_, given)| *given) {
+                return Err(format!("{flag} applies to `list` only").into());
+            }
+        }
+        let mut bytes = BytesArgs::default();
+        let mut parse = |text: &str| -> Result<Vec<u8>, CliError> { Ok(bytes.parse(text)?) };
+        Ok(match &args.op {
+            KvOp::Get { keys } => Request::Read(ReadOp::Get(
+                keys.iter()
+                    .map(|key| parse(key))
+                    .collect::<Result<_, _>>()?,
+            )),
             KvOp::Put { pairs } => {
                 if pairs.len() % 2 != 0 {
                     return Err(format!(
@@ -86,111 +149,109 @@ impl ParsedOp {
                     )
                     .into());
                 }
-                let bytes = parse_all(pairs)?;
-                let mut entries = Vec::with_capacity(bytes.len() / 2);
-                let mut items = bytes.into_iter();
-                while let (Some(key), Some(value)) = (items.next(), items.next()) {
-                    entries.push((key, value));
-                }
-                ParsedOp::Put(entries)
+                let entries = pairs
+                    .chunks(2)
+                    .map(|pair| Ok((parse(&pair[0])?, parse(&pair[1])?)))
+                    .collect::<Result<_, CliError>>()?;
+                Request::Write(WriteOp::Put(entries))
             }
-            KvOp::Delete { keys } => ParsedOp::Delete(parse_all(keys)?),
+            KvOp::Delete { keys } => Request::Write(WriteOp::Delete(
+                keys.iter()
+                    .map(|key| parse(key))
+                    .collect::<Result<_, _>>()?,
+            )),
             KvOp::DeleteRange { start, end } => {
-                ParsedOp::DeleteRange(parse_bytes(start)?, parse_bytes(end)?)
+                Request::Write(WriteOp::DeleteRange(parse(start)?, parse(end)?))
             }
-            KvOp::List {
-                prefix,
-                start,
-                end,
-                reverse,
-                limit,
-            } => {
-                let mut options = ListOptions::new().reverse(*reverse);
-                if let Some(limit) = limit {
-                    options = options.limit(*limit as usize);
+            KvOp::List => {
+                let mut options = ListOptions::new().reverse(args.reverse);
+                if let Some(limit) = args.limit {
+                    options = options.limit(limit as usize);
                 }
-                match (prefix, start, end) {
-                    (_, Some(start), Some(end)) => {
-                        ParsedOp::ListRange(parse_bytes(start)?, parse_bytes(end)?, options)
+                Request::Read(match (&args.start, &args.end) {
+                    (Some(start), Some(end)) => {
+                        ReadOp::ListRange(parse(start)?, parse(end)?, options)
                     }
-                    (prefix, _, _) => {
-                        ParsedOp::ListPrefix(parse_bytes(prefix.as_deref().unwrap_or(""))?, options)
-                    }
-                }
+                    _ => ReadOp::ListPrefix(parse(args.prefix.as_deref().unwrap_or(""))?, options),
+                })
             }
         })
     }
+}
 
-    fn apply(self, driver: &FsDriver, actor: &str, json: bool) -> Result<ExitCode, CliError> {
+impl ReadOp {
+    fn run(&self, kv: &mut KvReader<'_>) -> fs_driver::Result<Output> {
+        Ok(match self {
+            ReadOp::Get(keys) => Output::Values(keys.iter().cloned().zip(kv.get(keys)?).collect()),
+            ReadOp::ListPrefix(prefix, options) => {
+                Output::Entries(kv.list_prefix(prefix, *options)?)
+            }
+            ReadOp::ListRange(start, end, options) => {
+                Output::Entries(kv.list_range(start, end, *options)?)
+            }
+        })
+    }
+}
+
+impl WriteOp {
+    fn run(self, driver: &FsDriver, actor: &str) -> fs_driver::Result<Output> {
+        Ok(match self {
+            WriteOp::Put(entries) => {
+                driver.kv_put(actor, &entries)?;
+                Output::Changed {
+                    op: "put",
+                    keys: entries.len(),
+                }
+            }
+            WriteOp::Delete(keys) => {
+                driver.kv_delete(actor, &keys)?;
+                Output::Changed {
+                    op: "delete",
+                    keys: keys.len(),
+                }
+            }
+            WriteOp::DeleteRange(start, end) => {
+                driver.kv_delete_range(actor, &start, &end)?;
+                Output::DeletedRange(start, end)
+            }
+        })
+    }
+}
+
+impl Output {
+    fn print(&self, json: bool, actor: &str) {
         match self {
-            ParsedOp::Get(keys) => {
-                let values = driver.kv_get(actor, &keys)?;
-                if json {
-                    let entries: Vec<Value> = keys
-                        .iter()
-                        .zip(&values)
-                        .map(|(key, value)| {
-                            value.as_ref().map_or(Value::Null, |v| entry_json(key, v))
-                        })
-                        .collect();
-                    print_json(&json!({ "actor": actor, "entries": entries }));
-                } else {
-                    for (key, value) in keys.iter().zip(&values) {
-                        match value {
-                            Some(value) => println!("{}\t{}", display(key), display(value)),
-                            None => eprintln!("not found: {}", display(key)),
-                        }
+            Output::Values(values) if json => {
+                let entries: Vec<Value> = values
+                    .iter()
+                    .map(|(key, value)| value.as_ref().map_or(Value::Null, |v| entry_json(key, v)))
+                    .collect();
+                print_json(&json!({ "actor": actor, "entries": entries }));
+            }
+            Output::Values(values) => {
+                for (key, value) in values {
+                    match value {
+                        Some(value) => println!("{}\t{}", display(key), display(value)),
+                        None => eprintln!("not found: {}", display(key)),
                     }
                 }
             }
-            ParsedOp::Put(entries) => {
-                driver.kv_put(actor, &entries)?;
-                report(json, actor, "put", entries.len());
+            Output::Entries(entries) if json => {
+                let entries: Vec<Value> = entries.iter().map(|(k, v)| entry_json(k, v)).collect();
+                print_json(&json!({ "actor": actor, "entries": entries }));
             }
-            ParsedOp::Delete(keys) => {
-                driver.kv_delete(actor, &keys)?;
-                report(json, actor, "delete", keys.len());
-            }
-            ParsedOp::DeleteRange(start, end) => {
-                driver.kv_delete_range(actor, &start, &end)?;
-                if json {
-                    print_json(
-                        &json!({ "actor": actor, "op": "delete-range", "start_hex": encode(&start), "end_hex": encode(&end) }),
-                    );
+            Output::Entries(entries) => {
+                for (key, value) in entries {
+                    println!("{}\t{}", display(key), display(value));
                 }
             }
-            ParsedOp::ListPrefix(prefix, options) => {
-                print_entries(
-                    json,
-                    actor,
-                    &driver.kv_list_prefix(actor, &prefix, options)?,
-                );
+            Output::Changed { op, keys } if json => {
+                print_json(&json!({ "actor": actor, "op": op, "keys": keys }));
             }
-            ParsedOp::ListRange(start, end, options) => {
-                print_entries(
-                    json,
-                    actor,
-                    &driver.kv_list_range(actor, &start, &end, options)?,
-                );
-            }
-        }
-        Ok(ExitCode::SUCCESS)
-    }
-}
-
-fn report(json: bool, actor: &str, op: &str, count: usize) {
-    if json {
-        print_json(&json!({ "actor": actor, "op": op, "keys": count }));
-    }
-}
-
-fn print_entries(json: bool, actor: &str, entries: &[(Vec<u8>, Vec<u8>)]) {
-    if json {
-        let entries: Vec<Value> = entries.iter().map(|(k, v)| entry_json(k, v)).collect();
-        print_json(&json!({ "actor": actor, "entries": entries }));
-    } else {
-        for (key, value) in entries {
-            println!("{}\t{}", display(key), display(value));
+            Output::DeletedRange(start, end) if json => print_json(
+                &json!({ "actor": actor, "op": "delete-range", "start_hex": encode(start), "end_hex": encode(end) }),
+            ),
+            Output::Changed { .. } | Output::DeletedRange(..) => {}
         }
     }
 }
