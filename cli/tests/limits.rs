@@ -213,7 +213,7 @@ fn every_limit_at_its_boundary_through_sqlrt() {
                         .collect(),
                 ]
                 .concat(),
-                "a maximum of 128 keys is allowed",
+                "A maximum of 128 key-value entries is allowed",
                 vec!["n0".into(), "n128".into()],
             ),
             (

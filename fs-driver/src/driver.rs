@@ -350,7 +350,7 @@ impl FsDriver {
         initial: &[(K, V)],
     ) -> Result<ActorInfo> {
         check_id(id)?;
-        kv::check_put_fits(initial, 0, self.options.max_storage_bytes)?;
+        crate::limits::check_put(initial, 0, self.options.max_storage_bytes)?;
         for _ in 0..SLOT_RETRIES {
             let slot = self.slot(id)?;
             let mut status = slot.lock();

@@ -204,7 +204,7 @@ impl KvStore {
 
     /// Batch put: all or nothing, existing keys replaced.
     pub(crate) fn put<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, entries: &[(K, V)]) -> Result<()> {
-        check_put_fits(entries, self.used, self.max_storage)?;
+        limits::check_put(entries, self.used, self.max_storage)?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -421,13 +421,3 @@ fn scan(
     Ok(())
 }
 
-/// Checks a put's limits against an actor of `used` bytes without a database (used by
-/// create, before anything is written).
-pub(crate) fn check_put_fits<K: AsRef<[u8]>, V: AsRef<[u8]>>(
-    entries: &[(K, V)],
-    used: u64,
-    max_storage: u64,
-) -> std::result::Result<(), LimitError> {
-    let payload = limits::check_put(entries)?;
-    limits::check_storage(used, payload, max_storage)
-}

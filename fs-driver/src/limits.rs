@@ -60,10 +60,16 @@ pub enum LimitError {
         /// The value's length in bytes.
         len: usize,
     },
-    /// More than 128 keys in one batch.
+    /// More than 128 keys in one batch get or delete.
     #[error("a maximum of 128 keys is allowed")]
     TooManyKeys {
         /// How many keys the batch had.
+        count: usize,
+    },
+    /// More than 128 entries in one batch put (rivetkit's wording, capital A).
+    #[error("A maximum of 128 key-value entries is allowed")]
+    TooManyEntries {
+        /// How many entries the batch had.
         count: usize,
     },
     /// A put payload over 976 KiB.
@@ -104,26 +110,35 @@ pub fn check_keys<K: AsRef<[u8]>>(keys: &[K]) -> Result<(), LimitError> {
         .try_for_each(|key| check_key(KeyRole::Key, key.as_ref()))
 }
 
-/// Checks a batch put's entries (count, each key, each value, total payload) and returns
-/// the payload size, the sum of `key + 2 + value`. The storage limit is checked by the
-/// caller, which knows the actor's current size.
-pub fn check_put<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)]) -> Result<u64, LimitError> {
+/// Checks a batch put against an actor of `used` bytes, in rivetkit 2.2.1's order (the
+/// first broken limit is reported): entry count, total payload (the sum of
+/// `key + 2 + value`), storage left, then entry by entry its key and its value. Returns
+/// the payload size.
+pub fn check_put<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    entries: &[(K, V)],
+    used: u64,
+    max_storage: u64,
+) -> Result<u64, LimitError> {
     if entries.len() > MAX_KEYS {
-        return Err(LimitError::TooManyKeys {
+        return Err(LimitError::TooManyEntries {
             count: entries.len(),
         });
     }
-    let mut payload = 0usize;
-    for (key, value) in entries {
-        let (key, value) = (key.as_ref(), value.as_ref());
-        check_key(KeyRole::Key, key)?;
-        if value.len() > MAX_VALUE_SIZE {
-            return Err(LimitError::ValueTooLarge { len: value.len() });
-        }
-        payload += key.len() + 2 + value.len();
-    }
+    let payload: usize = entries
+        .iter()
+        .map(|(key, value)| key.as_ref().len() + 2 + value.as_ref().len())
+        .sum();
     if payload > MAX_PUT_PAYLOAD_SIZE {
         return Err(LimitError::PayloadTooLarge { size: payload });
+    }
+    check_storage(used, payload as u64, max_storage)?;
+    for (key, value) in entries {
+        check_key(KeyRole::Key, key.as_ref())?;
+        if value.as_ref().len() > MAX_VALUE_SIZE {
+            return Err(LimitError::ValueTooLarge {
+                len: value.as_ref().len(),
+            });
+        }
     }
     Ok(payload as u64)
 }
@@ -192,6 +207,10 @@ mod tests {
                 "a maximum of 128 keys is allowed",
             ),
             (
+                LimitError::TooManyEntries { count: 129 },
+                "A maximum of 128 key-value entries is allowed",
+            ),
+            (
                 LimitError::PayloadTooLarge { size: 999_425 },
                 "total payload is too large (max 976 KiB)",
             ),
@@ -223,19 +242,19 @@ mod tests {
     #[test]
     fn put_boundaries() {
         let max_value = vec![0u8; MAX_VALUE_SIZE];
-        assert_eq!(check_put(&[(b"k", &max_value)]), Ok(1 + 2 + 131_072));
+        assert_eq!(check_put(&[(b"k", &max_value)], 0, DEFAULT_MAX_STORAGE_SIZE), Ok(1 + 2 + 131_072));
         let too_big = vec![0u8; MAX_VALUE_SIZE + 1];
         assert!(matches!(
-            check_put(&[(b"k", &too_big)]),
+            check_put(&[(b"k", &too_big)], 0, DEFAULT_MAX_STORAGE_SIZE),
             Err(LimitError::ValueTooLarge { len: 131_073 })
         ));
         let keys: Vec<(Vec<u8>, Vec<u8>)> = (0..128u8).map(|i| (vec![i], Vec::new())).collect();
-        assert_eq!(check_put(&keys), Ok(128 * 3));
+        assert_eq!(check_put(&keys, 0, DEFAULT_MAX_STORAGE_SIZE), Ok(128 * 3));
         let mut more = keys.clone();
         more.push((vec![200], Vec::new()));
         assert_eq!(
-            check_put(&more),
-            Err(LimitError::TooManyKeys { count: 129 })
+            check_put(&more, 0, DEFAULT_MAX_STORAGE_SIZE),
+            Err(LimitError::TooManyEntries { count: 129 })
         );
         assert_eq!(
             check_keys(&vec![b"k"; 129]),
@@ -251,14 +270,60 @@ mod tests {
             .collect();
         let rest = MAX_PUT_PAYLOAD_SIZE - 7 * (1 + 2 + MAX_VALUE_SIZE) - 3;
         entries.push((vec![9], vec![0; rest]));
-        assert_eq!(check_put(&entries), Ok(MAX_PUT_PAYLOAD_SIZE as u64));
+        assert_eq!(
+            check_put(&entries, 0, DEFAULT_MAX_STORAGE_SIZE),
+            Ok(MAX_PUT_PAYLOAD_SIZE as u64)
+        );
         if let Some(last) = entries.last_mut() {
             last.1.push(0);
         }
         assert_eq!(
-            check_put(&entries),
+            check_put(&entries, 0, DEFAULT_MAX_STORAGE_SIZE),
             Err(LimitError::PayloadTooLarge {
                 size: MAX_PUT_PAYLOAD_SIZE + 1
+            })
+        );
+    }
+
+    /// rivetkit 2.2.1's order: count, payload, storage, then per entry key and value.
+    #[test]
+    fn put_reports_the_first_broken_limit_in_rivetkits_order() {
+        let long_key = vec![0u8; MAX_KEY_SIZE - 1];
+        let big_value = vec![0u8; MAX_VALUE_SIZE + 1];
+        let max = DEFAULT_MAX_STORAGE_SIZE;
+        // 129 entries, one with a key too long: the count.
+        let mut many: Vec<(Vec<u8>, Vec<u8>)> = (0..129u8).map(|i| (vec![i], vec![])).collect();
+        many[5].0 = long_key.clone();
+        assert_eq!(
+            check_put(&many, 0, max),
+            Err(LimitError::TooManyEntries { count: 129 })
+        );
+        // A key too long and a payload over 976 KiB: the payload.
+        let mut heavy: Vec<(Vec<u8>, Vec<u8>)> =
+            (0..8u8).map(|i| (vec![i], vec![0; MAX_VALUE_SIZE])).collect();
+        heavy[0].0 = long_key.clone();
+        assert!(matches!(
+            check_put(&heavy, 0, max),
+            Err(LimitError::PayloadTooLarge { .. })
+        ));
+        // A key too long on a full actor: the storage.
+        assert!(matches!(
+            check_put(&[(&long_key, &b"v"[..])], max, max),
+            Err(LimitError::StorageFull { remaining: 0, .. })
+        ));
+        // One entry with a key too long and a value too large: the key.
+        assert_eq!(
+            check_put(&[(&long_key, &big_value)], 0, max),
+            Err(LimitError::KeyTooLong {
+                role: KeyRole::Key,
+                len: MAX_KEY_SIZE - 1
+            })
+        );
+        // Entry 1's value too large, entry 2's key too long: entry 1.
+        assert_eq!(
+            check_put(&[(&b"a"[..], &big_value[..]), (&long_key, &b""[..])], 0, max),
+            Err(LimitError::ValueTooLarge {
+                len: MAX_VALUE_SIZE + 1
             })
         );
     }

@@ -161,7 +161,7 @@ fn keys_per_batch_boundary() {
     let message = "a maximum of 128 keys is allowed";
     assert_eq!(
         driver.kv_put(id, &too_many).unwrap_err().to_string(),
-        message
+        "A maximum of 128 key-value entries is allowed"
     );
     assert_eq!(
         driver.kv_get(id, &too_many_keys).unwrap_err().to_string(),

@@ -180,21 +180,16 @@ impl Model {
         out
     }
 
+    /// Every limit the put breaks, in the order rivetkit 2.2.1 checks them (the first is
+    /// the one reported): entry count, payload, storage, then each entry's key and value.
     fn put_violations(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<LimitError> {
         let mut out = Vec::new();
         if entries.len() > MAX_KEYS {
-            out.push(LimitError::TooManyKeys {
+            out.push(LimitError::TooManyEntries {
                 count: entries.len(),
             });
         }
-        let mut payload = 0usize;
-        for (key, value) in entries {
-            out.extend(Self::key_violation(KeyRole::Key, key));
-            if value.len() > MAX_VALUE_SIZE {
-                out.push(LimitError::ValueTooLarge { len: value.len() });
-            }
-            payload += key.len() + 2 + value.len();
-        }
+        let payload: usize = entries.iter().map(|(k, v)| k.len() + 2 + v.len()).sum();
         if payload > MAX_PUT_PAYLOAD_SIZE {
             out.push(LimitError::PayloadTooLarge { size: payload });
         }
@@ -204,6 +199,12 @@ impl Model {
                 remaining,
                 payload: payload as u64,
             });
+        }
+        for (key, value) in entries {
+            out.extend(Self::key_violation(KeyRole::Key, key));
+            if value.len() > MAX_VALUE_SIZE {
+                out.push(LimitError::ValueTooLarge { len: value.len() });
+            }
         }
         out
     }
@@ -263,7 +264,7 @@ fn judge<T>(
     match (result, violations.is_empty()) {
         (Ok(value), true) => Ok(Some(value)),
         (Ok(_), false) => Err(format!("{what}: accepted despite {violations:?}")),
-        (Err(Error::Limit(limit)), false) if violations.contains(&limit) => Ok(None),
+        (Err(Error::Limit(limit)), false) if violations.first() == Some(&limit) => Ok(None),
         (Err(error), _) => Err(format!(
             "{what}: failed with {error:?}; limits broken: {violations:?}"
         )),

@@ -184,7 +184,7 @@ fn every_limit_at_its_boundary(backend: &str) {
         (
             "put 129 keys",
             Box::new(|d: &FsDriver| d.kv_put(id, &pairs(many(MAX_KEYS + 1)))),
-            Some(LimitError::TooManyKeys {
+            Some(LimitError::TooManyEntries {
                 count: MAX_KEYS + 1,
             }),
         ),
