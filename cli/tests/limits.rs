@@ -285,6 +285,7 @@ fn hostile_actor_ids_through_sqlrt_create_nothing() {
             "a/b",
             "a\\b",
             "x.tmp.y",
+            "a.tmp",
             "new\nline",
             &"x".repeat(256),
         ] {

@@ -15,8 +15,12 @@ pub const MAX_ACTOR_ID_LEN: usize = 255 - TEMP_SUFFIX_LEN;
 /// The length of the `.tmp.<uuid>` suffix of temporary files.
 const TEMP_SUFFIX_LEN: usize = TEMP_MARKER.len() + 36;
 
-/// The marker temporary files carry; names containing it are never actors.
+/// The marker temporary files carry: `<name>.tmp.<uuid>`.
 pub const TEMP_MARKER: &str = ".tmp.";
+
+/// A name containing this is never an actor: rivetkit 2.2.1's `listActors` skips every
+/// state file whose name contains `.tmp`, so such an actor would be invisible to it.
+pub const RESERVED_ID_PART: &str = ".tmp";
 
 /// Why an actor id was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,7 +36,8 @@ pub enum InvalidActorId {
     Nul,
     /// The id contains a control character.
     ControlCharacter,
-    /// The id contains `.tmp.`, reserved for temporary files.
+    /// The id contains `.tmp`, reserved for temporary files (rivetkit does not list such
+    /// actors).
     TempMarker,
     /// The id is longer than [`MAX_ACTOR_ID_LEN`] bytes.
     TooLong {
@@ -51,7 +56,9 @@ impl fmt::Display for InvalidActorId {
             InvalidActorId::ControlCharacter => {
                 f.write_str("the actor id cannot contain control characters")
             }
-            InvalidActorId::TempMarker => f.write_str("the actor id cannot contain `.tmp.`"),
+            InvalidActorId::TempMarker => f.write_str(
+                "the actor id cannot contain `.tmp` (reserved for temporary files; rivetkit does not list such actors)",
+            ),
             InvalidActorId::TooLong { len } => write!(
                 f,
                 "the actor id is {len} bytes long (max {MAX_ACTOR_ID_LEN} bytes, so that its files' names fit in 255 bytes)"
@@ -79,7 +86,7 @@ pub fn check_actor_id(id: &str) -> Result<(), InvalidActorId> {
             _ => {}
         }
     }
-    if id.contains(TEMP_MARKER) {
+    if id.contains(RESERVED_ID_PART) {
         return Err(InvalidActorId::TempMarker);
     }
     Ok(())
@@ -97,8 +104,9 @@ mod tests {
             "legacy-actor-one",
             "...",
             ".hidden",
-            "a.tmp",
             "tmp.x",
+            "a.tm",
+            "a.TMP",
             "é",
             &"x".repeat(MAX_ACTOR_ID_LEN),
         ] {
@@ -121,6 +129,8 @@ mod tests {
             ("a\u{85}", InvalidActorId::ControlCharacter),
             ("x.tmp.123", InvalidActorId::TempMarker),
             (".tmp.", InvalidActorId::TempMarker),
+            ("a.tmp", InvalidActorId::TempMarker),
+            ("a.tmpx", InvalidActorId::TempMarker),
         ];
         for (id, reason) in cases {
             assert_eq!(check_actor_id(id), Err(*reason), "{id:?}");

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::actor_id::TEMP_MARKER;
+use crate::actor_id::{RESERVED_ID_PART, TEMP_MARKER};
 use crate::error::{Error, Result};
 use crate::layout::with_suffix;
 
@@ -70,7 +70,7 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))
 }
 
-/// The names of the files in `dir` that may be actors (names without `.tmp.`), unsorted.
+/// The names of the files in `dir` that may be actors (names without `.tmp`), unsorted.
 /// A missing directory has none. Names that are not UTF-8 are returned as errors.
 pub fn actor_file_names(dir: &Path) -> Result<Vec<std::result::Result<String, PathBuf>>> {
     let entries = match fs::read_dir(dir) {
@@ -85,7 +85,7 @@ pub fn actor_file_names(dir: &Path) -> Result<Vec<std::result::Result<String, Pa
             continue;
         }
         match entry.file_name().into_string() {
-            Ok(name) if name.contains(TEMP_MARKER) => {}
+            Ok(name) if name.contains(RESERVED_ID_PART) => {}
             Ok(name) => names.push(Ok(name)),
             Err(_) => names.push(Err(entry.path())),
         }

@@ -45,7 +45,9 @@ mod reader;
 pub mod state;
 
 pub use actor::ActorInfo;
-pub use actor_id::{InvalidActorId, MAX_ACTOR_ID_LEN, TEMP_MARKER, check_actor_id};
+pub use actor_id::{
+    InvalidActorId, MAX_ACTOR_ID_LEN, RESERVED_ID_PART, TEMP_MARKER, check_actor_id,
+};
 pub use bare::DecodeError;
 pub use driver::{DriverOptions, FsDriver, StopHook};
 pub use error::{BoxError, Error, Result};

@@ -261,6 +261,8 @@ pub(crate) fn actors_invalid_ids_touch_nothing(cx: &Context) -> CaseResult {
         ("tab\t", InvalidActorId::ControlCharacter),
         ("nl\n", InvalidActorId::ControlCharacter),
         ("x.tmp.y", InvalidActorId::TempMarker),
+        // rivetkit 2.2.1 lists no state file whose name contains `.tmp`.
+        ("a.tmp", InvalidActorId::TempMarker),
         (
             &long,
             InvalidActorId::TooLong {
