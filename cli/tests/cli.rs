@@ -224,6 +224,23 @@ fn actors_lists_metadata_counts_and_sizes() {
     assert_eq!(actors[1]["entries"], 1);
     assert!(actors[0]["db_size_bytes"].as_u64().unwrap() > 0);
     assert!(actors[0]["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(actors[0]["started_at_ms"], Value::Null, "never woken");
+
+    // A write wakes the actor and puts it back to sleep: both are in its state file.
+    sqlrt()
+        .args(["kv"])
+        .arg(&root)
+        .args(["legacy-actor-one", "put", "k", "v"])
+        .assert()
+        .success();
+    let doc = json_of(sqlrt().arg("actors").arg(&root));
+    let one = &doc["actors"][0];
+    let started = one["started_at_ms"].as_u64().expect("started");
+    let slept = one["slept_at_ms"].as_u64().expect("slept");
+    assert!(slept >= started, "{one}");
+    let text = sqlrt().arg("actors").arg(&root).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("STARTED") && text.contains("SLEPT"), "{text}");
 }
 
 #[test]

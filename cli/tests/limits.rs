@@ -2,10 +2,9 @@
 //! boundary (one error line naming the limit, non-zero exit, nothing written), and actor
 //! ids that try path traversal (rejected, nothing created).
 //!
-//! One limit cannot be reached through the command line: a value of 128 KiB or more does
-//! not fit in one argument (Linux caps an argument at 131072 bytes with its NUL), so
-//! `exec` refuses it before `sqlrt` runs. The value limit is covered by the library tests
-//! (`reliability/tests/hostile.rs`); here the largest value an argument can carry passes.
+//! A value of 128 KiB does not fit in one argument (Linux caps an argument at 131072
+//! bytes with its NUL), so the value limit goes through `@PATH` (a file's bytes) and `@-`
+//! (standard input).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -40,6 +39,9 @@ fn strings(args: &[&str]) -> Vec<String> {
 }
 
 /// Every file under `dir` with its bytes (directories as empty).
+/// Every file under `dir` and its bytes (`-shm` files left out). State files are shown
+/// without their wake and sleep times: every `sqlrt kv` wakes the actor and puts it back
+/// to sleep, and records both, even when the request is refused.
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -50,7 +52,16 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 stack.push(path.clone());
                 out.insert(path, Vec::new());
             } else if !path.to_string_lossy().ends_with("-shm") {
-                out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+                let mut bytes = std::fs::read(&path).unwrap_or_default();
+                if path
+                    .parent()
+                    .is_some_and(|parent| parent.ends_with("state"))
+                {
+                    let (_, mut state) = fs_driver::state::decode_state(&bytes).unwrap();
+                    (state.start_ts, state.connectable_ts, state.sleep_ts) = (None, None, None);
+                    bytes = fs_driver::state::encode_state(&state);
+                }
+                out.insert(path.clone(), bytes);
             }
         }
     }
@@ -143,6 +154,30 @@ fn every_limit_at_its_boundary_through_sqlrt() {
         ]
         .concat());
         ok(vec!["put".into(), "big".into(), "v".repeat(131_071)]);
+        // The largest value, from a file and from standard input.
+        let largest = dir.path().join("largest.bin");
+        let too_big = dir.path().join("too-big.bin");
+        std::fs::write(&largest, vec![0xa5; 131_072]).unwrap();
+        std::fs::write(&too_big, vec![0x5a; 131_073]).unwrap();
+        ok(vec![
+            "put".into(),
+            "file".into(),
+            format!("@{}", largest.display()),
+            "--create".into(),
+        ]);
+        let piped = Command::cargo_bin("sqlrt")
+            .unwrap()
+            .env_remove("SQLITE_RUNTIME")
+            .args(["--backend", backend, "kv"])
+            .arg(&root)
+            .args(["actor", "put", "stdin", "@-"])
+            .write_stdin(vec![0x3c; 131_072])
+            .output()
+            .unwrap();
+        assert!(piped.status.success(), "{backend}: put @-");
+        let stored = get(backend, &root, &strings(&["file", "stdin"]));
+        assert_eq!(stored[0]["value_hex"], "a5".repeat(131_072), "{backend}");
+        assert_eq!(stored[1]["value_hex"], "3c".repeat(131_072), "{backend}");
         let (exact, exact_keys) = payload_args(999_424);
         ok([vec!["put".to_owned()], exact].concat());
         assert!(
@@ -150,12 +185,22 @@ fn every_limit_at_its_boundary_through_sqlrt() {
                 .iter()
                 .all(|e| !e.is_null())
         );
-        cases += 7;
+        cases += 9;
 
         // Refused one step over, with nothing written.
         let before = files(&root);
         let (over, _) = payload_args(999_425);
         let refused: Vec<(&str, Vec<String>, &str, Vec<String>)> = vec![
+            (
+                "put value 131073",
+                vec![
+                    "put".into(),
+                    "too-big".into(),
+                    format!("@{}", too_big.display()),
+                ],
+                "value is too large (max 128 KiB)",
+                vec!["too-big".into()],
+            ),
             (
                 "put key 2047",
                 vec!["put".into(), key(2047), "v".into()],

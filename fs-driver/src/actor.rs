@@ -3,6 +3,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::kv::KvStore;
+use crate::state::ActorState;
 
 /// An actor's public metadata (from its state file).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,10 +18,30 @@ pub struct ActorInfo {
     pub created_at: u64,
 }
 
-/// A running actor: its metadata and open KV store.
+impl ActorInfo {
+    /// The public part of a state file.
+    pub(crate) fn from_state(id: &str, state: &ActorState) -> Self {
+        ActorInfo {
+            id: id.to_owned(),
+            name: state.name.clone(),
+            key: state.key.clone(),
+            created_at: state.created_at,
+        }
+    }
+}
+
+/// A running actor: its state (as last written to its state file) and open KV store.
 pub(crate) struct Loaded {
-    pub(crate) info: ActorInfo,
+    pub(crate) id: String,
+    pub(crate) state: ActorState,
     pub(crate) kv: KvStore,
+}
+
+impl Loaded {
+    /// The actor's public metadata.
+    pub(crate) fn info(&self) -> ActorInfo {
+        ActorInfo::from_state(&self.id, &self.state)
+    }
 }
 
 /// Where an actor is in its lifecycle. Transitions happen under the slot's mutex.

@@ -14,7 +14,7 @@ use crate::actor_id::check_actor_id;
 use crate::alarm::{ActorAlarm, decode_alarm, encode_alarm};
 use crate::error::{BoxError, Error, Result};
 use crate::fsutil;
-use crate::kv::{self, KvStore, ListOptions};
+use crate::kv::{KvStore, ListOptions};
 use crate::layout::Layout;
 use crate::limits::DEFAULT_MAX_STORAGE_SIZE;
 use crate::migration::{MigrationOptions, MigrationReport, migrate_legacy};
@@ -266,37 +266,43 @@ impl FsDriver {
         }
     }
 
-    fn state_exists(&self, id: &str) -> Result<bool> {
+    /// Whether the actor exists: it has a state file that is not a destroy's tombstone.
+    fn exists(&self, id: &str) -> Result<bool> {
         match &self.layout {
             None => Ok(false),
-            Some(layout) => {
-                let path = layout.state_path(id);
-                path.try_exists().map_err(|error| Error::io(path, error))
-            }
+            Some(layout) => Ok(live_state(layout, id)?.is_some()),
         }
     }
 
-    /// Reads the actor's state and opens its database; `None` when it does not exist.
+    /// Wakes the actor: reads its state, opens its database and records the wake in its
+    /// state file (`startTs = connectableTs = now`, no `sleepTs`), as rivetkit does.
+    /// `None` when the actor does not exist.
     fn load(&self, id: &str) -> Result<Option<Loaded>> {
         let Some(layout) = &self.layout else {
             return Ok(None);
         };
-        let Some(state) = read_state(layout, id)? else {
+        let Some(mut state) = live_state(layout, id)? else {
             return Ok(None);
         };
-        let kv = KvStore::open(
+        let mut kv = KvStore::open(
             &*self.runtime,
             &Target::file(layout.database_path(id)),
             self.options.max_storage_bytes,
         )?;
+        let now = now_ms();
+        state.start_ts = Some(now);
+        state.connectable_ts = Some(now);
+        state.sleep_ts = None;
+        let written = forget_migrated_entries(&mut state, &mut kv)
+            .and_then(|()| write_state(layout, id, &state));
+        if let Err(error) = written {
+            let _ = kv.close();
+            return Err(error);
+        }
         tracing::debug!(actor = %id, used = kv.storage_used(), "actor loaded");
         Ok(Some(Loaded {
-            info: ActorInfo {
-                id: id.to_owned(),
-                name: state.name,
-                key: state.key,
-                created_at: state.created_at,
-            },
+            id: id.to_owned(),
+            state,
             kv,
         }))
     }
@@ -360,20 +366,28 @@ impl FsDriver {
                 Status::Destroyed | Status::Retired => continue,
                 Status::Unloaded => {}
             }
-            if self.state_exists(id)? {
+            if self.exists(id)? {
                 return Err(Error::ActorExists(id.to_owned()));
             }
-            let info = ActorInfo {
-                id: id.to_owned(),
+            let now = now_ms();
+            let state = ActorState {
+                actor_id: id.to_owned(),
                 name: name.to_owned(),
                 key,
-                created_at: now_ms(),
+                created_at: now,
+                // Created and running, as rivetkit's create followed by its start.
+                start_ts: Some(now),
+                connectable_ts: Some(now),
+                ..ActorState::default()
             };
-            let kv = self.create_store(&info, initial)?;
-            *status = Status::Running(Box::new(Loaded {
-                info: info.clone(),
+            let kv = self.create_store(id, &state, initial)?;
+            let loaded = Loaded {
+                id: id.to_owned(),
+                state,
                 kv,
-            }));
+            };
+            let info = loaded.info();
+            *status = Status::Running(Box::new(loaded));
             if self.is_memory() {
                 lock(&self.memory_index).insert(id.to_owned(), info.clone());
             }
@@ -385,7 +399,8 @@ impl FsDriver {
 
     fn create_store<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &self,
-        info: &ActorInfo,
+        id: &str,
+        state: &ActorState,
         initial: &[(K, V)],
     ) -> Result<KvStore> {
         let max = self.options.max_storage_bytes;
@@ -394,69 +409,33 @@ impl FsDriver {
             kv.put(initial)?;
             return Ok(kv);
         };
-        let id = info.id.as_str();
-        // No state file: whatever else carries this id is a leftover.
-        self.remove_database_files(layout, id)?;
-        fsutil::remove_if_exists(&layout.alarm_path(id))?;
+        // No live state file: whatever else carries this id is a leftover (of a destroy
+        // that did not finish, or of a create that crashed), removed first.
+        remove_actor_files(layout, id)?;
         lock(&self.alarms).remove(id);
         let mut kv =
             match KvStore::open(&*self.runtime, &Target::file(layout.database_path(id)), max) {
                 Ok(kv) => kv,
                 Err(error) => {
                     // The open may have created the file before failing.
-                    let _ = self.remove_database_files(layout, id);
+                    let _ = remove_actor_files(layout, id);
                     return Err(error);
                 }
             };
-        let state = ActorState {
-            actor_id: info.id.clone(),
-            name: info.name.clone(),
-            key: info.key.clone(),
-            created_at: info.created_at,
-            ..ActorState::default()
-        };
         let written = kv
             .put(initial)
-            .and_then(|()| fsutil::write_atomic(&layout.state_path(id), &encode_state(&state)));
+            .and_then(|()| write_state(layout, id, state));
         if let Err(error) = written {
             let _ = kv.close();
-            let _ = self.remove_database_files(layout, id);
+            let _ = remove_actor_files(layout, id);
             return Err(error);
         }
         Ok(kv)
     }
 
-    fn remove_database_files(&self, layout: &Layout, id: &str) -> Result<()> {
-        let mut first_error = None;
-        for path in layout.database_files(id) {
-            if let Err(error) = fsutil::remove_if_exists(&path) {
-                first_error.get_or_insert(error);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-
-    /// Removes every file of the actor: the state file first (so a crash leaves no
-    /// half-actor), then the alarm, the database and its `-wal` and `-shm`.
-    fn remove_actor_files(&self, id: &str) -> Result<()> {
-        let Some(layout) = &self.layout else {
-            return Ok(());
-        };
-        let mut first_error = None;
-        for path in [layout.state_path(id), layout.alarm_path(id)] {
-            if let Err(error) = fsutil::remove_if_exists(&path) {
-                first_error.get_or_insert(error);
-            }
-        }
-        if let Err(error) = self.remove_database_files(layout, id) {
-            first_error.get_or_insert(error);
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-
     /// Makes sure the actor is running (opening its database) and returns its metadata.
     pub fn load_actor(&self, id: &str) -> Result<ActorInfo> {
-        self.with_actor(id, |loaded| Ok(loaded.info.clone()))
+        self.with_actor(id, |loaded| Ok(loaded.info()))
     }
 
     /// Whether the actor's database is open right now (in memory mode: whether it exists).
@@ -521,7 +500,7 @@ impl FsDriver {
                 }
                 Status::Retired => continue,
                 Status::Unloaded => {
-                    let exists = self.state_exists(id);
+                    let exists = self.exists(id);
                     *status = Status::Retired;
                     self.unmap(id, &slot);
                     return match exists? {
@@ -544,21 +523,34 @@ impl FsDriver {
                 *slot.lock() = Status::Running(loaded);
                 return hooked;
             }
-            let closed = loaded.kv.close();
+            let Loaded { mut state, kv, .. } = *loaded;
+            let closed = kv.close();
+            // As rivetkit records a sleep: no longer connectable, asleep since now.
+            state.connectable_ts = None;
+            state.sleep_ts = Some(now_ms());
+            let recorded = match &self.layout {
+                Some(layout) => write_state(layout, id, &state),
+                None => Ok(()),
+            };
             let mut status = slot.lock();
             *status = Status::Retired;
             self.unmap(id, &slot);
             drop(status);
             tracing::debug!(actor = %id, "actor asleep");
-            return hooked.and(closed);
+            return hooked.and(closed).and(recorded);
         }
         Err(Error::ActorStopping(id.to_owned()))
     }
 
     /// Destroys the actor: runs `hook` if it is running, closes its database (even when
-    /// the hook fails), then removes its state, database, `-wal`, `-shm` and alarm files.
-    /// A hook failure is returned after the actor is gone. Creating the id again gives an
-    /// empty actor.
+    /// the hook fails), then removes its files. A hook failure is returned after the actor
+    /// is gone. Creating the id again gives an empty actor.
+    ///
+    /// All or nothing from the caller's view: the destroy first rewrites the state file
+    /// with `destroyTs` (as rivetkit does), and that is the point of no return. When it
+    /// fails, the actor is intact and the error says why. After it, the actor is gone
+    /// (not found, not listed) even if removing a file then fails: the error names the
+    /// file, and a retry of the destroy (or a create of the same id) finishes the job.
     pub fn destroy_actor(&self, id: &str, hook: Option<StopHook<'_>>) -> Result<()> {
         check_id(id)?;
         for _ in 0..SLOT_RETRIES {
@@ -576,6 +568,7 @@ impl FsDriver {
                     continue;
                 }
             };
+            let was_running = loaded.is_some();
             let (hooked, closed) = match loaded {
                 Some(loaded) => {
                     drop(status);
@@ -584,20 +577,28 @@ impl FsDriver {
                     status = slot.lock();
                     (hooked, closed)
                 }
-                None => match self.state_exists(id) {
-                    Ok(true) => (Ok(()), Ok(())),
-                    Ok(false) => {
-                        *status = Status::Retired;
-                        self.unmap(id, &slot);
-                        return Err(Error::ActorNotFound(id.to_owned()));
-                    }
-                    Err(error) => {
-                        *status = Status::Unloaded;
-                        return Err(error);
-                    }
-                },
+                None => (Ok(()), Ok(())),
             };
-            let removed = self.remove_actor_files(id);
+            let removed = match &self.layout {
+                Some(layout) => destroy_files(layout, id),
+                // In memory an actor is its open database.
+                None => Ok(was_running),
+            };
+            let removed = match removed {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    *status = Status::Retired;
+                    self.unmap(id, &slot);
+                    return Err(Error::ActorNotFound(id.to_owned()));
+                }
+                Err(DestroyError::Intact(error)) => {
+                    // Nothing was removed: the actor stays, asleep.
+                    *status = Status::Retired;
+                    self.unmap(id, &slot);
+                    return Err(error);
+                }
+                Err(DestroyError::Unfinished(error)) => Err(error),
+            };
             lock(&self.alarms).remove(id);
             lock(&self.memory_index).remove(id);
             *status = Status::Destroyed;
@@ -763,6 +764,69 @@ pub(crate) fn read_state(layout: &Layout, id: &str) -> Result<Option<ActorState>
     decode_state(&bytes)
         .map(|(_, state)| Some(state))
         .map_err(|source| Error::Decode { path, source })
+}
+
+/// The actor's state, `None` when it has no state file or only the tombstone of a
+/// destroy that did not finish.
+fn live_state(layout: &Layout, id: &str) -> Result<Option<ActorState>> {
+    Ok(read_state(layout, id)?.filter(|state| state.destroy_ts.is_none()))
+}
+
+/// Why a destroy failed.
+enum DestroyError {
+    /// Before the point of no return: the actor is intact.
+    Intact(Error),
+    /// After it: the actor is gone, some of its files are left; a retry finishes.
+    Unfinished(Error),
+}
+
+/// Destroys the actor's files (its database closed): the tombstone first, then the rest.
+/// `Ok(false)` when there is no actor (nor tombstone) to destroy.
+fn destroy_files(layout: &Layout, id: &str) -> std::result::Result<bool, DestroyError> {
+    let state = read_state(layout, id).map_err(DestroyError::Intact)?;
+    let Some(mut state) = state else {
+        return Ok(false);
+    };
+    if state.destroy_ts.is_none() {
+        state.destroy_ts = Some(now_ms());
+        write_state(layout, id, &state).map_err(DestroyError::Intact)?;
+    }
+    remove_actor_files(layout, id).map_err(DestroyError::Unfinished)?;
+    Ok(true)
+}
+
+/// Removes every file of the actor, stopping at the first failure: the database's `-wal`
+/// first (a stale one could be replayed into a new database of the same id), its `-shm`,
+/// the database, the alarm, and the state file last, so that an interrupted removal
+/// leaves the tombstone that lets a retry find the rest.
+fn remove_actor_files(layout: &Layout, id: &str) -> Result<()> {
+    let [database, wal, shm] = layout.database_files(id);
+    for path in [
+        wal,
+        shm,
+        database,
+        layout.alarm_path(id),
+        layout.state_path(id),
+    ] {
+        fsutil::remove_if_exists(&path)?;
+    }
+    Ok(())
+}
+
+/// Replaces `state/<id>` with `state` (atomically).
+fn write_state(layout: &Layout, id: &str, state: &ActorState) -> Result<()> {
+    fsutil::write_atomic(&layout.state_path(id), &encode_state(state))
+}
+
+/// Drops the legacy entries of a state file about to be rewritten once its database
+/// carries the migrated mark (they are in SQLite, and rivetkit rewrites the file without
+/// them too); without the mark they stay, so a root opened with the migration disabled
+/// loses nothing.
+fn forget_migrated_entries(state: &mut ActorState, kv: &mut KvStore) -> Result<()> {
+    if !state.kv_storage.is_empty() && kv.is_migrated()? {
+        state.kv_storage.clear();
+    }
+    Ok(())
 }
 
 /// Reads every alarm file of an actor that exists; bad files are logged and skipped.

@@ -33,6 +33,11 @@ pub struct ActorSummary {
     pub wal_size_bytes: u64,
     /// The persisted alarm, if any (milliseconds since the Unix epoch).
     pub alarm: Option<u64>,
+    /// When the actor last woke (`startTs`), if it ever did.
+    pub started_at: Option<u64>,
+    /// When the actor last went to sleep (`sleepTs`); `None` while it is awake or was
+    /// never asleep.
+    pub slept_at: Option<u64>,
 }
 
 /// What [`inspect_root`] found.
@@ -109,6 +114,8 @@ pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectR
             db_size_bytes: fsutil::file_size(&db_path),
             wal_size_bytes: fsutil::file_size(&layout.wal_path(&id)),
             alarm,
+            started_at: state.start_ts,
+            slept_at: state.sleep_ts,
             info: ActorInfo {
                 id,
                 name: state.name,

@@ -13,7 +13,7 @@ use sqlite_runtime::{
 };
 
 use crate::error::Result;
-use crate::limits::{self, KeyRole, LimitError};
+use crate::limits::{self, KeyRole};
 use crate::state::KvEntry;
 
 /// The table every actor database holds.
@@ -158,6 +158,11 @@ impl KvStore {
     /// The tracked storage size.
     pub(crate) fn storage_used(&self) -> u64 {
         self.used
+    }
+
+    /// Whether the legacy migration marked this database as dealt with.
+    pub(crate) fn is_migrated(&mut self) -> Result<bool> {
+        crate::migration::is_marked(&mut *self.db)
     }
 
     /// The connection's live prepared statements.
@@ -420,4 +425,3 @@ fn scan(
     })?;
     Ok(())
 }
-

@@ -242,7 +242,10 @@ mod tests {
     #[test]
     fn put_boundaries() {
         let max_value = vec![0u8; MAX_VALUE_SIZE];
-        assert_eq!(check_put(&[(b"k", &max_value)], 0, DEFAULT_MAX_STORAGE_SIZE), Ok(1 + 2 + 131_072));
+        assert_eq!(
+            check_put(&[(b"k", &max_value)], 0, DEFAULT_MAX_STORAGE_SIZE),
+            Ok(1 + 2 + 131_072)
+        );
         let too_big = vec![0u8; MAX_VALUE_SIZE + 1];
         assert!(matches!(
             check_put(&[(b"k", &too_big)], 0, DEFAULT_MAX_STORAGE_SIZE),
@@ -299,8 +302,9 @@ mod tests {
             Err(LimitError::TooManyEntries { count: 129 })
         );
         // A key too long and a payload over 976 KiB: the payload.
-        let mut heavy: Vec<(Vec<u8>, Vec<u8>)> =
-            (0..8u8).map(|i| (vec![i], vec![0; MAX_VALUE_SIZE])).collect();
+        let mut heavy: Vec<(Vec<u8>, Vec<u8>)> = (0..8u8)
+            .map(|i| (vec![i], vec![0; MAX_VALUE_SIZE]))
+            .collect();
         heavy[0].0 = long_key.clone();
         assert!(matches!(
             check_put(&heavy, 0, max),
@@ -321,7 +325,11 @@ mod tests {
         );
         // Entry 1's value too large, entry 2's key too long: entry 1.
         assert_eq!(
-            check_put(&[(&b"a"[..], &big_value[..]), (&long_key, &b""[..])], 0, max),
+            check_put(
+                &[(&b"a"[..], &big_value[..]), (&long_key, &b""[..])],
+                0,
+                max
+            ),
             Err(LimitError::ValueTooLarge {
                 len: MAX_VALUE_SIZE + 1
             })

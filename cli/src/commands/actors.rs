@@ -31,6 +31,8 @@ pub fn run(global: &GlobalArgs, args: &RootArgs) -> Result<ExitCode, CliError> {
                     "wal_size_bytes": a.wal_size_bytes,
                     "state_version": a.state_version,
                     "alarm_ms": a.alarm,
+                    "started_at_ms": a.started_at,
+                    "slept_at_ms": a.slept_at,
                 })
             })
             .collect();
@@ -43,9 +45,10 @@ pub fn run(global: &GlobalArgs, args: &RootArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<24} {:<16} {:<16} {:<24} {:>8} {:>10}",
-        "ID", "NAME", "KEY", "CREATED", "ENTRIES", "DB BYTES"
+        "{:<24} {:<16} {:<16} {:<24} {:<24} {:<24} {:>8} {:>10}",
+        "ID", "NAME", "KEY", "CREATED", "STARTED", "SLEPT", "ENTRIES", "DB BYTES"
     );
+    let time = |ms: Option<u64>| ms.map_or_else(|| "-".to_owned(), format_ms);
     for actor in &report.actors {
         let entries = match actor.entries {
             Some(n) => n.to_string(),
@@ -53,11 +56,13 @@ pub fn run(global: &GlobalArgs, args: &RootArgs) -> Result<ExitCode, CliError> {
             None => "-".to_owned(),
         };
         println!(
-            "{:<24} {:<16} {:<16} {:<24} {:>8} {:>10}",
+            "{:<24} {:<16} {:<16} {:<24} {:<24} {:<24} {:>8} {:>10}",
             actor.info.id,
             actor.info.name,
             actor.info.key.join("/"),
             format_ms(actor.info.created_at),
+            time(actor.started_at),
+            time(actor.slept_at),
             entries,
             actor.db_size_bytes + actor.wal_size_bytes
         );

@@ -342,3 +342,47 @@ pub(crate) fn actors_longest_valid_id_works(cx: &Context) -> CaseResult {
     );
     Ok(())
 }
+
+/// The state file records each lifecycle step as rivetkit 2.2.1 does: created and woken
+/// with `startTs = connectableTs` and no `sleepTs`; asleep with `sleepTs` and no
+/// `connectableTs` (`startTs` kept); woken again with fresh start times.
+pub(crate) fn actors_lifecycle_timestamps(cx: &Context) -> CaseResult {
+    let state_of = || -> fs_driver::state::ActorState {
+        let bytes = std::fs::read(cx.dir().join("state").join("t")).expect("the state file");
+        fs_driver::state::decode_state(&bytes).expect("decodes").1
+    };
+    let before = now_ms();
+    let driver = open(cx);
+    create(&driver, "t", &[]);
+    let created = state_of();
+    let started = created.start_ts.ok_or("no startTs after create")?;
+    assert!(started >= before, "startTs {started} before {before}");
+    assert_eq!(created.connectable_ts, Some(started));
+    assert_eq!((created.sleep_ts, created.destroy_ts), (None, None));
+
+    driver.sleep_actor("t", None)?;
+    let asleep = state_of();
+    assert_eq!(asleep.start_ts, Some(started), "sleep keeps startTs");
+    assert_eq!(asleep.connectable_ts, None);
+    let slept = asleep.sleep_ts.ok_or("no sleepTs after sleep")?;
+    assert!(slept >= started);
+
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    driver.kv_get("t", &[b"k"])?;
+    let woken = state_of();
+    let restarted = woken.start_ts.ok_or("no startTs after wake")?;
+    assert!(restarted > slept, "wake at {restarted}, slept at {slept}");
+    assert_eq!(woken.connectable_ts, Some(restarted));
+    assert_eq!(woken.sleep_ts, None);
+    assert_eq!(
+        (woken.actor_id, woken.name, woken.created_at),
+        ("t".to_owned(), created.name, created.created_at)
+    );
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}

@@ -28,8 +28,9 @@ fn state_bytes(cx: &Context) -> Vec<Vec<u8>> {
 }
 
 /// Opening a root holding rivetkit's real state files migrates their entries into
-/// SQLite, exactly; the state files are not modified; the actors load with their
-/// metadata.
+/// SQLite, exactly; the migration does not modify the state files; the actors load with
+/// their metadata, and waking one rewrites its state file as rivetkit would: without
+/// the migrated entries, with the wake's timestamps.
 pub(crate) fn migration_real_fixtures(cx: &Context) -> CaseResult {
     let originals = copy_fixtures(cx.dir());
     for (name, bytes) in FIXTURES.iter().zip(&originals) {
@@ -38,6 +39,11 @@ pub(crate) fn migration_real_fixtures(cx: &Context) -> CaseResult {
         assert_eq!(state.actor_id, *name);
     }
     let driver = open(cx);
+    assert_eq!(
+        state_bytes(cx),
+        originals,
+        "the migration modified a state file"
+    );
     let report = driver.migration_report().ok_or("no migration report")?;
     assert_eq!(report.scanned, 2);
     assert!(report.failures.is_empty(), "{:?}", report.failures);
@@ -74,30 +80,44 @@ pub(crate) fn migration_real_fixtures(cx: &Context) -> CaseResult {
     let info = driver.load_actor("legacy-actor-one")?;
     assert_eq!(
         (info.name, info.key, info.created_at),
-        (state.name, state.key, state.created_at)
+        (state.name.clone(), state.key.clone(), state.created_at)
     );
+    let (version, woken) = decode_state(&state_bytes(cx)[0])?;
+    assert_eq!(version, 3);
+    assert!(
+        woken.kv_storage.is_empty(),
+        "migrated entries left in the file"
+    );
+    assert!(woken.start_ts.is_some() && woken.start_ts == woken.connectable_ts);
+    assert_eq!(woken.sleep_ts, None);
     assert_eq!(
-        state_bytes(cx),
-        originals,
-        "the migration modified a state file"
+        (woken.actor_id, woken.name, woken.key, woken.created_at),
+        (state.actor_id, state.name, state.key, state.created_at)
     );
     // The entries count against storage like any other.
     assert_eq!(driver.kv_storage_used("legacy-actor-two")?, 7);
     Ok(())
 }
 
-/// Running the migration again changes nothing: the populated databases are left
-/// alone (reported as such), even after the actor changed its data; the state files stay
-/// as they were.
+/// Running the migration again changes nothing: the migrated databases are left alone
+/// (reported as such), even after the actor changed its data and even when the state
+/// files still hold the legacy entries (as after a rivetkit that never rewrote them).
 pub(crate) fn migration_is_idempotent(cx: &Context) -> CaseResult {
     let originals = copy_fixtures(cx.dir());
     let driver = open(cx);
     driver.kv_delete("legacy-actor-one", &[b"alpha"])?;
     driver.kv_put("legacy-actor-two", &entries(&[("beta", "changed")]))?;
     drop(driver);
+    let restore = || -> std::io::Result<()> {
+        for (name, bytes) in FIXTURES.iter().zip(&originals) {
+            std::fs::write(cx.dir().join("state").join(name), bytes)?;
+        }
+        Ok(())
+    };
     let changed_one = entries(&[("prefix:1", "value:1"), ("prefix:2", "value:2")]);
     let changed_two = entries(&[("beta", "changed")]);
     for round in 0..2 {
+        restore()?;
         let driver = open(cx);
         let report = driver.migration_report().ok_or("no migration report")?;
         assert!(
@@ -117,11 +137,16 @@ pub(crate) fn migration_is_idempotent(cx: &Context) -> CaseResult {
             "round {round}"
         );
         drop(driver);
+        restore()?;
         let report = migrate_legacy(&**cx.runtime(), cx.dir(), MigrationOptions::default())?;
         assert!(report.migrated.is_empty());
         assert_eq!(report.entries_migrated(), 0);
+        assert_eq!(
+            state_bytes(cx),
+            originals,
+            "the migration wrote a state file"
+        );
     }
-    assert_eq!(state_bytes(cx), originals);
     Ok(())
 }
 
