@@ -222,7 +222,7 @@ fn limit_messages_and_order_match_rivetkit() {
     };
     let long_key = vec![7u8; 2047];
     let big = vec![1u8; 131_073];
-    let batches: Vec<(&str, Vec<(Vec<u8>, Vec<u8>)>)> = vec![
+    let batches: Vec<(&str, Vec<fs_driver::KvEntry>)> = vec![
         ("129 entries, one key too long", {
             let mut many: Vec<_> = (0..129u8).map(|i| (vec![i], vec![])).collect();
             many[3].0 = long_key.clone();
