@@ -14,7 +14,7 @@ use crate::actor_id::check_actor_id;
 use crate::alarm::{ActorAlarm, decode_alarm, encode_alarm};
 use crate::error::{BoxError, Error, Result};
 use crate::fsutil;
-use crate::kv::{KvStore, ListOptions};
+use crate::kv::{self, KvStore, ListOptions};
 use crate::layout::Layout;
 use crate::limits::DEFAULT_MAX_STORAGE_SIZE;
 use crate::migration::{MigrationOptions, MigrationReport, migrate_legacy};
@@ -285,8 +285,9 @@ impl FsDriver {
             return Ok(None);
         };
         let mut kv = KvStore::open(
-            &*self.runtime,
-            &Target::file(layout.database_path(id)),
+            self.runtime.clone(),
+            id,
+            Target::file(layout.database_path(id)),
             self.options.max_storage_bytes,
         )?;
         let now = now_ms();
@@ -299,7 +300,7 @@ impl FsDriver {
             let _ = kv.close();
             return Err(error);
         }
-        tracing::debug!(actor = %id, used = kv.storage_used(), "actor loaded");
+        tracing::debug!(actor = %id, "actor loaded");
         Ok(Some(Loaded {
             id: id.to_owned(),
             state,
@@ -405,7 +406,7 @@ impl FsDriver {
     ) -> Result<KvStore> {
         let max = self.options.max_storage_bytes;
         let Some(layout) = &self.layout else {
-            let mut kv = KvStore::open(&*self.runtime, &Target::Memory, max)?;
+            let mut kv = KvStore::create(self.runtime.clone(), id, Target::Memory, max)?;
             kv.put(initial)?;
             return Ok(kv);
         };
@@ -413,15 +414,19 @@ impl FsDriver {
         // that did not finish, or of a create that crashed), removed first.
         remove_actor_files(layout, id)?;
         lock(&self.alarms).remove(id);
-        let mut kv =
-            match KvStore::open(&*self.runtime, &Target::file(layout.database_path(id)), max) {
-                Ok(kv) => kv,
-                Err(error) => {
-                    // The open may have created the file before failing.
-                    let _ = remove_actor_files(layout, id);
-                    return Err(error);
-                }
-            };
+        let mut kv = match KvStore::create(
+            self.runtime.clone(),
+            id,
+            Target::file(layout.database_path(id)),
+            max,
+        ) {
+            Ok(kv) => kv,
+            Err(error) => {
+                // The open may have created the file before failing.
+                let _ = remove_actor_files(layout, id);
+                return Err(error);
+            }
+        };
         let written = kv
             .put(initial)
             .and_then(|()| write_state(layout, id, state));
@@ -652,7 +657,7 @@ impl FsDriver {
         options: ListOptions,
     ) -> Result<Vec<KvEntry>> {
         self.with_actor(id, |loaded| {
-            KvStore::collect(|visit| loaded.kv.scan_prefix(prefix, options, visit))
+            kv::collect(|visit| loaded.kv.scan_prefix(prefix, options, visit))
         })
     }
 
@@ -665,7 +670,7 @@ impl FsDriver {
         options: ListOptions,
     ) -> Result<Vec<KvEntry>> {
         self.with_actor(id, |loaded| {
-            KvStore::collect(|visit| loaded.kv.scan_range(start, end, options, visit))
+            kv::collect(|visit| loaded.kv.scan_range(start, end, options, visit))
         })
     }
 
@@ -699,7 +704,7 @@ impl FsDriver {
 
     /// The actor's storage size as tracked: the sum of `key + value` over its table.
     pub fn kv_storage_used(&self, id: &str) -> Result<u64> {
-        self.with_actor(id, |loaded| Ok(loaded.kv.storage_used()))
+        self.with_actor(id, |loaded| loaded.kv.storage_used())
     }
 
     /// The prepared statements alive on the actor's connection, as SQLite reports them

@@ -40,6 +40,38 @@ pub enum Error {
         /// Where its database should be.
         path: PathBuf,
     },
+    /// The actor's database file (or its `-wal` or `-shm`) was removed or replaced while
+    /// the actor was awake. The write was refused, not applied; the actor reopens its
+    /// database at its next operation.
+    #[error("`{}` was removed or replaced while open: the write was not applied", path.display())]
+    DatabaseReplaced {
+        /// The file that is gone or is another file now.
+        path: PathBuf,
+    },
+    /// A write may or may not have been applied: its commit failed with an I/O error
+    /// (a failed `fsync`, a failed write of the `-wal`). Callers must not assume either
+    /// outcome. The actor's database is closed, and reopened and checkpointed at the next
+    /// operation, so that what is read afterwards is on the disk. A write that was *not*
+    /// applied is any other error.
+    #[error(
+        "the outcome of a write to actor {id:?} is unknown (it may or may not be on disk): {source}"
+    )]
+    WriteOutcomeUnknown {
+        /// The actor.
+        id: String,
+        /// The failure of the commit.
+        source: sqlite_runtime::Error,
+    },
+    /// The actor's database cannot be written (a read-only file, directory or file
+    /// system). Reads work; every write first tries to reopen the database for writing,
+    /// so writes work again as soon as the cause clears.
+    #[error("actor {id:?} is read-only: `{}` cannot be written (read-only file, directory or file system); the write was not applied", path.display())]
+    ReadOnly {
+        /// The actor.
+        id: String,
+        /// Its database.
+        path: PathBuf,
+    },
     /// The actor is sleeping or being destroyed; the operation did nothing.
     #[error("actor {0:?} is stopping")]
     ActorStopping(String),

@@ -42,6 +42,7 @@ pub mod limits;
 mod migration;
 mod read_only;
 mod reader;
+pub mod sql;
 pub mod state;
 
 pub use actor::ActorInfo;

@@ -119,6 +119,24 @@ pub fn check_put<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     used: u64,
     max_storage: u64,
 ) -> Result<u64, LimitError> {
+    let payload = check_put_batch(entries)?;
+    check_storage(used, payload, max_storage)?;
+    for (key, value) in entries {
+        check_key(KeyRole::Key, key.as_ref())?;
+        if value.as_ref().len() > MAX_VALUE_SIZE {
+            return Err(LimitError::ValueTooLarge {
+                len: value.as_ref().len(),
+            });
+        }
+    }
+    Ok(payload)
+}
+
+/// The first two checks of a put, which need no storage size: entry count, then total
+/// payload. Returns the payload size.
+pub fn check_put_batch<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    entries: &[(K, V)],
+) -> Result<u64, LimitError> {
     if entries.len() > MAX_KEYS {
         return Err(LimitError::TooManyEntries {
             count: entries.len(),
@@ -130,15 +148,6 @@ pub fn check_put<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         .sum();
     if payload > MAX_PUT_PAYLOAD_SIZE {
         return Err(LimitError::PayloadTooLarge { size: payload });
-    }
-    check_storage(used, payload as u64, max_storage)?;
-    for (key, value) in entries {
-        check_key(KeyRole::Key, key.as_ref())?;
-        if value.as_ref().len() > MAX_VALUE_SIZE {
-            return Err(LimitError::ValueTooLarge {
-                len: value.as_ref().len(),
-            });
-        }
     }
     Ok(payload as u64)
 }

@@ -16,7 +16,7 @@ use crate::fsutil;
 use crate::kv::{HAS_ANY_SQL, PUT_SQL, open_database};
 use crate::layout::Layout;
 use crate::read_only::read_database;
-use crate::state::{KvEntry, decode_state};
+use crate::state::{CURRENT_STATE_VERSION, KvEntry, decode_state};
 
 /// How to run the migration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -133,17 +133,23 @@ fn migrate_actor(
         path: path.to_path_buf(),
     })?;
     let bytes = std::fs::read(path).map_err(|error| Error::io(path, error))?;
-    let (_, state) = decode_state(&bytes).map_err(|source| Error::Decode {
+    let (version, state) = decode_state(&bytes).map_err(|source| Error::Decode {
         path: path.to_path_buf(),
         source,
     })?;
     if state.actor_id != id {
         tracing::warn!(file = %id, actor_id = %state.actor_id, "state file name and actorId differ; using the file name");
     }
+    let db_path = layout.database_path(id);
     if state.kv_storage.is_empty() {
+        // A state file older than SQLite (version 1 or 2) without entries is an empty
+        // actor, and gets its empty database: waking an actor without one is an error.
+        if version < CURRENT_STATE_VERSION && !dry_run && !db_path.exists() {
+            fsutil::create_dir_all(&layout.databases_dir())?;
+            open_database(runtime, &Target::file(&db_path))?.close()?;
+        }
         return Ok(Outcome::NothingToDo);
     }
-    let db_path = layout.database_path(id);
     if dry_run {
         return if database_has_rows(runtime, &db_path)? {
             Ok(Outcome::Populated)

@@ -8,7 +8,7 @@ use sqlite_runtime::{Params, SqliteDatabase, SqliteRuntime, Target, ValueRef};
 use crate::actor_id::check_actor_id;
 use crate::driver::read_state;
 use crate::error::{Error, Result};
-use crate::kv::{self, KvStore, ListOptions, PUT_SQL};
+use crate::kv::{self, ListOptions, PUT_SQL};
 use crate::layout::Layout;
 use crate::migration::{has_rows, is_marked};
 use crate::read_only::read_database;
@@ -36,7 +36,7 @@ impl KvReader<'_> {
 
     /// Entries whose keys start with `prefix` (all of them for an empty prefix).
     pub fn list_prefix(&mut self, prefix: &[u8], options: ListOptions) -> Result<Vec<KvEntry>> {
-        KvStore::collect(|visit| kv::scan_prefix(&mut *self.db, prefix, options, visit))
+        kv::collect(|visit| kv::scan_prefix(&mut *self.db, prefix, options, visit))
     }
 
     /// Entries with keys in `[start, end)`; empty when `start >= end`.
@@ -46,7 +46,7 @@ impl KvReader<'_> {
         end: &[u8],
         options: ListOptions,
     ) -> Result<Vec<KvEntry>> {
-        KvStore::collect(|visit| kv::scan_range(&mut *self.db, start, end, options, visit))
+        kv::collect(|visit| kv::scan_range(&mut *self.db, start, end, options, visit))
     }
 }
 

@@ -136,8 +136,12 @@ fn generated_v1_v2_v3_files_migrate() {
     );
     assert_eq!(list_all(&driver, "v2"), entries(&[("a", "1"), ("b", "2")]));
     assert_eq!(list_all(&driver, "v3"), entries(&[("c", "3")]));
-    assert!(list_all(&driver, "v3-empty").is_empty());
-    // Nothing to migrate means no database was created for it by the migration.
+    // A version 3 state without entries is a SQLite-era actor: without its database it
+    // is not an empty actor but one whose data is missing.
+    assert!(matches!(
+        driver.kv_get("v3-empty", &[b"k"]),
+        Err(fs_driver::Error::DatabaseMissing { .. })
+    ));
     assert_eq!(driver.kv_storage_used("v2").unwrap(), 4);
 }
 
@@ -145,10 +149,16 @@ fn generated_v1_v2_v3_files_migrate() {
 fn populated_database_is_not_overwritten() {
     let dir = tempdir();
     let root = dir.path();
-    write_state(root, "a", &encode_state(&state("a", &[])));
     {
         let driver = open(root);
-        driver.kv_put("a", &entries(&[("sqlite", "wins")])).unwrap();
+        driver
+            .create_actor(
+                "a",
+                "name",
+                vec!["key".to_owned()],
+                &entries(&[("sqlite", "wins")]),
+            )
+            .unwrap();
     }
     // The state file now (again) carries legacy entries, e.g. written by an old driver.
     write_state(

@@ -112,7 +112,17 @@ pub(crate) fn files_database_schema_and_wal(cx: &Context) -> CaseResult {
         .into_iter()
         .map(|row| row.get::<String>(0))
         .collect::<Result<_, _>>()?;
-    assert_eq!(tables, vec!["kv".to_owned()]);
+    // `kv` as rivetkit has it, and the size our triggers keep (`fs_driver` docs).
+    assert_eq!(tables, vec!["kv".to_owned(), "kv_size".to_owned()]);
+    let used: i64 = db
+        .get("SELECT used FROM kv_size", Params::NONE)?
+        .ok_or("no size row")?
+        .get(0)?;
+    assert_eq!(
+        used,
+        3 + 2 + 4 + 5,
+        "the kept size is the sum of key + value"
+    );
     let columns: Vec<(String, String, i64, i64)> = db
         .all(
             "SELECT name, type, \"notnull\", pk FROM pragma_table_info('kv')",

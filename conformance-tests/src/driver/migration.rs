@@ -5,7 +5,9 @@ use fs_driver::state::{ActorState, decode_state, legacy};
 use fs_driver::{DriverOptions, MigratedActor, MigrationOptions, migrate_legacy};
 use sqlite_runtime::{OpenOptions, Target};
 
-use super::support::{FIXTURES, all, copy_fixtures, entries, files_under, open, open_with};
+use super::support::{
+    FIXTURES, all, copy_fixtures, entries, expect_err, files_under, open, open_with,
+};
 use crate::{CaseResult, Context};
 
 fn fixture_one() -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -125,7 +127,11 @@ pub(crate) fn migration_is_idempotent(cx: &Context) -> CaseResult {
             "round {round}: {:?}",
             report.migrated
         );
-        assert_eq!(report.skipped_populated, FIXTURES.to_vec(), "round {round}");
+        assert_eq!(
+            report.skipped_populated,
+            FIXTURES.to_vec(),
+            "round {round}: {report:?}"
+        );
         assert_eq!(
             all(&driver, "legacy-actor-one"),
             changed_one,
@@ -269,9 +275,14 @@ pub(crate) fn migration_dry_run_and_disabled(cx: &Context) -> CaseResult {
 
     let driver = open_with(cx, DriverOptions::new().migrate_legacy(false));
     assert!(driver.migration_report().is_none());
-    assert!(all(&driver, "legacy-actor-one").is_empty());
+    // Not migrated, the actor has no database: an error naming it, never an empty actor.
+    let error = expect_err(driver.kv_get("legacy-actor-one", &[b"alpha"]), "unmigrated");
+    assert!(
+        matches!(&error, fs_driver::Error::DatabaseMissing { path, .. } if path.ends_with("databases/legacy-actor-one.db")),
+        "{error}"
+    );
     drop(driver);
-    // The databases now exist but are empty: a later migration still copies the entries.
+    // A later migration copies the entries.
     let driver = open(cx);
     assert_eq!(all(&driver, "legacy-actor-one"), fixture_one());
     assert_eq!(all(&driver, "legacy-actor-two"), fixture_two());

@@ -1,0 +1,462 @@
+//! One actor's KV store: its database connection, which may be closed to save
+//! descriptors and is reopened on the next use, and the rules every write follows.
+//!
+//! A write is applied or not, and says which: it runs in one `BEGIN IMMEDIATE`
+//! transaction; anything that fails before `COMMIT` rolls it back (not applied). A
+//! `COMMIT` that fails with an I/O error other than a full disk (a failed `fsync`, a
+//! failed write of the `-wal`) may or may not have reached the disk: that is reported as
+//! [`Error::WriteOutcomeUnknown`], the connection is closed, and the next use reopens it
+//! and checkpoints, so that what is read afterwards has been written to the disk since.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sqlite_runtime::{
+    ErrorKind, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target, ValueRef,
+};
+
+use super::files::OpenFiles;
+use super::{
+    CREATE_TABLE_SQL, DELETE_RANGE_SQL, DELETE_SQL, ListOptions, PUT_SQL, get_value, get_values,
+    scan_prefix, scan_range, size,
+};
+use crate::error::{Error, Result};
+use crate::limits::{self, KeyRole};
+use crate::sql;
+
+/// SQLite's primary result code for a full disk: a commit that fails with it was not
+/// applied (the `-wal` never got its commit frame).
+const SQLITE_FULL: i32 = 13;
+
+/// Checkpoints every frame of the `-wal` into the database and syncs it; the first
+/// column is 1 when readers kept it from finishing.
+const CHECKPOINT_SQL: &str = "PRAGMA wal_checkpoint(FULL)";
+
+/// An open connection and what the store knows about it.
+struct Connection {
+    db: Box<dyn SqliteDatabase>,
+    /// The files it writes to (`None` in memory).
+    files: Option<OpenFiles>,
+    /// Whether it can write: SQLite silently opens read-only a file it cannot open for
+    /// writing (read-only file, directory or file system).
+    writable: bool,
+    /// Whether the size is kept by triggers; when not (a read-only database that never
+    /// got them), it is scanned.
+    size_kept: bool,
+}
+
+/// An actor's KV store.
+pub(crate) struct KvStore {
+    id: String,
+    runtime: Arc<dyn SqliteRuntime>,
+    target: Target,
+    max_storage: u64,
+    /// `None` while parked (closed to save descriptors, or after a write whose outcome
+    /// is unknown): the next use reopens it.
+    connection: Option<Connection>,
+    /// Set after a write whose outcome is unknown: the reopen checkpoints first.
+    recover: bool,
+}
+
+impl KvStore {
+    /// Creates the actor's database (or opens it if it exists) with its table.
+    pub(crate) fn create(
+        runtime: Arc<dyn SqliteRuntime>,
+        id: &str,
+        target: Target,
+        max_storage: u64,
+    ) -> Result<Self> {
+        let connection = Connection::open(&*runtime, &target, true)?;
+        Ok(Self::with(runtime, id, target, max_storage, connection))
+    }
+
+    /// Opens the actor's existing database: a missing file is
+    /// [`Error::DatabaseMissing`], never a new empty database.
+    pub(crate) fn open(
+        runtime: Arc<dyn SqliteRuntime>,
+        id: &str,
+        target: Target,
+        max_storage: u64,
+    ) -> Result<Self> {
+        let connection = Connection::open(&*runtime, &target, false)
+            .map_err(|error| missing_database(id, &target, error))?;
+        Ok(Self::with(runtime, id, target, max_storage, connection))
+    }
+
+    fn with(
+        runtime: Arc<dyn SqliteRuntime>,
+        id: &str,
+        target: Target,
+        max_storage: u64,
+        connection: Connection,
+    ) -> Self {
+        KvStore {
+            id: id.to_owned(),
+            runtime,
+            target,
+            max_storage,
+            connection: Some(connection),
+            recover: false,
+        }
+    }
+
+    /// Whether the connection is open now.
+    pub(crate) fn is_open(&self) -> bool {
+        self.connection.is_some()
+    }
+
+    /// Closes the connection to free its descriptors; the next use reopens it. An
+    /// in-memory store stays open (closing it would erase it).
+    pub(crate) fn park(&mut self) -> Result<()> {
+        if self.target.is_memory() {
+            return Ok(());
+        }
+        match self.connection.take() {
+            Some(mut connection) => Ok(connection.db.close()?),
+            None => Ok(()),
+        }
+    }
+
+    /// Closes the store.
+    pub(crate) fn close(mut self) -> Result<()> {
+        match self.connection.take() {
+            Some(mut connection) => Ok(connection.db.close()?),
+            None => Ok(()),
+        }
+    }
+
+    /// The open connection, reopening a parked one.
+    fn connection(&mut self) -> Result<&mut Connection> {
+        if self.connection.is_none() {
+            let mut connection = Connection::open(&*self.runtime, &self.target, false)
+                .map_err(|error| missing_database(&self.id, &self.target, error))?;
+            if self.recover {
+                connection.checkpoint()?;
+                self.recover = false;
+            }
+            self.connection = Some(connection);
+        }
+        match &mut self.connection {
+            Some(connection) => Ok(connection),
+            None => Err(Error::ActorStopping(self.id.clone())),
+        }
+    }
+
+    /// The database, for reads.
+    fn db(&mut self) -> Result<&mut dyn SqliteDatabase> {
+        Ok(&mut *self.connection()?.db)
+    }
+
+    /// The storage size: the sum of `key + value` over the table, whoever wrote it.
+    pub(crate) fn storage_used(&mut self) -> Result<u64> {
+        self.connection()?.used()
+    }
+
+    /// Whether the legacy migration marked this database as dealt with.
+    pub(crate) fn is_migrated(&mut self) -> Result<bool> {
+        crate::migration::is_marked(self.db()?)
+    }
+
+    /// The connection's live prepared statements.
+    pub(crate) fn statement_cache_stats(&mut self) -> Result<sqlite_runtime::StatementCacheStats> {
+        Ok(self.db()?.statement_cache_stats()?)
+    }
+
+    /// Batch get: one result per key, in order.
+    pub(crate) fn get<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
+        get_values(self.db()?, keys)
+    }
+
+    /// Point get of a key already checked.
+    pub(crate) fn get_one_unchecked(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        get_value(self.db()?, key)
+    }
+
+    /// Entries whose keys start with `prefix`, visited in order.
+    pub(crate) fn scan_prefix(
+        &mut self,
+        prefix: &[u8],
+        options: ListOptions,
+        visit: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<()> {
+        scan_prefix(self.db()?, prefix, options, visit)
+    }
+
+    /// Entries with keys in `[start, end)`, visited in order; none when `start >= end`.
+    pub(crate) fn scan_range(
+        &mut self,
+        start: &[u8],
+        end: &[u8],
+        options: ListOptions,
+        visit: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<()> {
+        scan_range(self.db()?, start, end, options, visit)
+    }
+
+    /// Batch put: all or nothing, existing keys replaced, limits checked in rivetkit's
+    /// order against the size read inside the write transaction (exact even when another
+    /// process writes the same actor).
+    pub(crate) fn put<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, entries: &[(K, V)]) -> Result<()> {
+        // The limits that need no size come first in rivetkit's order: checked before the
+        // database is touched.
+        limits::check_put_batch(entries)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let max_storage = self.max_storage;
+        self.write(|connection| {
+            let used = connection.used()?;
+            limits::check_put(entries, used, max_storage)?;
+            for (key, value) in entries {
+                connection.db.run(
+                    PUT_SQL,
+                    Params::from(&[ValueRef::Blob(key.as_ref()), ValueRef::Blob(value.as_ref())]),
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Batch delete: all or nothing, missing keys ignored.
+    pub(crate) fn delete<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<()> {
+        limits::check_keys(keys)?;
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.write(|connection| {
+            for key in keys {
+                connection
+                    .db
+                    .run(DELETE_SQL, Params::from(&[ValueRef::Blob(key.as_ref())]))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes keys in `[start, end)`; `start >= end` does nothing.
+    pub(crate) fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<()> {
+        limits::check_key(KeyRole::Start, start)?;
+        limits::check_key(KeyRole::End, end)?;
+        if start >= end {
+            return Ok(());
+        }
+        self.write(|connection| {
+            connection.db.run(
+                DELETE_RANGE_SQL,
+                Params::from(&[ValueRef::Blob(start), ValueRef::Blob(end)]),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Runs `work` in one write transaction, following the rules in the module docs.
+    fn write<R>(&mut self, work: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let verified = {
+            let connection = self.writable_connection()?;
+            connection.files.as_ref().map_or(Ok(()), OpenFiles::verify)
+        };
+        if let Err(error) = verified {
+            // Its file is gone or is another file: closed, and reopened (or refused as
+            // missing) at the next use.
+            self.park_after_error();
+            return Err(error);
+        }
+        let outcome = match self.connection.as_mut() {
+            Some(connection) => run_transaction(&self.id, connection, work),
+            None => return Err(Error::ActorStopping(self.id.clone())),
+        };
+        match outcome {
+            Ok(value) => Ok(value),
+            Err(Written::No(error)) => {
+                if matches!(error, Error::ReadOnly { .. })
+                    && let Some(connection) = self.connection.as_mut()
+                {
+                    connection.writable = false;
+                }
+                Err(error)
+            }
+            Err(Written::Unknown(error)) => {
+                tracing::warn!(actor = %self.id, %error, "write outcome unknown; the database will be reopened and checkpointed");
+                self.park_after_error();
+                self.recover = true;
+                Err(error)
+            }
+        }
+    }
+
+    /// The connection, known writable: one that was read-only is reopened first, since
+    /// the cause (a read-only file or file system) may have cleared.
+    fn writable_connection(&mut self) -> Result<&mut Connection> {
+        if self.connection.as_ref().is_some_and(|c| !c.writable) && !self.target.is_memory() {
+            self.park_after_error();
+        }
+        let id = self.id.clone();
+        let connection = self.connection()?;
+        if !connection.writable {
+            return Err(Error::ReadOnly {
+                id,
+                path: connection_path(connection).to_path_buf(),
+            });
+        }
+        Ok(connection)
+    }
+
+    /// Drops the connection after an error, without caring how the close goes.
+    fn park_after_error(&mut self) {
+        if let Some(mut connection) = self.connection.take()
+            && let Err(error) = connection.db.close()
+        {
+            tracing::debug!(actor = %self.id, %error, "closing a connection after an error failed");
+        }
+    }
+}
+
+/// Whether a failed write was applied.
+enum Written {
+    /// It was not: nothing changed.
+    No(Error),
+    /// It may or may not have reached the disk.
+    Unknown(Error),
+}
+
+/// `BEGIN IMMEDIATE`, `work`, `COMMIT`; anything but a successful commit rolls back.
+fn run_transaction<R>(
+    id: &str,
+    connection: &mut Connection,
+    work: impl FnOnce(&mut Connection) -> Result<R>,
+) -> std::result::Result<R, Written> {
+    let not_applied =
+        |connection: &Connection, error: Error| Written::No(read_only_error(id, connection, error));
+    if let Err(error) = connection.db.run(sql::BEGIN, Params::NONE) {
+        return Err(not_applied(connection, error.into()));
+    }
+    let value = match work(connection) {
+        Ok(value) => value,
+        Err(error) => {
+            rollback(connection);
+            return Err(not_applied(connection, error));
+        }
+    };
+    match connection.db.run(sql::COMMIT, Params::NONE) {
+        Ok(_) => Ok(value),
+        Err(error) => {
+            rollback(connection);
+            let unknown = error.kind() == ErrorKind::Io
+                && error
+                    .extended_code()
+                    .is_some_and(|code| code & 0xff != SQLITE_FULL);
+            if unknown {
+                Err(Written::Unknown(Error::WriteOutcomeUnknown {
+                    id: id.to_owned(),
+                    source: error,
+                }))
+            } else {
+                Err(not_applied(connection, error.into()))
+            }
+        }
+    }
+}
+
+/// Ends a transaction still open after a failure (a failed `COMMIT` may leave it open).
+fn rollback(connection: &mut Connection) {
+    if connection.db.in_transaction().unwrap_or(false) {
+        let _ = connection.db.run(sql::ROLLBACK, Params::NONE);
+    }
+}
+
+/// A database error saying the file cannot be written, as [`Error::ReadOnly`].
+fn read_only_error(id: &str, connection: &Connection, error: Error) -> Error {
+    match &error {
+        Error::Sqlite(sqlite) if sqlite.kind() == ErrorKind::ReadOnly => Error::ReadOnly {
+            id: id.to_owned(),
+            path: connection_path(connection).to_path_buf(),
+        },
+        _ => error,
+    }
+}
+
+fn connection_path(connection: &Connection) -> &Path {
+    connection
+        .files
+        .as_ref()
+        .map_or(Path::new(":memory:"), OpenFiles::database)
+}
+
+/// An open that failed because the file does not exist is [`Error::DatabaseMissing`].
+fn missing_database(id: &str, target: &Target, error: Error) -> Error {
+    match (target.path(), &error) {
+        (Some(path), Error::Sqlite(sqlite)) if sqlite.kind() == ErrorKind::CannotOpen => {
+            if matches!(path.try_exists(), Ok(false)) {
+                Error::DatabaseMissing {
+                    id: id.to_owned(),
+                    path: path.to_path_buf(),
+                }
+            } else {
+                error
+            }
+        }
+        _ => error,
+    }
+}
+
+impl Connection {
+    /// Opens `target` (creating it when `create`), makes sure it has the table and the
+    /// kept size when it can be written, and records its files.
+    fn open(runtime: &dyn SqliteRuntime, target: &Target, create: bool) -> Result<Self> {
+        let mut db = runtime.open(target, &OpenOptions::new().create(create))?;
+        let writable = match target.path() {
+            Some(path) => can_write(path),
+            None => true,
+        };
+        if writable {
+            db.exec(CREATE_TABLE_SQL)?;
+        }
+        let size_kept = match size::read(&mut *db)? {
+            Some(_) => true,
+            None if writable => {
+                size::install(&mut *db)?;
+                true
+            }
+            None => false,
+        };
+        let files = target.path().map(OpenFiles::record).transpose()?;
+        Ok(Connection {
+            db,
+            files,
+            writable,
+            size_kept,
+        })
+    }
+
+    fn used(&mut self) -> Result<u64> {
+        if self.size_kept {
+            Ok(size::read(&mut *self.db)?.unwrap_or(0))
+        } else {
+            size::scan(&mut *self.db)
+        }
+    }
+
+    /// Copies every frame of the `-wal` into the database and syncs it.
+    fn checkpoint(&mut self) -> Result<()> {
+        let row = self.db.get(CHECKPOINT_SQL, Params::NONE)?;
+        let busy = row.map(|row| row.get::<i64>(0)).transpose()?.unwrap_or(0);
+        if busy != 0 {
+            return Err(sqlite_runtime::Error::new(
+                ErrorKind::Busy,
+                "the checkpoint after a write of unknown outcome could not finish (readers are active)",
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Whether this process can open the file for writing, as SQLite will try to: when it
+/// cannot, SQLite opens it read-only without saying so.
+fn can_write(path: &Path) -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .is_ok()
+}
