@@ -1,6 +1,7 @@
 //! One actor's in-memory slot: its lifecycle state, behind the actor's own mutex.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::kv::KvStore;
 use crate::state::ActorState;
@@ -62,6 +63,8 @@ pub(crate) enum Status {
 /// The per-actor mutex. Different actors never share one.
 pub(crate) struct Slot {
     status: Mutex<Status>,
+    /// When the actor was last used (an epoch of the open-database budget).
+    last_used: AtomicU64,
 }
 
 impl Slot {
@@ -69,6 +72,26 @@ impl Slot {
     pub(crate) fn new() -> Self {
         Slot {
             status: Mutex::new(Status::Unloaded),
+            last_used: AtomicU64::new(0),
+        }
+    }
+
+    /// Records a use at `epoch`.
+    pub(crate) fn touch(&self, epoch: u64) {
+        self.last_used.store(epoch, Ordering::Relaxed);
+    }
+
+    /// The epoch of the last use.
+    pub(crate) fn last_used(&self) -> u64 {
+        self.last_used.load(Ordering::Relaxed)
+    }
+
+    /// Locks the actor if nobody holds it now.
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, Status>> {
+        match self.status.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
         }
     }
 

@@ -72,6 +72,14 @@ pub enum Error {
         /// Its database.
         path: PathBuf,
     },
+    /// Another process has the actor awake, so it cannot be destroyed now; nothing was
+    /// changed. Retry after that process put it to sleep.
+    #[error("actor {0:?} is awake in another process and cannot be destroyed now")]
+    ActorInUse(String),
+    /// Another process is creating or destroying the actor, for longer than a wake or a
+    /// create waits; nothing was changed.
+    #[error("actor {0:?} is being created or destroyed by another process")]
+    ActorBusy(String),
     /// The actor is sleeping or being destroyed; the operation did nothing.
     #[error("actor {0:?} is stopping")]
     ActorStopping(String),
@@ -85,6 +93,15 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         source: DecodeError,
+    },
+    /// A state file names another actor than the one its file name says (a state file
+    /// copied under another name): the actor is not loaded, listed or migrated.
+    #[error("`{}` holds the state of actor {actor_id:?}, not of the actor its name says", path.display())]
+    StateIdMismatch {
+        /// The state file.
+        path: PathBuf,
+        /// The `actorId` inside it.
+        actor_id: String,
     },
     /// A file-system operation failed.
     #[error("I/O error on `{}`: {source}", path.display())]

@@ -93,8 +93,10 @@ pub fn actor_file_names(dir: &Path) -> Result<Vec<std::result::Result<String, Pa
     Ok(names)
 }
 
-/// Removes files in `dir` whose names contain `.tmp.` and that were last modified more
-/// than `max_age` ago. Returns how many were removed; failures are logged and skipped.
+/// Removes files in `dir` whose names contain `.tmp.` and whose modification time is
+/// more than `max_age` away from now, in the past or in the future (a clock set back
+/// makes old files look new forever). Returns how many were removed; failures are
+/// logged and skipped.
 pub fn remove_stale_temps(dir: &Path, max_age: Duration) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
@@ -110,7 +112,10 @@ pub fn remove_stale_temps(dir: &Path, max_age: Duration) -> usize {
             .metadata()
             .and_then(|meta| meta.modified())
             .ok()
-            .and_then(|modified| now.duration_since(modified).ok());
+            .map(|modified| match now.duration_since(modified) {
+                Ok(past) => past,
+                Err(future) => future.duration(),
+            });
         if age.is_some_and(|age| age > max_age) {
             match fs::remove_file(&path) {
                 Ok(()) => {
@@ -124,6 +129,22 @@ pub fn remove_stale_temps(dir: &Path, max_age: Duration) -> usize {
         }
     }
     removed
+}
+
+/// The soft limit on open descriptors of this process, if the platform has one.
+#[cfg(unix)]
+pub fn descriptor_limit() -> Option<u64> {
+    // SAFETY: `rlimit` is a plain C struct (all-zero is valid) that outlives the call.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `getrlimit` only writes into `limit`.
+    let result = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    (result == 0 && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as u64)
+}
+
+/// The soft limit on open descriptors of this process, if the platform has one.
+#[cfg(not(unix))]
+pub fn descriptor_limit() -> Option<u64> {
+    None
 }
 
 /// The size of a file, 0 when it does not exist.
@@ -171,8 +192,16 @@ mod tests {
             .open(&actor)
             .and_then(|f| f.set_modified(two_hours_ago))
             .map_err(|e| Error::io(&actor, e))?;
-        assert_eq!(remove_stale_temps(dir.path(), STALE_TEMP_AGE), 1);
+        let future = dir.path().join("d.tmp.3");
+        fs::write(&future, b"x").map_err(|e| Error::io(&future, e))?;
+        File::options()
+            .write(true)
+            .open(&future)
+            .and_then(|f| f.set_modified(SystemTime::now() + Duration::from_secs(3 * 60 * 60)))
+            .map_err(|e| Error::io(&future, e))?;
+        assert_eq!(remove_stale_temps(dir.path(), STALE_TEMP_AGE), 2);
         assert!(!old.exists());
+        assert!(!future.exists(), "a temp file from the future is stale too");
         assert!(fresh.exists());
         assert!(actor.exists());
         let names = actor_file_names(dir.path())?;

@@ -44,6 +44,11 @@ impl Layout {
         self.root.join("alarms")
     }
 
+    /// `<root>/locks`: the lock files that guard actor lifecycles across processes.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
     /// `<root>/state/<id>`.
     pub fn state_path(&self, id: &str) -> PathBuf {
         self.state_dir().join(id)

@@ -39,6 +39,7 @@ mod inspect;
 mod kv;
 mod layout;
 pub mod limits;
+mod locks;
 mod migration;
 mod read_only;
 mod reader;
@@ -50,7 +51,7 @@ pub use actor_id::{
     InvalidActorId, MAX_ACTOR_ID_LEN, RESERVED_ID_PART, TEMP_MARKER, check_actor_id,
 };
 pub use bare::DecodeError;
-pub use driver::{DriverOptions, FsDriver, StopHook};
+pub use driver::{DEFAULT_MAX_OPEN_DATABASES, DriverOptions, FsDriver, StopHook};
 pub use error::{BoxError, Error, Result};
 pub use fsutil::STALE_TEMP_AGE;
 pub use inspect::{ActorSummary, InspectReport, inspect_root};

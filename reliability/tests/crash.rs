@@ -156,7 +156,10 @@ fn killed_during_legacy_migration(backend: &str) {
     let mut reference_kv = Vec::new();
     for actor in &actors {
         let kv = read_kv(&*runtime, &db_of(&reference, &actor.id)).unwrap();
-        let expected = (!actor.entries.is_empty()).then(|| actor.entries.clone());
+        // Entries give a database; so does a pre-SQLite state (v1, v2) with none, whose
+        // empty database the migration creates (waking it without one is an error).
+        let expected =
+            (!actor.entries.is_empty() || actor.version < 3).then(|| actor.entries.clone());
         assert_eq!(
             kv, expected,
             "{backend}: reference migration of {}",
@@ -210,8 +213,11 @@ fn killed_during_legacy_migration(backend: &str) {
         assert_eq!(report.migrated.len() + migrated, with_entries);
         for (actor, expected) in actors.iter().zip(&reference_kv) {
             let kv = read_kv(&*runtime, &db_of(&root, &actor.id)).unwrap();
+            // An empty database (the reference's for empty pre-SQLite actors, or one a
+            // kill left before its transaction) holds what no database holds.
             let kv = kv.filter(|kv| !kv.is_empty());
-            assert_eq!(&kv, expected, "{backend} kill {kill}: {}", actor.id);
+            let expected = expected.clone().filter(|kv| !kv.is_empty());
+            assert_eq!(kv, expected, "{backend} kill {kill}: {}", actor.id);
             let legacy = std::fs::read(root.join("state").join(&actor.id)).unwrap();
             assert_eq!(
                 legacy, actor.bytes,

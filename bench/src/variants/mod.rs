@@ -43,7 +43,8 @@ pub(crate) trait Store: Send {
     fn get(&mut self, key: &Key) -> Result<Option<Vec<u8>>>;
     /// Batch get, one result per key.
     fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>>;
-    /// Put: one entry in autocommit, more in one `BEGIN IMMEDIATE` transaction.
+    /// Put, as the driver does: one `BEGIN IMMEDIATE` transaction that reads the size,
+    /// then inserts or replaces each entry.
     fn put(&mut self, entries: &[(Key, Val)]) -> Result<()>;
     /// List by prefix with the driver's default limit: the range `[prefix, upper)`, as
     /// the driver scans it. The driver variant overrides this with the driver's own call.

@@ -17,7 +17,7 @@ use crate::sql;
 pub(crate) struct RawStore {
     db: *mut ffi::sqlite3,
     get: *mut ffi::sqlite3_stmt,
-    old_size: *mut ffi::sqlite3_stmt,
+    used: *mut ffi::sqlite3_stmt,
     put: *mut ffi::sqlite3_stmt,
     delete_range: *mut ffi::sqlite3_stmt,
     range: *mut ffi::sqlite3_stmt,
@@ -55,7 +55,7 @@ impl RawStore {
         let mut store = RawStore {
             db,
             get: ptr::null_mut(),
-            old_size: ptr::null_mut(),
+            used: ptr::null_mut(),
             put: ptr::null_mut(),
             delete_range: ptr::null_mut(),
             range: ptr::null_mut(),
@@ -67,8 +67,12 @@ impl RawStore {
             store.exec(&cache)?;
         }
         store.exec(sql::CREATE_TABLE_SQL)?;
+        store.exec(&format!(
+            "BEGIN IMMEDIATE; {} COMMIT;",
+            sql::INSTALL_SIZE_SQL
+        ))?;
         store.get = store.prepare(sql::GET_SQL)?;
-        store.old_size = store.prepare(sql::OLD_SIZE_SQL)?;
+        store.used = store.prepare(sql::USED_SIZE_SQL)?;
         store.put = store.prepare(sql::PUT_SQL)?;
         store.delete_range = store.prepare(sql::DELETE_RANGE_SQL)?;
         store.range = store.prepare(sql::RANGE_ASC_SQL)?;
@@ -188,23 +192,21 @@ impl RawStore {
         }
     }
 
-    fn old_size(&self, key: &[u8]) -> Result<u64> {
-        let stmt = self.old_size;
-        // SAFETY: `key` outlives the run, which `finish` ends.
+    /// The actor's size, read inside a put as the driver does (for its storage limit).
+    fn used(&self) -> Result<u64> {
+        let stmt = self.used;
+        // SAFETY: a statement without bindings, reset by `finish`.
         let result = unsafe {
-            self.bind_blob(stmt, 1, key).and_then(|()| {
-                Ok(if self.step(stmt)? {
-                    ffi::sqlite3_column_int64(stmt, 0) as u64
-                } else {
-                    0
-                })
+            Ok(if self.step(stmt)? {
+                ffi::sqlite3_column_int64(stmt, 0) as u64
+            } else {
+                0
             })
         };
         self.finish(stmt, result)
     }
 
-    fn put_one(&self, key: &[u8], value: &[u8]) -> Result<u64> {
-        let removed = self.old_size(key)?;
+    fn put_one(&self, key: &[u8], value: &[u8]) -> Result<()> {
         let stmt = self.put;
         // SAFETY: `key` and `value` outlive the run, which `finish` ends.
         let result = unsafe {
@@ -212,8 +214,7 @@ impl RawStore {
                 .and_then(|()| self.bind_blob(stmt, 2, value))
                 .and_then(|()| self.step(stmt))
         };
-        self.finish(stmt, result)?;
-        Ok(removed)
+        self.finish(stmt, result).map(|_| ())
     }
 
     fn get_one(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -288,16 +289,15 @@ impl Store for RawStore {
     }
 
     fn put(&mut self, entries: &[(Key, Val)]) -> Result<()> {
-        if let [(key, value)] = entries {
-            self.put_one(key, value)?;
-            return Ok(());
-        }
         self.run_plain(self.begin)?;
-        for (key, value) in entries {
-            if let Err(error) = self.put_one(key, value) {
-                let _ = self.exec("ROLLBACK");
-                return Err(error);
-            }
+        let written = self.used().and_then(|_| {
+            entries
+                .iter()
+                .try_for_each(|(key, value)| self.put_one(key, value))
+        });
+        if let Err(error) = written {
+            let _ = self.exec("ROLLBACK");
+            return Err(error);
         }
         self.run_plain(self.commit)
     }
@@ -308,19 +308,21 @@ impl Store for RawStore {
 
     fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>> {
         let stmt = self.delete_range;
+        self.run_plain(self.begin)?;
         // SAFETY: the bounds outlive the run, which `finish` ends.
         let result = unsafe {
             self.bind_blob(stmt, 1, start)
                 .and_then(|()| self.bind_blob(stmt, 2, end))
-                .and_then(|()| {
-                    let mut deleted = 0;
-                    while self.step(stmt)? {
-                        deleted += 1;
-                    }
-                    Ok(deleted)
-                })
+                .and_then(|()| self.step(stmt))
+                .map(|_| ffi::sqlite3_changes64(self.db) as u64)
         };
-        self.finish(stmt, result).map(Some)
+        let deleted = self.finish(stmt, result);
+        if deleted.is_err() {
+            let _ = self.exec("ROLLBACK");
+        }
+        let deleted = deleted?;
+        self.run_plain(self.commit)?;
+        Ok(Some(deleted))
     }
 
     fn close(self: Box<Self>) -> Result<()> {
@@ -336,7 +338,7 @@ impl Drop for RawStore {
         unsafe {
             for stmt in [
                 self.get,
-                self.old_size,
+                self.used,
                 self.put,
                 self.delete_range,
                 self.range,
@@ -360,7 +362,7 @@ pub(crate) fn write_template(path: &Path, entries: u64) -> Result<()> {
     let mut store = RawStore::open(path, settings)?;
     store.run_plain(store.begin)?;
     for index in 0..entries {
-        store.put_raw(&crate::keys::key(index), &crate::keys::initial_value(index))?;
+        store.put_one(&crate::keys::key(index), &crate::keys::initial_value(index))?;
     }
     store.run_plain(store.commit)?;
     store.exec("PRAGMA wal_checkpoint(TRUNCATE)")?;
@@ -369,18 +371,6 @@ pub(crate) fn write_template(path: &Path, entries: u64) -> Result<()> {
 }
 
 impl RawStore {
-    /// A plain insert, without the size lookup (template filling only).
-    fn put_raw(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        let stmt = self.put;
-        // SAFETY: `key` and `value` outlive the run, which `finish` ends.
-        let result = unsafe {
-            self.bind_blob(stmt, 1, key)
-                .and_then(|()| self.bind_blob(stmt, 2, value))
-                .and_then(|()| self.step(stmt))
-        };
-        self.finish(stmt, result).map(|_| ())
-    }
-
     /// `PRAGMA journal_mode` and `PRAGMA synchronous` as the connection reports them.
     pub(crate) fn durability(&mut self) -> Result<(String, i64)> {
         let journal = self.prepare("PRAGMA journal_mode")?;

@@ -16,20 +16,11 @@ pub(crate) struct RusqliteStore {
     connection: Connection,
 }
 
-fn old_size(connection: &Connection, key: &[u8]) -> rusqlite::Result<i64> {
-    Ok(connection
-        .prepare_cached(sql::OLD_SIZE_SQL)?
-        .query_row(params![key], |row| row.get::<_, i64>(0))
-        .optional()?
-        .unwrap_or(0))
-}
-
-fn put_one(connection: &Connection, key: &[u8], value: &[u8]) -> rusqlite::Result<i64> {
-    let removed = old_size(connection, key)?;
+/// The actor's size, read inside a put as the driver does (for its storage limit).
+fn used(connection: &Connection) -> rusqlite::Result<i64> {
     connection
-        .prepare_cached(sql::PUT_SQL)?
-        .execute(params![key, value])?;
-    Ok(removed)
+        .prepare_cached(sql::USED_SIZE_SQL)?
+        .query_row([], |row| row.get::<_, i64>(0))
 }
 
 impl RusqliteStore {
@@ -47,6 +38,10 @@ impl RusqliteStore {
         connection
             .set_prepared_statement_cache_capacity(OpenOptions::DEFAULT_STATEMENT_CACHE_CAPACITY);
         connection.execute_batch(sql::CREATE_TABLE_SQL)?;
+        connection.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {} COMMIT;",
+            sql::INSTALL_SIZE_SQL
+        ))?;
         Ok(RusqliteStore { connection })
     }
 
@@ -92,15 +87,13 @@ impl Store for RusqliteStore {
     }
 
     fn put(&mut self, entries: &[(Key, Val)]) -> Result<()> {
-        if let [(key, value)] = entries {
-            put_one(&self.connection, key, value)?;
-            return Ok(());
-        }
         let tx = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        used(&tx)?;
         for (key, value) in entries {
-            put_one(&tx, key, value)?;
+            tx.prepare_cached(sql::PUT_SQL)?
+                .execute(params![&key[..], &value[..]])?;
         }
         tx.commit()?;
         Ok(())
@@ -111,13 +104,14 @@ impl Store for RusqliteStore {
     }
 
     fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>> {
-        let mut statement = self.connection.prepare_cached(sql::DELETE_RANGE_SQL)?;
-        let mut rows = statement.query(params![start, end])?;
-        let mut deleted = 0;
-        while rows.next()?.is_some() {
-            deleted += 1;
-        }
-        Ok(Some(deleted))
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let deleted = tx
+            .prepare_cached(sql::DELETE_RANGE_SQL)?
+            .execute(params![start, end])?;
+        tx.commit()?;
+        Ok(Some(deleted as u64))
     }
 
     fn close(self: Box<Self>) -> Result<()> {

@@ -40,6 +40,8 @@ impl SqlxStore {
         }
         let mut connection = block_on(SqliteConnection::connect_with(&options))?;
         block_on(sqlx::query(sql::CREATE_TABLE_SQL).execute(&mut connection))?;
+        let install = format!("BEGIN IMMEDIATE; {} COMMIT;", sql::INSTALL_SIZE_SQL);
+        block_on(sqlx::raw_sql(sqlx::AssertSqlSafe(install)).execute(&mut connection))?;
         Ok(SqlxStore { connection })
     }
 
@@ -90,24 +92,11 @@ impl Store for SqlxStore {
     fn put(&mut self, entries: &[(Key, Val)]) -> Result<()> {
         let connection = &mut self.connection;
         block_on(async move {
-            if let [(key, value)] = entries {
-                let _removed: Option<i64> = sqlx::query_scalar(sql::OLD_SIZE_SQL)
-                    .bind(&key[..])
-                    .fetch_optional(&mut *connection)
-                    .await?;
-                sqlx::query(sql::PUT_SQL)
-                    .bind(&key[..])
-                    .bind(&value[..])
-                    .execute(&mut *connection)
-                    .await?;
-                return Ok::<_, sqlx::Error>(());
-            }
             let mut tx = connection.begin_with(sql::BEGIN_SQL).await?;
+            let _used: i64 = sqlx::query_scalar(sql::USED_SIZE_SQL)
+                .fetch_one(&mut *tx)
+                .await?;
             for (key, value) in entries {
-                let _removed: Option<i64> = sqlx::query_scalar(sql::OLD_SIZE_SQL)
-                    .bind(&key[..])
-                    .fetch_optional(&mut *tx)
-                    .await?;
                 sqlx::query(sql::PUT_SQL)
                     .bind(&key[..])
                     .bind(&value[..])
@@ -124,13 +113,18 @@ impl Store for SqlxStore {
     }
 
     fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>> {
-        let sizes: Vec<i64> = block_on(
-            sqlx::query_scalar(sql::DELETE_RANGE_SQL)
+        let connection = &mut self.connection;
+        let deleted = block_on(async move {
+            let mut tx = connection.begin_with(sql::BEGIN_SQL).await?;
+            let done = sqlx::query(sql::DELETE_RANGE_SQL)
                 .bind(start)
                 .bind(end)
-                .fetch_all(&mut self.connection),
-        )?;
-        Ok(Some(sizes.len() as u64))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done.rows_affected())
+        })?;
+        Ok(Some(deleted))
     }
 
     fn close(self: Box<Self>) -> Result<()> {

@@ -69,7 +69,7 @@ pub fn entries(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
-/// Every file under `dir`, relative, sorted.
+/// Every file under `dir`, relative, sorted (the root's lock files left out).
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
@@ -79,7 +79,10 @@ pub fn files_under(dir: &Path) -> Vec<String> {
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
-                walk(base, &path, out);
+                // The root's lock files hold no actor's data.
+                if path != base.join("locks") {
+                    walk(base, &path, out);
+                }
             } else {
                 out.push(
                     path.strip_prefix(base)

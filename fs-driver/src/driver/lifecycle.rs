@@ -1,0 +1,486 @@
+//! Actors' lives: create, wake, list, sleep, destroy, and the state-file steps that go
+//! with them (timestamps as rivetkit writes them, the destroy's tombstone).
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use sqlite_runtime::Target;
+
+use super::{FsDriver, SLOT_RETRIES, StopHook, check_id, lock, now_ms, run_hook};
+use crate::actor::{ActorInfo, Loaded, Slot, Status};
+use crate::actor_id::check_actor_id;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::kv::KvStore;
+use crate::layout::Layout;
+use crate::state::{ActorState, decode_state, encode_state};
+
+impl FsDriver {
+    /// Whether the actor exists: it has a state file that is not a destroy's tombstone.
+    fn exists(&self, id: &str) -> Result<bool> {
+        match &self.layout {
+            None => Ok(false),
+            Some(layout) => Ok(live_state(layout, id)?.is_some()),
+        }
+    }
+
+    /// Wakes the actor (its slot locked by the caller): takes its cross-process lock,
+    /// reads its state, opens its database and records the wake in its state file
+    /// (`startTs = connectableTs = now`, no `sleepTs`) as rivetkit does, unless another
+    /// process has it awake already. `None` when the actor does not exist.
+    pub(super) fn wake(&self, id: &str, slot: &Arc<Slot>) -> Result<Option<Loaded>> {
+        let Some(layout) = &self.layout else {
+            return Ok(None);
+        };
+        let awake_elsewhere = match &self.locks {
+            Some(locks) => locks.wake(id)?,
+            None => false,
+        };
+        self.budget.admit(slot);
+        let woken = self.open_awake(layout, id, awake_elsewhere);
+        if !matches!(woken, Ok(Some(_))) {
+            self.budget.release(slot);
+            if let Some(locks) = &self.locks {
+                locks.release(id);
+            }
+        }
+        woken
+    }
+
+    fn open_awake(
+        &self,
+        layout: &Layout,
+        id: &str,
+        awake_elsewhere: bool,
+    ) -> Result<Option<Loaded>> {
+        let Some(mut state) = live_state(layout, id)? else {
+            return Ok(None);
+        };
+        let mut kv = KvStore::open(
+            self.runtime.clone(),
+            id,
+            Target::file(layout.database_path(id)),
+            self.options.max_storage_bytes,
+        )?;
+        if !awake_elsewhere {
+            let now = now_ms();
+            state.start_ts = Some(now);
+            state.connectable_ts = Some(now);
+            state.sleep_ts = None;
+            let written = forget_migrated_entries(&mut state, &mut kv)
+                .and_then(|()| write_state(layout, id, &state));
+            if let Err(error) = written {
+                let _ = kv.close();
+                return Err(error);
+            }
+        }
+        tracing::debug!(actor = %id, awake_elsewhere, "actor woken");
+        Ok(Some(Loaded {
+            id: id.to_owned(),
+            state,
+            kv,
+        }))
+    }
+
+    /// Creates an actor with `name`, `key` and `initial` KV entries (written in the same
+    /// step, under the put limits). Fails with [`Error::ActorExists`] when the id is
+    /// taken; leftover files of a previous actor with this id (a destroy or a create that
+    /// did not finish) are removed first, so the new actor starts empty.
+    pub fn create_actor<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        id: &str,
+        name: &str,
+        key: Vec<String>,
+        initial: &[(K, V)],
+    ) -> Result<ActorInfo> {
+        check_id(id)?;
+        crate::limits::check_put(initial, 0, self.options.max_storage_bytes)?;
+        for _ in 0..SLOT_RETRIES {
+            let slot = self.slot(id)?;
+            let mut status = slot.lock();
+            match &*status {
+                Status::Running(_) => return Err(Error::ActorExists(id.to_owned())),
+                Status::Stopping => return Err(Error::ActorStopping(id.to_owned())),
+                Status::Destroyed | Status::Retired => continue,
+                Status::Unloaded => {}
+            }
+            if let Some(locks) = &self.locks {
+                locks.create(id, || self.exists(id))?;
+            }
+            let created = self.create_locked(id, name, key, initial, &slot);
+            if let Some(locks) = &self.locks {
+                match &created {
+                    Ok(_) => locks.share(id)?,
+                    Err(_) => {
+                        locks.release(id);
+                    }
+                }
+            }
+            let loaded = created?;
+            let info = loaded.info();
+            *status = Status::Running(Box::new(loaded));
+            if self.is_memory() {
+                lock(&self.memory_index).insert(id.to_owned(), info.clone());
+            }
+            tracing::debug!(actor = %id, "actor created");
+            return Ok(info);
+        }
+        Err(Error::ActorStopping(id.to_owned()))
+    }
+
+    fn create_locked<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        id: &str,
+        name: &str,
+        key: Vec<String>,
+        initial: &[(K, V)],
+        slot: &Arc<Slot>,
+    ) -> Result<Loaded> {
+        if self.exists(id)? {
+            return Err(Error::ActorExists(id.to_owned()));
+        }
+        let now = now_ms();
+        let state = ActorState {
+            actor_id: id.to_owned(),
+            name: name.to_owned(),
+            key,
+            created_at: now,
+            // Created and running, as rivetkit's create followed by its start.
+            start_ts: Some(now),
+            connectable_ts: Some(now),
+            ..ActorState::default()
+        };
+        if !self.is_memory() {
+            self.budget.admit(slot);
+        }
+        let kv = self.create_store(id, &state, initial);
+        if kv.is_err() {
+            self.budget.release(slot);
+        }
+        Ok(Loaded {
+            id: id.to_owned(),
+            state,
+            kv: kv?,
+        })
+    }
+
+    fn create_store<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        id: &str,
+        state: &ActorState,
+        initial: &[(K, V)],
+    ) -> Result<KvStore> {
+        let max = self.options.max_storage_bytes;
+        let Some(layout) = &self.layout else {
+            let mut kv = KvStore::create(self.runtime.clone(), id, Target::Memory, max)?;
+            kv.put(initial)?;
+            return Ok(kv);
+        };
+        // No live state file: whatever else carries this id is a leftover (of a destroy
+        // that did not finish, or of a create that crashed), removed first.
+        remove_actor_files(layout, id)?;
+        lock(&self.alarms).remove(id);
+        let target = Target::file(layout.database_path(id));
+        let mut kv = match KvStore::create(self.runtime.clone(), id, target, max) {
+            Ok(kv) => kv,
+            Err(error) => {
+                // The open may have created the file before failing.
+                let _ = remove_actor_files(layout, id);
+                return Err(error);
+            }
+        };
+        // The database first, the state file last: until the state file exists there is
+        // no actor, and a crash leaves only leftovers that the next create removes.
+        let written = kv
+            .put(initial)
+            .and_then(|()| write_state(layout, id, state));
+        if let Err(error) = written {
+            let _ = kv.close();
+            let _ = remove_actor_files(layout, id);
+            return Err(error);
+        }
+        Ok(kv)
+    }
+
+    /// Makes sure the actor is running (opening its database) and returns its metadata.
+    pub fn load_actor(&self, id: &str) -> Result<ActorInfo> {
+        self.with_actor(id, |loaded| Ok(loaded.info()))
+    }
+
+    /// Whether the actor is awake in this driver (its database may be closed by the
+    /// open-database budget; in memory mode: whether it exists).
+    pub fn is_running(&self, id: &str) -> bool {
+        let slot = lock(&self.actors).get(id).cloned();
+        slot.is_some_and(|slot| matches!(&*slot.lock(), Status::Running(_)))
+    }
+
+    /// Up to `limit` actors with ids after `after` (exclusive), sorted by id. Pass the
+    /// last id of a page as `after` to get the next one. Actors whose state file cannot be
+    /// decoded, or names another actor, are skipped (and logged).
+    pub fn list_actors(&self, after: Option<&str>, limit: usize) -> Result<Vec<ActorInfo>> {
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let Some(layout) = &self.layout else {
+            let index = lock(&self.memory_index);
+            return Ok(index
+                .range::<str, _>((lower, Bound::Unbounded))
+                .take(limit)
+                .map(|(_, info)| info.clone())
+                .collect());
+        };
+        let mut ids: Vec<String> = fsutil::actor_file_names(&layout.state_dir())?
+            .into_iter()
+            .flatten()
+            .filter(|id| check_actor_id(id).is_ok())
+            .filter(|id| after.is_none_or(|after| id.as_str() > after))
+            .collect();
+        ids.sort();
+        let mut actors = Vec::new();
+        for id in ids {
+            if actors.len() >= limit {
+                break;
+            }
+            match live_state(layout, &id) {
+                Ok(Some(state)) => actors.push(ActorInfo::from_state(&id, &state)),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(actor = %id, %error, "actor skipped in listing"),
+            }
+        }
+        Ok(actors)
+    }
+
+    /// Puts the actor to sleep: runs `hook`, then closes its database, even when the hook
+    /// fails (its error is returned after the actor is stopped), and records the sleep in
+    /// its state file (unless another process still has it awake). Sleeping an actor
+    /// that is not running does nothing. The next operation on the actor wakes it again.
+    ///
+    /// In memory mode the database stays open (closing it would erase the data); only
+    /// the hook runs.
+    pub fn sleep_actor(&self, id: &str, hook: Option<StopHook<'_>>) -> Result<()> {
+        check_id(id)?;
+        for _ in 0..SLOT_RETRIES {
+            let slot = self.slot(id)?;
+            let mut status = slot.lock();
+            match &*status {
+                Status::Stopping | Status::Destroyed => {
+                    return Err(Error::ActorStopping(id.to_owned()));
+                }
+                Status::Retired => continue,
+                Status::Unloaded => {
+                    let exists = self.exists(id);
+                    *status = Status::Retired;
+                    self.unmap(id, &slot);
+                    return match exists? {
+                        true => Ok(()),
+                        false => Err(Error::ActorNotFound(id.to_owned())),
+                    };
+                }
+                Status::Running(_) => {}
+            }
+            let loaded = match std::mem::replace(&mut *status, Status::Stopping) {
+                Status::Running(loaded) => loaded,
+                other => {
+                    *status = other;
+                    return Err(Error::ActorStopping(id.to_owned()));
+                }
+            };
+            drop(status);
+            let hooked = run_hook(id, hook);
+            let Some(layout) = &self.layout else {
+                *slot.lock() = Status::Running(loaded);
+                return hooked;
+            };
+            let Loaded { mut state, kv, .. } = *loaded;
+            let closed = kv.close();
+            self.budget.release(&slot);
+            // As rivetkit records a sleep: no longer connectable, asleep since now. Done
+            // before the lock is released, so that no destroy can come in between.
+            let awake_elsewhere = self
+                .locks
+                .as_ref()
+                .is_some_and(|locks| locks.others_awake(id));
+            let recorded = if awake_elsewhere {
+                Ok(())
+            } else {
+                state.connectable_ts = None;
+                state.sleep_ts = Some(now_ms());
+                write_state(layout, id, &state)
+            };
+            if let Some(locks) = &self.locks {
+                locks.release(id);
+            }
+            let mut status = slot.lock();
+            *status = Status::Retired;
+            self.unmap(id, &slot);
+            drop(status);
+            tracing::debug!(actor = %id, "actor asleep");
+            return hooked.and(closed).and(recorded);
+        }
+        Err(Error::ActorStopping(id.to_owned()))
+    }
+
+    /// Destroys the actor: runs `hook` if it is running, closes its database (even when
+    /// the hook fails), then removes its files. A hook failure is returned after the actor
+    /// is gone. Creating the id again gives an empty actor.
+    ///
+    /// All or nothing from the caller's view: the destroy first rewrites the state file
+    /// with `destroyTs` (as rivetkit does), and that is the point of no return. When it
+    /// fails, the actor is intact (asleep) and the error says why. After it, the actor is
+    /// gone (not found, not listed) even if removing a file then fails: the error names
+    /// the file, and a retry of the destroy (or a create of the same id) finishes the job.
+    /// While another process has the actor awake, the destroy fails at once with
+    /// [`Error::ActorInUse`] and changes nothing.
+    pub fn destroy_actor(&self, id: &str, hook: Option<StopHook<'_>>) -> Result<()> {
+        check_id(id)?;
+        for _ in 0..SLOT_RETRIES {
+            let slot = self.slot(id)?;
+            let mut status = slot.lock();
+            match &*status {
+                Status::Stopping | Status::Destroyed => {
+                    return Err(Error::ActorStopping(id.to_owned()));
+                }
+                Status::Retired => continue,
+                Status::Unloaded | Status::Running(_) => {}
+            }
+            if let Some(locks) = &self.locks
+                && let Err(error) = locks.destroy(id)
+            {
+                if matches!(*status, Status::Unloaded) {
+                    *status = Status::Retired;
+                    self.unmap(id, &slot);
+                }
+                return Err(error);
+            }
+            let loaded = match std::mem::replace(&mut *status, Status::Stopping) {
+                Status::Running(loaded) => Some(loaded),
+                _ => None,
+            };
+            let was_running = loaded.is_some();
+            let (hooked, closed) = match loaded {
+                Some(loaded) => {
+                    drop(status);
+                    let hooked = run_hook(id, hook);
+                    let closed = loaded.kv.close();
+                    status = slot.lock();
+                    (hooked, closed)
+                }
+                None => (Ok(()), Ok(())),
+            };
+            self.budget.release(&slot);
+            let removed = match &self.layout {
+                Some(layout) => destroy_files(layout, id),
+                // In memory an actor is its open database.
+                None => Ok(was_running),
+            };
+            if let Some(locks) = &self.locks {
+                locks.release(id);
+            }
+            let removed = match removed {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    *status = Status::Retired;
+                    self.unmap(id, &slot);
+                    return Err(Error::ActorNotFound(id.to_owned()));
+                }
+                Err(DestroyError::Intact(error)) => {
+                    // Nothing was removed: the actor stays, asleep.
+                    *status = Status::Retired;
+                    self.unmap(id, &slot);
+                    return Err(error);
+                }
+                Err(DestroyError::Unfinished(error)) => Err(error),
+            };
+            lock(&self.alarms).remove(id);
+            lock(&self.memory_index).remove(id);
+            *status = Status::Destroyed;
+            self.unmap(id, &slot);
+            drop(status);
+            tracing::debug!(actor = %id, "actor destroyed");
+            return hooked.and(closed).and(removed);
+        }
+        Err(Error::ActorStopping(id.to_owned()))
+    }
+}
+
+/// Reads and decodes `state/<id>`; `None` when missing. A file whose `actorId` is not its
+/// name (a state file copied under another name) is an error: it would make two actors
+/// of one.
+pub(crate) fn read_state(layout: &Layout, id: &str) -> Result<Option<ActorState>> {
+    let path = layout.state_path(id);
+    let Some(bytes) = fsutil::read_optional(&path)? else {
+        return Ok(None);
+    };
+    let (_, state) = decode_state(&bytes).map_err(|source| Error::Decode {
+        path: path.clone(),
+        source,
+    })?;
+    if state.actor_id != id {
+        return Err(Error::StateIdMismatch {
+            path,
+            actor_id: state.actor_id,
+        });
+    }
+    Ok(Some(state))
+}
+
+/// The actor's state, `None` when it has no state file or only the tombstone of a
+/// destroy that did not finish.
+fn live_state(layout: &Layout, id: &str) -> Result<Option<ActorState>> {
+    Ok(read_state(layout, id)?.filter(|state| state.destroy_ts.is_none()))
+}
+
+/// Why a destroy failed.
+enum DestroyError {
+    /// Before the point of no return: the actor is intact.
+    Intact(Error),
+    /// After it: the actor is gone, some of its files are left; a retry finishes.
+    Unfinished(Error),
+}
+
+/// Destroys the actor's files (its database closed): the tombstone first, then the rest.
+/// `Ok(false)` when there is no actor (nor tombstone) to destroy.
+fn destroy_files(layout: &Layout, id: &str) -> std::result::Result<bool, DestroyError> {
+    let state = read_state(layout, id).map_err(DestroyError::Intact)?;
+    let Some(mut state) = state else {
+        return Ok(false);
+    };
+    if state.destroy_ts.is_none() {
+        state.destroy_ts = Some(now_ms());
+        write_state(layout, id, &state).map_err(DestroyError::Intact)?;
+    }
+    remove_actor_files(layout, id).map_err(DestroyError::Unfinished)?;
+    Ok(true)
+}
+
+/// Removes every file of the actor, stopping at the first failure: the database's `-wal`
+/// first (a stale one could be replayed into a new database of the same id), its `-shm`,
+/// the database, the alarm, and the state file last, so that an interrupted removal
+/// leaves the tombstone that lets a retry find the rest.
+fn remove_actor_files(layout: &Layout, id: &str) -> Result<()> {
+    let [database, wal, shm] = layout.database_files(id);
+    for path in [
+        wal,
+        shm,
+        database,
+        layout.alarm_path(id),
+        layout.state_path(id),
+    ] {
+        fsutil::remove_if_exists(&path)?;
+    }
+    Ok(())
+}
+
+/// Replaces `state/<id>` with `state` (atomically).
+fn write_state(layout: &Layout, id: &str, state: &ActorState) -> Result<()> {
+    fsutil::write_atomic(&layout.state_path(id), &encode_state(state))
+}
+
+/// Drops the legacy entries of a state file about to be rewritten once its database
+/// carries the migrated mark (they are in SQLite, and rivetkit rewrites the file without
+/// them too); without the mark they stay, so a root opened with the migration disabled
+/// loses nothing.
+fn forget_migrated_entries(state: &mut ActorState, kv: &mut KvStore) -> Result<()> {
+    if !state.kv_storage.is_empty() && kv.is_migrated()? {
+        state.kv_storage.clear();
+    }
+    Ok(())
+}

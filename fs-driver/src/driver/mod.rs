@@ -1,0 +1,348 @@
+//! The driver: actors, their KV stores and alarms under one storage root (or in memory).
+//!
+//! `mod.rs` holds the driver, its slots (one mutex per actor) and the path every actor
+//! operation takes (`with_actor`); `lifecycle` creates, wakes, lists, puts to sleep and
+//! destroys actors; `kv_ops` and `alarms` are the public KV and alarm operations;
+//! `budget` caps how many actor databases are open at once.
+
+mod alarms;
+mod budget;
+mod kv_ops;
+mod lifecycle;
+mod options;
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlite_runtime::SqliteRuntime;
+
+pub(crate) use self::lifecycle::read_state;
+pub use self::options::{DEFAULT_MAX_OPEN_DATABASES, DriverOptions};
+
+use self::budget::OpenBudget;
+use crate::actor::{ActorInfo, Loaded, Slot, Status};
+use crate::actor_id::check_actor_id;
+use crate::error::{BoxError, Error, Result};
+use crate::fsutil;
+use crate::layout::Layout;
+use crate::locks::ActorLocks;
+use crate::migration::{MigrationOptions, MigrationReport, migrate_legacy};
+
+/// A caller-supplied hook run when an actor is put to sleep or destroyed, before its
+/// database is closed. It runs without the actor's lock held: operations on the actor
+/// from inside the hook get [`Error::ActorStopping`]. Its failure (or panic) is
+/// reported, but the actor is stopped all the same.
+pub type StopHook<'a> = &'a (dyn Fn(&str) -> std::result::Result<(), BoxError> + 'a);
+
+/// How many times an operation follows an actor to a fresh slot after a concurrent sleep
+/// before giving up with [`Error::ActorStopping`].
+const SLOT_RETRIES: usize = 64;
+
+/// Descriptors kept free for the lock files, the application and SQLite's own use when
+/// the open-database budget is fitted to the process's descriptor limit.
+const RESERVED_DESCRIPTORS: u64 = 64 + crate::locks::SHARDS as u64;
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn check_id(id: &str) -> Result<()> {
+    check_actor_id(id).map_err(|reason| Error::InvalidActorId {
+        id: id.to_owned(),
+        reason,
+    })
+}
+
+fn run_hook(id: &str, hook: Option<StopHook<'_>>) -> Result<()> {
+    let Some(hook) = hook else {
+        return Ok(());
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| hook(id)))
+        .unwrap_or_else(|_| Err(BoxError::from("the stop hook panicked")));
+    outcome.map_err(|source| {
+        tracing::warn!(actor = %id, error = %source, "stop hook failed; stopping the actor anyway");
+        Error::StopHook {
+            id: id.to_owned(),
+            source,
+        }
+    })
+}
+
+/// The file-system driver (or, without a root, its in-memory twin).
+///
+/// Each actor has its own mutex: one actor's operations run one at a time, different
+/// actors never wait on each other (the map of actors is locked only to look a slot up).
+/// The driver is `Send + Sync`; share it as `&FsDriver` or `Arc<FsDriver>`.
+///
+/// Operations on an actor that is not running open it (a wake). Operations that race
+/// with [`sleep_actor`](FsDriver::sleep_actor) or
+/// [`destroy_actor`](FsDriver::destroy_actor) either complete fully or fail with
+/// [`Error::ActorStopping`]. At most
+/// [`max_open_databases`](DriverOptions::max_open_databases) actor databases are open at
+/// once; awake actors beyond it are reopened transparently.
+///
+/// Several processes (and drivers) may use one root: KV reads and writes are safe between
+/// them (SQLite's locking, and a storage size kept in each database), and each actor's
+/// lifecycle is guarded by advisory locks (see `locks` in the crate docs: an actor awake
+/// in one process cannot be destroyed by another, and two never both create one id).
+pub struct FsDriver {
+    runtime: Arc<dyn SqliteRuntime>,
+    layout: Option<Layout>,
+    options: DriverOptions,
+    actors: Mutex<HashMap<String, Arc<Slot>>>,
+    budget: OpenBudget,
+    /// Cross-process lifecycle guards (`None` in memory mode or without OS support).
+    locks: Option<ActorLocks>,
+    alarms: Mutex<HashMap<String, u64>>,
+    /// Memory mode only: every actor's metadata, for listing.
+    memory_index: Mutex<BTreeMap<String, ActorInfo>>,
+    migration: Option<MigrationReport>,
+}
+
+impl std::fmt::Debug for FsDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsDriver")
+            .field("backend", &self.runtime.name())
+            .field("root", &self.root())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FsDriver {
+    /// Opens the storage root at `root`, creating its directories: removes stale
+    /// temporary files, runs the legacy migration (unless disabled) and reads persisted
+    /// alarms back.
+    pub fn open(
+        runtime: Arc<dyn SqliteRuntime>,
+        root: impl Into<PathBuf>,
+        options: DriverOptions,
+    ) -> Result<Self> {
+        let layout = Layout::new(root);
+        for dir in [
+            layout.state_dir(),
+            layout.databases_dir(),
+            layout.alarms_dir(),
+        ] {
+            fsutil::create_dir_all(&dir)?;
+        }
+        for dir in [
+            layout.root().to_path_buf(),
+            layout.state_dir(),
+            layout.databases_dir(),
+            layout.alarms_dir(),
+        ] {
+            fsutil::remove_stale_temps(&dir, options.stale_temp_age);
+        }
+        let locks = ActorLocks::open(&layout.locks_dir());
+        let migration = if options.migrate_legacy {
+            let report = migrate_legacy(&*runtime, layout.root(), MigrationOptions::default())?;
+            tracing::info!(
+                root = %layout.root().display(),
+                migrated = report.migrated.len(),
+                entries = report.entries_migrated(),
+                skipped = report.skipped_populated.len(),
+                failures = report.failures.len(),
+                "legacy migration finished"
+            );
+            Some(report)
+        } else {
+            None
+        };
+        let alarms = alarms::load_alarms(&layout)?;
+        let capacity = fit_to_descriptors(options.max_open_databases);
+        Ok(FsDriver {
+            runtime,
+            layout: Some(layout),
+            budget: OpenBudget::new(capacity),
+            options,
+            actors: Mutex::default(),
+            locks,
+            alarms: Mutex::new(alarms),
+            memory_index: Mutex::default(),
+            migration,
+        })
+    }
+
+    /// A driver that persists nothing: each actor's KV store is a private in-memory
+    /// database. Sleeping keeps the data (closing an in-memory database would erase
+    /// it); destroying drops it.
+    pub fn memory(runtime: Arc<dyn SqliteRuntime>, options: DriverOptions) -> Self {
+        FsDriver {
+            runtime,
+            layout: None,
+            budget: OpenBudget::new(options.max_open_databases),
+            options,
+            actors: Mutex::default(),
+            locks: None,
+            alarms: Mutex::default(),
+            memory_index: Mutex::default(),
+            migration: None,
+        }
+    }
+
+    /// The storage root, `None` in memory mode.
+    pub fn root(&self) -> Option<&Path> {
+        self.layout.as_ref().map(Layout::root)
+    }
+
+    /// The storage layout, `None` in memory mode.
+    pub fn layout(&self) -> Option<&Layout> {
+        self.layout.as_ref()
+    }
+
+    /// Whether this driver persists nothing.
+    pub fn is_memory(&self) -> bool {
+        self.layout.is_none()
+    }
+
+    /// The settings.
+    pub fn options(&self) -> &DriverOptions {
+        &self.options
+    }
+
+    /// The runtime databases are opened with.
+    pub fn runtime(&self) -> &Arc<dyn SqliteRuntime> {
+        &self.runtime
+    }
+
+    /// What the start-up migration did (`None` in memory mode or when disabled).
+    pub fn migration_report(&self) -> Option<&MigrationReport> {
+        self.migration.as_ref()
+    }
+
+    /// How many actor databases are open now, and the most that may be (after fitting
+    /// [`max_open_databases`](DriverOptions::max_open_databases) to the descriptor
+    /// limit). Memory mode counts none.
+    pub fn open_databases(&self) -> (usize, usize) {
+        (self.budget.open_count(), self.budget.capacity())
+    }
+
+    /// The actor's slot, made on first use. An id is validated before its slot is made,
+    /// so a mapped slot proves its id valid and the hot path skips the check.
+    fn slot(&self, id: &str) -> Result<Arc<Slot>> {
+        let mut actors = lock(&self.actors);
+        if let Some(slot) = actors.get(id) {
+            return Ok(slot.clone());
+        }
+        check_id(id)?;
+        let slot = Arc::new(Slot::new());
+        actors.insert(id.to_owned(), slot.clone());
+        Ok(slot)
+    }
+
+    /// Drops `slot` from the map if it is still the one there. Called with the slot
+    /// locked, so that nobody sees a retired slot still mapped.
+    fn unmap(&self, id: &str, slot: &Arc<Slot>) {
+        let mut actors = lock(&self.actors);
+        if actors
+            .get(id)
+            .is_some_and(|current| Arc::ptr_eq(current, slot))
+        {
+            actors.remove(id);
+        }
+    }
+
+    /// Runs `work` on the running actor, waking it first if needed, and reopening its
+    /// database if the budget had closed it.
+    fn with_actor<R>(&self, id: &str, work: impl FnOnce(&mut Loaded) -> Result<R>) -> Result<R> {
+        for _ in 0..SLOT_RETRIES {
+            let slot = self.slot(id)?;
+            let mut status = slot.lock();
+            match &mut *status {
+                Status::Running(loaded) => {
+                    if loaded.kv.is_open() || self.is_memory() {
+                        self.budget.touch(&slot);
+                    } else {
+                        self.budget.admit(&slot);
+                    }
+                    return work(loaded);
+                }
+                Status::Stopping | Status::Destroyed => {
+                    return Err(Error::ActorStopping(id.to_owned()));
+                }
+                Status::Retired => continue,
+                Status::Unloaded => {}
+            }
+            match self.wake(id, &slot) {
+                Ok(Some(loaded)) => {
+                    let mut loaded = Box::new(loaded);
+                    let result = work(&mut loaded);
+                    *status = Status::Running(loaded);
+                    return result;
+                }
+                Ok(None) => {
+                    *status = Status::Retired;
+                    self.unmap(id, &slot);
+                    return Err(Error::ActorNotFound(id.to_owned()));
+                }
+                Err(error) => {
+                    *status = Status::Retired;
+                    self.unmap(id, &slot);
+                    return Err(error);
+                }
+            }
+        }
+        Err(Error::ActorStopping(id.to_owned()))
+    }
+}
+
+/// `requested`, lowered so that three descriptors per open database fit under the
+/// process's descriptor limit with room to spare.
+fn fit_to_descriptors(requested: usize) -> usize {
+    let Some(limit) = fsutil::descriptor_limit() else {
+        return requested;
+    };
+    let fits = limit.saturating_sub(RESERVED_DESCRIPTORS) / 3;
+    let fitted = requested
+        .min(usize::try_from(fits).unwrap_or(usize::MAX))
+        .max(8);
+    if fitted < requested {
+        tracing::info!(
+            requested,
+            fitted,
+            limit,
+            "open actor databases capped by the descriptor limit"
+        );
+    }
+    fitted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<FsDriver>();
+        assert_send_sync::<Arc<FsDriver>>();
+    }
+
+    #[test]
+    fn hook_failures_and_panics_become_typed_errors() {
+        assert!(run_hook("a", None).is_ok());
+        let failing = |_: &str| -> std::result::Result<(), BoxError> { Err("boom".into()) };
+        assert!(matches!(
+            run_hook("a", Some(&failing)),
+            Err(Error::StopHook { .. })
+        ));
+        let panicking = |_: &str| -> std::result::Result<(), BoxError> { panic!("hook panic") };
+        assert!(matches!(
+            run_hook("a", Some(&panicking)),
+            Err(Error::StopHook { .. })
+        ));
+    }
+}

@@ -1,0 +1,72 @@
+//! Driver settings.
+
+use std::time::Duration;
+
+use crate::fsutil;
+use crate::limits::DEFAULT_MAX_STORAGE_SIZE;
+
+/// Driver settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriverOptions {
+    /// The storage limit per actor: the sum of `key + value` over its table
+    /// (default 10 GiB).
+    pub max_storage_bytes: u64,
+    /// Temporary files whose modification time is further than this from now (in either
+    /// direction: a clock set back leaves files "from the future") are removed at
+    /// start-up (default one hour).
+    pub stale_temp_age: Duration,
+    /// Whether opening a root runs the legacy migration (default `true`).
+    pub migrate_legacy: bool,
+    /// How many actor databases may be open at once (default 256, lowered when the
+    /// process's descriptor limit cannot hold that many: each takes three descriptors,
+    /// for the database, its `-wal` and its `-shm`). Awake actors beyond it have their
+    /// database closed, least recently used first, and reopened at their next operation:
+    /// callers see no error, only the reopen's cost. Ignored in memory mode.
+    pub max_open_databases: usize,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        DriverOptions {
+            max_storage_bytes: DEFAULT_MAX_STORAGE_SIZE,
+            stale_temp_age: fsutil::STALE_TEMP_AGE,
+            migrate_legacy: true,
+            max_open_databases: DEFAULT_MAX_OPEN_DATABASES,
+        }
+    }
+}
+
+/// The default of [`DriverOptions::max_open_databases`]: sized for a process limited to
+/// 1024 descriptors (3 each: 768, leaving room for the lock files and the application).
+pub const DEFAULT_MAX_OPEN_DATABASES: usize = 256;
+
+impl DriverOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the storage limit per actor.
+    pub fn max_storage_bytes(mut self, bytes: u64) -> Self {
+        self.max_storage_bytes = bytes;
+        self
+    }
+
+    /// Sets the age past which temporary files are removed at start-up.
+    pub fn stale_temp_age(mut self, age: Duration) -> Self {
+        self.stale_temp_age = age;
+        self
+    }
+
+    /// Sets whether opening a root runs the legacy migration.
+    pub fn migrate_legacy(mut self, migrate: bool) -> Self {
+        self.migrate_legacy = migrate;
+        self
+    }
+
+    /// Sets how many actor databases may be open at once (at least 1).
+    pub fn max_open_databases(mut self, count: usize) -> Self {
+        self.max_open_databases = count.max(1);
+        self
+    }
+}
