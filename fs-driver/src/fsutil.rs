@@ -10,6 +10,27 @@ use crate::actor_id::{RESERVED_ID_PART, TEMP_MARKER};
 use crate::error::{Error, Result};
 use crate::layout::with_suffix;
 
+/// Checks the injected faults of the `fault-injection` feature; nothing without it.
+#[cfg(feature = "fault-injection")]
+use crate::faults::{FileOp, check as fault};
+
+#[cfg(not(feature = "fault-injection"))]
+#[derive(Clone, Copy)]
+enum FileOp {
+    CreateTemp,
+    WriteTemp,
+    SyncTemp,
+    Rename,
+    Remove,
+    CreateDir,
+}
+
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+fn fault(_: FileOp, _: &Path) -> io::Result<()> {
+    Ok(())
+}
+
 /// How old a temporary file must be before start-up removes it.
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 
@@ -21,15 +42,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         &format!("{TEMP_MARKER}{}", uuid::Uuid::new_v4()),
     );
     let written = (|| -> io::Result<()> {
+        fault(FileOp::CreateTemp, &temp)?;
         let mut file = File::options().write(true).create_new(true).open(&temp)?;
+        fault(FileOp::WriteTemp, &temp)?;
         file.write_all(bytes)?;
+        fault(FileOp::SyncTemp, &temp)?;
         file.sync_all()
     })();
     if let Err(error) = written {
         let _ = fs::remove_file(&temp);
         return Err(Error::io(temp, error));
     }
-    if let Err(error) = fs::rename(&temp, path) {
+    if let Err(error) = fault(FileOp::Rename, path).and_then(|()| fs::rename(&temp, path)) {
         let _ = fs::remove_file(&temp);
         return Err(Error::io(path, error));
     }
@@ -58,7 +82,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
 
 /// Removes a file; a missing file is not an error. Returns whether a file was removed.
 pub fn remove_if_exists(path: &Path) -> Result<bool> {
-    match fs::remove_file(path) {
+    match fault(FileOp::Remove, path).and_then(|()| fs::remove_file(path)) {
         Ok(()) => Ok(true),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(error) => Err(Error::io(path, error)),
@@ -67,7 +91,9 @@ pub fn remove_if_exists(path: &Path) -> Result<bool> {
 
 /// Creates `dir` and its parents.
 pub fn create_dir_all(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))
+    fault(FileOp::CreateDir, dir)
+        .and_then(|()| fs::create_dir_all(dir))
+        .map_err(|error| Error::io(dir, error))
 }
 
 /// The names of the files in `dir` that may be actors (names without `.tmp`), unsorted.

@@ -34,6 +34,8 @@ pub mod alarm;
 pub mod bare;
 mod driver;
 mod error;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 mod fsutil;
 mod inspect;
 mod kv;

@@ -23,8 +23,9 @@
 //!
 //! Why shards: the kernel keeps a file's locks in one list, and every lock operation
 //! walks it; with 100,000 awake actors on one file each wake would cost milliseconds.
-//! Split over 64 files, a list stays around 1,500 entries (tens of microseconds), for at
-//! most 64 descriptors (a lock file is opened when first needed).
+//! Split over 32 files, a list stays around 3,000 entries (tens of microseconds), for at
+//! most 32 descriptors (a lock file is opened when first needed). Every process must
+//! agree on the split, so it is a constant.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -34,7 +35,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 
 /// How many lock files a root has.
-pub const SHARDS: usize = 64;
+pub const SHARDS: usize = 32;
 
 /// How long a wake or a create waits for another process's create or destroy.
 const WAIT: Duration = Duration::from_secs(5);

@@ -137,6 +137,8 @@ pub struct Error {
     extended_code: Option<i32>,
     message: String,
     path: Option<PathBuf>,
+    /// The operating system's error number behind an I/O or open failure, when known.
+    os_code: Option<i32>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -150,6 +152,7 @@ impl Error {
             extended_code: None,
             message: message.into(),
             path: None,
+            os_code: None,
             source: None,
         }
     }
@@ -167,6 +170,7 @@ impl Error {
             extended_code: Some(extended_code),
             message: message.into(),
             path: None,
+            os_code: None,
             source: None,
         }
     }
@@ -198,6 +202,22 @@ impl Error {
             ) if self.path.is_none() => self.with_path(path),
             _ => self,
         }
+    }
+
+    /// Sets the operating system's error behind the failure (SQLite's own messages, such
+    /// as "unable to open database file" or "disk I/O error", do not say whether the
+    /// disk is full, descriptors ran out or permission was denied). Only errors that
+    /// carry an OS error number are recorded.
+    pub fn with_os_error(mut self, error: &std::io::Error) -> Self {
+        if let Some(code) = error.raw_os_error() {
+            self.os_code = Some(code);
+        }
+        self
+    }
+
+    /// The operating system's error behind the failure, when known.
+    pub fn os_error(&self) -> Option<std::io::Error> {
+        self.os_code.map(std::io::Error::from_raw_os_error)
     }
 
     /// Sets the underlying error.
@@ -247,8 +267,11 @@ impl fmt::Display for Error {
             write!(f, " `{}`", path.display())?;
         }
         write!(f, ": {}", self.message)?;
-        if let Some(code) = self.extended_code {
-            write!(f, " (SQLite code {code})")?;
+        match (self.extended_code, self.os_error()) {
+            (Some(code), Some(os)) => write!(f, " (SQLite code {code}; {os})")?,
+            (Some(code), None) => write!(f, " (SQLite code {code})")?,
+            (None, Some(os)) => write!(f, " ({os})")?,
+            (None, None) => {}
         }
         Ok(())
     }
@@ -289,5 +312,13 @@ mod tests {
         );
         let sql = Error::from_sqlite("x", 1, "syntax").with_file_context(Some(Path::new("/a")));
         assert_eq!(sql.path(), None);
+        let full = Error::from_sqlite("x", 4874, "disk I/O error")
+            .with_os_error(&std::io::Error::from_raw_os_error(28));
+        assert_eq!(full.os_error().and_then(|e| e.raw_os_error()), Some(28));
+        assert!(
+            full.to_string().starts_with("x: I/O error: disk I/O error (SQLite code 4874; "),
+            "{full}"
+        );
+        assert!(full.to_string().contains("os error 28"), "{full}");
     }
 }

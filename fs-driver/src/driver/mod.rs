@@ -43,7 +43,10 @@ const SLOT_RETRIES: usize = 64;
 
 /// Descriptors kept free for the lock files, the application and SQLite's own use when
 /// the open-database budget is fitted to the process's descriptor limit.
-const RESERVED_DESCRIPTORS: u64 = 64 + crate::locks::SHARDS as u64;
+const RESERVED_DESCRIPTORS: u64 = 32 + crate::locks::SHARDS as u64;
+
+/// The fewest databases the budget keeps open, whatever the descriptor limit.
+const MIN_OPEN_DATABASES: usize = 4;
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {

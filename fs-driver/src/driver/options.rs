@@ -37,7 +37,8 @@ impl Default for DriverOptions {
 }
 
 /// The default of [`DriverOptions::max_open_databases`]: sized for a process limited to
-/// 1024 descriptors (3 each: 768, leaving room for the lock files and the application).
+/// 1024 descriptors (3 each: 768, leaving room for the 32 lock files and the
+/// application).
 pub const DEFAULT_MAX_OPEN_DATABASES: usize = 256;
 
 impl DriverOptions {

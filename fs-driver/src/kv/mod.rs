@@ -6,6 +6,7 @@
 //! once; scans go through `for_each` and blobs are bound borrowed. Limits are checked
 //! before anything is written.
 
+mod diagnose;
 mod files;
 pub(crate) mod size;
 mod store;

@@ -15,6 +15,7 @@ use sqlite_runtime::{
     ErrorKind, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target, ValueRef,
 };
 
+use super::diagnose::diagnose;
 use super::files::OpenFiles;
 use super::{
     CREATE_TABLE_SQL, DELETE_RANGE_SQL, DELETE_SQL, ListOptions, PUT_SQL, get_value, get_values,
@@ -325,8 +326,9 @@ fn run_transaction<R>(
     connection: &mut Connection,
     work: impl FnOnce(&mut Connection) -> Result<R>,
 ) -> std::result::Result<R, Written> {
-    let not_applied =
-        |connection: &Connection, error: Error| Written::No(read_only_error(id, connection, error));
+    let not_applied = |connection: &Connection, error: Error| {
+        Written::No(explain(connection, read_only_error(id, connection, error)))
+    };
     if let Err(error) = connection.db.run(sql::BEGIN, Params::NONE) {
         return Err(not_applied(connection, error.into()));
     }
@@ -348,7 +350,7 @@ fn run_transaction<R>(
             if unknown {
                 Err(Written::Unknown(Error::WriteOutcomeUnknown {
                     id: id.to_owned(),
-                    source: error,
+                    source: diagnose(error, connection_path(connection)),
                 }))
             } else {
                 Err(not_applied(connection, error.into()))
@@ -372,6 +374,16 @@ fn read_only_error(id: &str, connection: &Connection, error: Error) -> Error {
             path: connection_path(connection).to_path_buf(),
         },
         _ => error,
+    }
+}
+
+/// A database error of the connection's file, with the OS error behind it.
+fn explain(connection: &Connection, error: Error) -> Error {
+    match error {
+        Error::Sqlite(sqlite) if connection.files.is_some() => {
+            Error::Sqlite(diagnose(sqlite, connection_path(connection)))
+        }
+        other => other,
     }
 }
 
@@ -403,6 +415,14 @@ impl Connection {
     /// Opens `target` (creating it when `create`), makes sure it has the table and the
     /// kept size when it can be written, and records its files.
     fn open(runtime: &dyn SqliteRuntime, target: &Target, create: bool) -> Result<Self> {
+        let opened = Self::open_unexplained(runtime, target, create);
+        match (opened, target.path()) {
+            (Err(Error::Sqlite(error)), Some(path)) => Err(diagnose(error, path).into()),
+            (opened, _) => opened,
+        }
+    }
+
+    fn open_unexplained(runtime: &dyn SqliteRuntime, target: &Target, create: bool) -> Result<Self> {
         let mut db = runtime.open(target, &OpenOptions::new().create(create))?;
         let writable = match target.path() {
             Some(path) => can_write(path),
