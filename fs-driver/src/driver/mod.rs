@@ -311,7 +311,7 @@ fn fit_to_descriptors(requested: usize) -> usize {
     let fits = limit.saturating_sub(RESERVED_DESCRIPTORS) / 3;
     let fitted = requested
         .min(usize::try_from(fits).unwrap_or(usize::MAX))
-        .max(8);
+        .max(MIN_OPEN_DATABASES);
     if fitted < requested {
         tracing::info!(
             requested,
