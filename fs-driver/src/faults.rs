@@ -49,8 +49,10 @@ pub fn clear() {
 
 /// The injected failure of `op` on `path`, if any.
 pub(crate) fn check(op: FileOp, path: &Path) -> io::Result<()> {
-    HOOK.with(|slot| match slot.borrow().as_ref().and_then(|hook| hook(op, path)) {
-        Some(error) => Err(error),
-        None => Ok(()),
-    })
+    HOOK.with(
+        |slot| match slot.borrow().as_ref().and_then(|hook| hook(op, path)) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        },
+    )
 }

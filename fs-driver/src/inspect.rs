@@ -85,6 +85,14 @@ pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectR
                 })
             });
         let (state_version, state) = match decoded {
+            Ok((_, state)) if state.actor_id != id => {
+                let error = Error::StateIdMismatch {
+                    path: path.clone(),
+                    actor_id: state.actor_id,
+                };
+                report.failures.push(FileFailure { path, error });
+                continue;
+            }
             Ok(decoded) => decoded,
             Err(error) => {
                 report.failures.push(FileFailure { path, error });

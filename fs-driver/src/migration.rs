@@ -138,7 +138,9 @@ fn migrate_actor(
         source,
     })?;
     if state.actor_id != id {
-        tracing::warn!(file = %id, actor_id = %state.actor_id, "state file name and actorId differ; using the file name");
+        // As rivetkit's migration: the entries go to the actor the file name says. The
+        // driver refuses to load such an actor (`Error::StateIdMismatch`).
+        tracing::warn!(file = %id, actor_id = %state.actor_id, "state file name and actorId differ");
     }
     let db_path = layout.database_path(id);
     if state.kv_storage.is_empty() {

@@ -316,7 +316,8 @@ mod tests {
             .with_os_error(&std::io::Error::from_raw_os_error(28));
         assert_eq!(full.os_error().and_then(|e| e.raw_os_error()), Some(28));
         assert!(
-            full.to_string().starts_with("x: I/O error: disk I/O error (SQLite code 4874; "),
+            full.to_string()
+                .starts_with("x: I/O error: disk I/O error (SQLite code 4874; "),
             "{full}"
         );
         assert!(full.to_string().contains("os error 28"), "{full}");

@@ -10,10 +10,12 @@
 
 use crate::Case;
 
+mod accounting;
 mod actors;
 mod alarms;
 mod concurrency;
 mod files;
+mod integrity;
 mod interop;
 mod kv;
 mod limits;
@@ -71,4 +73,10 @@ pub const CASES: &[Case] = cases![
     concurrency::concurrency_shared_actors_with_sleeps,
     model::model_random_ops_on_files,
     model::model_random_ops_in_memory,
+    accounting::accounting_exact_for_every_writer,
+    accounting::accounting_added_to_databases_without_it,
+    integrity::integrity_missing_database_is_an_error,
+    integrity::integrity_writes_into_replaced_files_are_refused,
+    integrity::integrity_half_done_destroy_is_gone_and_retry_finishes,
+    integrity::integrity_state_file_of_another_actor_is_refused,
 ];

@@ -17,7 +17,8 @@ use crate::layout::with_suffix;
 
 /// `error`, with the OS error behind it when one can be found.
 pub(crate) fn diagnose(error: sqlite_runtime::Error, path: &Path) -> sqlite_runtime::Error {
-    if error.os_error().is_some() || !matches!(error.kind(), ErrorKind::Io | ErrorKind::CannotOpen) {
+    if error.os_error().is_some() || !matches!(error.kind(), ErrorKind::Io | ErrorKind::CannotOpen)
+    {
         return error;
     }
     match os_cause(path) {
@@ -32,7 +33,11 @@ fn os_cause(path: &Path) -> Option<io::Error> {
         with_suffix(path.to_path_buf(), "-wal"),
         with_suffix(path.to_path_buf(), "-shm"),
     ] {
-        match std::fs::OpenOptions::new().read(true).write(true).open(&file) {
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&file)
+        {
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::NotFound && file != path => {}
             Err(error) => return Some(error),

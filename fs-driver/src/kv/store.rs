@@ -422,7 +422,11 @@ impl Connection {
         }
     }
 
-    fn open_unexplained(runtime: &dyn SqliteRuntime, target: &Target, create: bool) -> Result<Self> {
+    fn open_unexplained(
+        runtime: &dyn SqliteRuntime,
+        target: &Target,
+        create: bool,
+    ) -> Result<Self> {
         let mut db = runtime.open(target, &OpenOptions::new().create(create))?;
         let writable = match target.path() {
             Some(path) => can_write(path),
