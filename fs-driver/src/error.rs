@@ -60,7 +60,7 @@ pub enum Error {
         /// The actor.
         id: String,
         /// The failure of the commit.
-        source: sqlite_runtime::Error,
+        source: Box<sqlite_runtime::Error>,
     },
     /// The actor's database cannot be written (a read-only file, directory or file
     /// system). Reads work; every write first tries to reopen the database for writing,

@@ -350,7 +350,7 @@ fn run_transaction<R>(
             if unknown {
                 Err(Written::Unknown(Error::WriteOutcomeUnknown {
                     id: id.to_owned(),
-                    source: diagnose(error, connection_path(connection)),
+                    source: Box::new(diagnose(error, connection_path(connection))),
                 }))
             } else {
                 Err(not_applied(connection, error.into()))
