@@ -1,0 +1,1 @@
+//! A dqlite backend for sqlite-runtime (work in progress).
