@@ -13,6 +13,7 @@ use crate::Case;
 mod accounting;
 mod actors;
 mod alarms;
+mod budget;
 mod concurrency;
 mod files;
 mod integrity;
@@ -73,6 +74,7 @@ pub const CASES: &[Case] = cases![
     concurrency::concurrency_shared_actors_with_sleeps,
     model::model_random_ops_on_files,
     model::model_random_ops_in_memory,
+    budget::budget_eight_open_databases_for_a_hundred_actors,
     accounting::accounting_exact_for_every_writer,
     accounting::accounting_added_to_databases_without_it,
     integrity::integrity_missing_database_is_an_error,

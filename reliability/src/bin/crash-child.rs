@@ -9,6 +9,10 @@
 //!                                           `<step> ok` or `<step> error ...` for each
 //! crash-child BACKEND ROOT contend W COUNT  COUNT batch puts and COUNT single puts to
 //!                                           the contention actor, as writer W
+//! crash-child BACKEND ROOT serve            runs one driver command per stdin line
+//!                                           (see `serve`), answers one line each
+//! crash-child BACKEND ROOT create-many P N  creates actors P0..P(N-1), printing
+//!                                           `created ID` or `exists ID` for each
 //! ```
 //!
 //! Every mode prints `ready` once its driver is open. Lines are flushed as they are
@@ -109,8 +113,89 @@ fn run(args: &[String]) -> BoxResult<()> {
             )?;
             step("write", driver.kv_put("existing", &[(b"k", b"w")]))
         }
+        ("serve", []) => {
+            let driver = FsDriver::open(runtime, &root, DriverOptions::new())?;
+            say("ready")?;
+            for line in std::io::stdin().lines() {
+                let line = line?;
+                if line == "quit" {
+                    break;
+                }
+                match serve(&driver, &line) {
+                    Ok(answer) => say(&format!("ok {answer}"))?,
+                    Err(error) => say(&format!("error {}", error_name(&error)))?,
+                }
+            }
+            Ok(())
+        }
+        ("create-many", [prefix, count]) => {
+            let count: usize = count.parse()?;
+            let driver = FsDriver::open(runtime, &root, DriverOptions::new())?;
+            say("ready")?;
+            let none: &[(&[u8], &[u8])] = &[];
+            for index in 0..count {
+                let id = format!("{prefix}{index}");
+                match driver.create_actor(&id, "race", Vec::new(), none) {
+                    Ok(_) => say(&format!("created {id}"))?,
+                    Err(Error::ActorExists(_)) => say(&format!("exists {id}"))?,
+                    Err(error) => return Err(format!("{id}: {error}").into()),
+                }
+            }
+            say("done")
+        }
         _ => Err(format!("unknown mode {mode} {rest:?}").into()),
     }
+}
+
+/// One `serve` command: `create ID`, `put ID KEY VALUE [KEY VALUE]...`,
+/// `delete ID KEY...`, `delete-range ID START END` (bytes in hex), `used ID`,
+/// `sleep ID`, `destroy ID`. Answers what the command returns.
+fn serve(driver: &FsDriver, line: &str) -> fs_driver::Result<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let hex = |word: &str| -> Vec<u8> {
+        (0..word.len() / 2)
+            .filter_map(|i| u8::from_str_radix(word.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect()
+    };
+    match words.as_slice() {
+        ["create", id] => {
+            let none: &[(&[u8], &[u8])] = &[];
+            driver
+                .create_actor(id, "served", Vec::new(), none)
+                .map(|_| String::new())
+        }
+        ["put", id, pairs @ ..] => {
+            let entries: Vec<(Vec<u8>, Vec<u8>)> = pairs
+                .chunks(2)
+                .map(|pair| (hex(pair[0]), hex(pair.get(1).copied().unwrap_or(""))))
+                .collect();
+            driver.kv_put(id, &entries).map(|()| String::new())
+        }
+        ["delete", id, keys @ ..] => {
+            let keys: Vec<Vec<u8>> = keys.iter().map(|key| hex(key)).collect();
+            driver.kv_delete(id, &keys).map(|()| String::new())
+        }
+        ["delete-range", id, start, end] => driver
+            .kv_delete_range(id, &hex(start), &hex(end))
+            .map(|()| String::new()),
+        ["used", id] => driver.kv_storage_used(id).map(|used| used.to_string()),
+        ["sleep", id] => driver.sleep_actor(id, None).map(|()| String::new()),
+        ["destroy", id] => driver.destroy_actor(id, None).map(|()| String::new()),
+        _ => Ok(format!("unknown command {line}")),
+    }
+}
+
+/// The error's variant, then its message.
+fn error_name(error: &Error) -> String {
+    let name = match error {
+        Error::ActorNotFound(_) => "not-found",
+        Error::ActorExists(_) => "exists",
+        Error::ActorInUse(_) => "in-use",
+        Error::ActorBusy(_) => "busy",
+        Error::ActorStopping(_) => "stopping",
+        _ => "other",
+    };
+    format!("{name} {error}")
 }
 
 fn main() -> ExitCode {
