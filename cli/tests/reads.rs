@@ -231,3 +231,24 @@ fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_missing_database_is_an_error_naming_it_not_an_empty_actor() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    populate(&root);
+    let database = root.join("databases/a.db");
+    std::fs::remove_file(&database).unwrap();
+    for args in [vec!["a", "list"], vec!["a", "put", "k", "v"]] {
+        let output = sqlrt().arg("kv").arg(&root).args(&args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("missing") && stderr.contains(&database.display().to_string()),
+            "{args:?}: {stderr}"
+        );
+        assert!(!database.exists(), "{args:?} created the database");
+    }
+}

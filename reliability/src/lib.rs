@@ -8,6 +8,7 @@
 
 pub mod backends;
 pub mod batches;
+pub mod faults;
 pub mod fuzz_checks;
 pub mod legacy;
 pub mod rng;

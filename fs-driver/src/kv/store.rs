@@ -427,11 +427,15 @@ impl Connection {
         target: &Target,
         create: bool,
     ) -> Result<Self> {
-        let mut db = runtime.open(target, &OpenOptions::new().create(create))?;
         let writable = match target.path() {
             Some(path) => can_write(path),
             None => true,
         };
+        let options = match target.path() {
+            Some(path) if !writable && path.exists() => read_only_options(path),
+            _ => OpenOptions::new().create(create),
+        };
+        let mut db = runtime.open(target, &options)?;
         if writable {
             db.exec(CREATE_TABLE_SQL)?;
         }
@@ -472,6 +476,20 @@ impl Connection {
             .into());
         }
         Ok(())
+    }
+}
+
+/// How to open a database this process cannot write, so that SQLite need not create
+/// anything either (on a read-only file system it could not): the file alone when it
+/// has no `-wal` (nobody can be writing it), the `-wal` through a read-only `-shm` when
+/// both exist.
+fn read_only_options(path: &Path) -> OpenOptions {
+    let wal = crate::layout::with_suffix(path.to_path_buf(), "-wal");
+    let shm = crate::layout::with_suffix(path.to_path_buf(), "-shm");
+    match (wal.exists(), shm.exists()) {
+        (false, _) => OpenOptions::new().immutable(true),
+        (true, true) => OpenOptions::new().read_only(true).read_only_shm(true),
+        (true, false) => OpenOptions::new().read_only(true),
     }
 }
 

@@ -13,6 +13,10 @@
 //!                                           (see `serve`), answers one line each
 //! crash-child BACKEND ROOT create-many P N  creates actors P0..P(N-1), printing
 //!                                           `created ID` or `exists ID` for each
+//! crash-child BACKEND ROOT fd-limit N       under a limit of N descriptors: 100 actors
+//!                                           with interleaved operations (`budget ok`),
+//!                                           then a wake with no descriptor left
+//!                                           (`exhausted ...`), then again (`recovered`)
 //! ```
 //!
 //! Every mode prints `ready` once its driver is open. Lines are flushed as they are
@@ -143,7 +147,55 @@ fn run(args: &[String]) -> BoxResult<()> {
             }
             say("done")
         }
+        ("fd-limit", [limit]) => fd_limit(runtime, &root, limit.parse()?),
         _ => Err(format!("unknown mode {mode} {rest:?}").into()),
+    }
+}
+
+/// The `fd-limit` mode.
+fn fd_limit(
+    runtime: std::sync::Arc<dyn sqlite_runtime::SqliteRuntime>,
+    root: &std::path::Path,
+    limit: u64,
+) -> BoxResult<()> {
+    let rlimit = libc::rlimit {
+        rlim_cur: limit as libc::rlim_t,
+        rlim_max: limit as libc::rlim_t,
+    };
+    // SAFETY: a plain struct passed by reference for the call's duration.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    let driver = FsDriver::open(runtime, root, DriverOptions::new())?;
+    say(&format!("ready {}", driver.open_databases().1))?;
+    let id = |a: usize| format!("fd-{a:03}");
+    for a in 0..100 {
+        driver.create_actor(&id(a), "n", Vec::new(), &[(b"k", a.to_be_bytes())])?;
+    }
+    for step in 0..1_000usize {
+        let a = (step * 37) % 100;
+        driver.kv_put(&id(a), &[(b"s", step.to_be_bytes())])?;
+        if driver.kv_get_one(&id(a), b"k")? != Some(a.to_be_bytes().to_vec()) {
+            return Err(format!("actor {a} lost its data").into());
+        }
+    }
+    say(&format!("budget ok {}", driver.open_databases().0))?;
+    // With every actor asleep the budget has nothing to close for a wake.
+    for a in 0..100 {
+        driver.sleep_actor(&id(a), None)?;
+    }
+    let mut held = Vec::new();
+    while let Ok(file) = std::fs::File::open("/dev/null") {
+        held.push(file);
+    }
+    match driver.kv_get_one(&id(0), b"k") {
+        Ok(_) => say("exhausted ok")?,
+        Err(error) => say(&format!("exhausted error {error}"))?,
+    }
+    drop(held);
+    match driver.kv_get_one(&id(0), b"k")? {
+        Some(value) if value == 0usize.to_be_bytes() => say("recovered"),
+        other => Err(format!("after recovery: {other:?}").into()),
     }
 }
 

@@ -1,0 +1,114 @@
+//! Timeouts and limits of a connection.
+
+use std::time::Duration;
+
+use sqlite_runtime::{ErrorKind, Result};
+
+use crate::error::refused;
+
+/// How a [`Connection`](crate::Connection) is made and how long it waits.
+///
+/// The request timeout bounds every read and every write on the socket. It is what
+/// notices a node that stopped (e.g. `SIGSTOP`): the kernel still accepts connections and
+/// buffers requests for a stopped process, so only a read timeout ends the wait. After
+/// it the connection is unusable and the request's outcome unknown.
+///
+/// ```
+/// use std::time::Duration;
+/// use sqlite_runtime_dqlite::ConnectOptions;
+///
+/// let options = ConnectOptions::new()
+///     .connect_timeout(Duration::from_millis(500))
+///     .request_timeout(Duration::from_secs(2));
+/// assert_eq!(options.get_request_timeout(), Duration::from_secs(2));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectOptions {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    max_response_size: usize,
+}
+
+impl ConnectOptions {
+    /// The default connect timeout: 2 s.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+    /// The default request timeout: 10 s, above the 3–6 s an election takes (a commit
+    /// that loses quorum is answered "leadership lost" after about 6 s).
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The default largest response accepted: 256 MiB (a ROWS message holds at least
+    /// one whole row, so this bounds the largest value that can be read).
+    pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 256 << 20;
+
+    /// The defaults.
+    pub fn new() -> Self {
+        ConnectOptions {
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            max_response_size: Self::DEFAULT_MAX_RESPONSE_SIZE,
+        }
+    }
+
+    /// Sets how long a TCP connect may take (zero is refused when connecting).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets how long one read or write may block (zero is refused when connecting).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the largest response body accepted; a larger one breaks the connection
+    /// before anything is allocated for it.
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes;
+        self
+    }
+
+    /// The connect timeout.
+    pub fn get_connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The request timeout.
+    pub fn get_request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// The largest response body accepted.
+    pub fn get_max_response_size(&self) -> usize {
+        self.max_response_size
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.connect_timeout.is_zero() || self.request_timeout.is_zero() {
+            return Err(refused(
+                ErrorKind::Misuse,
+                "dqlite connect and request timeouts must be above zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_timeouts_are_refused() {
+        assert!(ConnectOptions::new().validate().is_ok());
+        let zero = ConnectOptions::new().request_timeout(Duration::ZERO);
+        assert_eq!(zero.validate().unwrap_err().kind(), ErrorKind::Misuse);
+        let zero = ConnectOptions::new().connect_timeout(Duration::ZERO);
+        assert!(zero.validate().is_err());
+    }
+}
