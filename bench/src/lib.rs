@@ -16,6 +16,7 @@
 pub mod keys;
 mod report;
 mod runner;
+mod scale;
 pub mod sql;
 mod variants;
 
@@ -24,6 +25,9 @@ pub use report::render;
 pub use runner::{
     BenchConfig, BenchReport, Cell, DurabilityRecord, Growth, Machine, Row, SyncLevel, TargetCheck,
     available_variants, run, run_single,
+};
+pub use scale::{
+    AwakeRow, ChurnRow, Latency, ScaleConfig, ScaleReport, WakeRow, render_scale, run_scale,
 };
 pub use variants::{Durability, Variant, VariantKind};
 

@@ -183,7 +183,7 @@ fn read_proc(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     read_proc("/proc/loadavg")
         .split_whitespace()
         .take(3)
@@ -192,7 +192,7 @@ fn load_average() -> String {
 }
 
 impl Machine {
-    fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         let cpu = read_proc("/proc/cpuinfo")
             .lines()
             .find(|line| line.starts_with("model name"))

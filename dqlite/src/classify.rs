@@ -180,10 +180,22 @@ mod tests {
 
     #[test]
     fn other_io_errors_and_abort_leave_the_outcome_unknown() {
-        assert_eq!(write_outcome(&failure_error(10, "disk I/O error")), WriteOutcome::Unknown);
-        assert_eq!(write_outcome(&failure_error(778, "write")), WriteOutcome::Unknown);
-        assert_eq!(write_outcome(&failure_error(4, "abort")), WriteOutcome::Unknown);
-        assert_eq!(write_outcome(&failure_error(516, "abort rollback")), WriteOutcome::NotApplied);
+        assert_eq!(
+            write_outcome(&failure_error(10, "disk I/O error")),
+            WriteOutcome::Unknown
+        );
+        assert_eq!(
+            write_outcome(&failure_error(778, "write")),
+            WriteOutcome::Unknown
+        );
+        assert_eq!(
+            write_outcome(&failure_error(4, "abort")),
+            WriteOutcome::Unknown
+        );
+        assert_eq!(
+            write_outcome(&failure_error(516, "abort rollback")),
+            WriteOutcome::NotApplied
+        );
     }
 
     #[test]

@@ -122,9 +122,9 @@ pub(crate) fn fault_error(fault: Fault) -> Error {
         Error::new(ErrorKind::Io, message).with_backend(BACKEND)
     };
     let error = match &fault {
-        Fault::Connect { source, .. } | Fault::NotSent { source, .. } | Fault::Lost { source, .. } => {
-            error.with_os_error(source)
-        }
+        Fault::Connect { source, .. }
+        | Fault::NotSent { source, .. }
+        | Fault::Lost { source, .. } => error.with_os_error(source),
         _ => error,
     };
     error.with_source(fault)
@@ -188,8 +188,14 @@ mod tests {
         assert_eq!(failure_error(1, "syntax").kind(), ErrorKind::Sql);
         let not_leader = failure_error(10250, "not leader");
         assert_eq!(not_leader.kind(), ErrorKind::Io);
-        assert_eq!(failure_error(5, "database is locked").kind(), ErrorKind::Busy);
-        assert_eq!(failure_error(0, "empty statement").kind(), ErrorKind::Misuse);
+        assert_eq!(
+            failure_error(5, "database is locked").kind(),
+            ErrorKind::Busy
+        );
+        assert_eq!(
+            failure_error(0, "empty statement").kind(),
+            ErrorKind::Misuse
+        );
         let odd = failure_error(u64::MAX, "odd");
         assert_eq!(odd.kind(), ErrorKind::Other);
         assert!(odd.message().contains("odd"));
@@ -214,10 +220,7 @@ mod tests {
         });
         assert_eq!(not_sent.kind(), ErrorKind::Io);
         assert_eq!(not_sent.extended_code(), None);
-        assert_eq!(
-            not_sent.os_error().and_then(|e| e.raw_os_error()),
-            Some(32)
-        );
+        assert_eq!(not_sent.os_error().and_then(|e| e.raw_os_error()), Some(32));
     }
 
     #[test]
@@ -226,7 +229,10 @@ mod tests {
             encode_error(EncodeError::NulInText { index: 1 }).kind(),
             ErrorKind::Unsupported
         );
-        assert_eq!(encode_error(EncodeError::NulInSql).kind(), ErrorKind::Misuse);
+        assert_eq!(
+            encode_error(EncodeError::NulInSql).kind(),
+            ErrorKind::Misuse
+        );
         assert_eq!(
             encode_error(EncodeError::TooManyParams { count: 300 }).kind(),
             ErrorKind::Unsupported

@@ -72,7 +72,7 @@ pub(crate) fn check_sql(sql: &str, usage: SqlUse) -> Result<()> {
 pub(crate) fn positional<'p>(params: Params<'p>) -> Result<&'p [ValueRef<'p>]> {
     match params {
         Params::Positional(values) => Ok(values),
-        Params::Named(values) if values.is_empty() => Ok(&[]),
+        Params::Named([]) => Ok(&[]),
         Params::Named(_) => Err(refused(
             ErrorKind::Unsupported,
             "named parameters are not supported by the dqlite client: bind by position",
@@ -81,8 +81,8 @@ pub(crate) fn positional<'p>(params: Params<'p>) -> Result<&'p [ValueRef<'p>]> {
 }
 
 /// Checks the number of parameters against what a prepared statement takes.
-pub(crate) fn check_param_count(given: usize, expected: u64) -> Result<()> {
-    if u64::try_from(given).is_ok_and(|given| given == expected) {
+pub(crate) fn check_param_count(given: usize, expected: usize) -> Result<()> {
+    if given == expected {
         Ok(())
     } else {
         Err(refused(
@@ -128,13 +128,25 @@ mod tests {
             .is_ok()
         );
         assert_eq!(
-            check_sql("SELECT ?; SELECT 2", SqlUse::Statements { with_params: true })
-                .unwrap_err()
-                .kind(),
+            check_sql(
+                "SELECT ?; SELECT 2",
+                SqlUse::Statements { with_params: true }
+            )
+            .unwrap_err()
+            .kind(),
             ErrorKind::Misuse
         );
-        assert!(check_sql("INSERT INTO t VALUES (?)", SqlUse::Statements { with_params: true }).is_ok());
-        for usage in [SqlUse::OneStatement, SqlUse::Statements { with_params: false }] {
+        assert!(
+            check_sql(
+                "INSERT INTO t VALUES (?)",
+                SqlUse::Statements { with_params: true }
+            )
+            .is_ok()
+        );
+        for usage in [
+            SqlUse::OneStatement,
+            SqlUse::Statements { with_params: false },
+        ] {
             let error = check_sql("INSERT INTO t VALUES (1) RETURNING rowid", usage).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::Unsupported);
             assert!(error.message().contains("RETURNING"));

@@ -1,1 +1,67 @@
-//! A dqlite backend for sqlite-runtime (work in progress).
+//! A client for [dqlite](https://dqlite.io)'s wire protocol, the base of a dqlite backend
+//! for sqlite-runtime: Raft-replicated SQLite reached over plain blocking TCP.
+//!
+//! - [`Cluster`] holds the node addresses (e.g. from `DQLITE_CLUSTER`) and finds the
+//!   leader; [`Cluster::open`] returns a [`Connection`] to the leader with a database
+//!   open.
+//! - [`Connection`] speaks to one node: OPEN one database, PREPARE/EXEC/QUERY/FINALIZE,
+//!   EXEC_SQL/QUERY_SQL. Parameters are [`sqlite_runtime::Params`] (positional); rows go to a
+//!   [`sqlite_runtime::RowVisitor`] as borrowed [`sqlite_runtime::RowRef`]s.
+//! - Every error is a [`sqlite_runtime::Error`] with backend `"dqlite"`: FAILURE
+//!   responses keep the server's extended SQLite code; connection failures are
+//!   [`ErrorKind::Io`](sqlite_runtime::ErrorKind::Io) with a [`Fault`] as source.
+//!   [`is_leadership_error`], [`needs_reconnect`] and [`write_outcome`] answer what a
+//!   caller must decide (see [`classify`] for the rules, notably when a `COMMIT`'s
+//!   outcome is unknown).
+//! - [`wire`] is the protocol itself, without I/O.
+//!
+//! Written against dqlite 1.11.1 (Debian 12's `libdqlite0`), whose hazards it refuses
+//! client-side (see [`Connection`]).
+//!
+//! ```no_run
+//! use std::ops::ControlFlow;
+//! use std::time::Duration;
+//! use sqlite_runtime::{Params, ValueRef};
+//! use sqlite_runtime_dqlite::Cluster;
+//!
+//! # fn main() -> sqlite_runtime::Result<()> {
+//! let cluster = Cluster::parse("127.0.0.1:9001,127.0.0.1:9002,127.0.0.1:9003")?;
+//! let mut db = cluster.open("actor-1.db", Duration::from_secs(10))?;
+//! db.exec_sql("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v BLOB)", Params::NONE)?;
+//! let insert = db.prepare("INSERT INTO kv VALUES (?, ?)")?;
+//! db.exec(&insert, Params::from(&[ValueRef::Text("a"), ValueRef::Blob(b"1")]))?;
+//! db.query_sql("SELECT k, v FROM kv", Params::NONE, &mut |row| {
+//!     println!("{:?}", row.values());
+//!     Ok(ControlFlow::Continue(()))
+//! })?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod classify;
+mod cluster;
+mod connection;
+mod error;
+mod guard;
+mod node;
+mod options;
+mod query;
+mod sql_scan;
+mod statement;
+mod transport;
+pub mod wire;
+
+pub use classify::{
+    WriteOutcome, fault, is_connection_lost, is_leadership_error, is_leadership_lost,
+    is_not_leader, needs_reconnect, write_outcome,
+};
+pub use cluster::Cluster;
+pub use connection::Connection;
+pub use error::{
+    BACKEND, Fault, LEGACY_SQLITE_IOERR_LEADERSHIP_LOST, LEGACY_SQLITE_IOERR_NOT_LEADER,
+    SQLITE_IOERR_LEADERSHIP_LOST, SQLITE_IOERR_NOT_LEADER,
+};
+pub use node::{Leader, NodeInfo, NodeRole};
+pub use options::ConnectOptions;
+pub use query::QuerySummary;
+pub use statement::Statement;

@@ -168,7 +168,10 @@ mod tests {
         assert_eq!(statements("SELECT 1;"), 1);
         assert_eq!(statements("SELECT 1; -- c\n /* x */ ;  "), 1);
         assert_eq!(statements("SELECT 1; SELECT 2"), 2);
-        assert_eq!(statements("CREATE TABLE a(x); INSERT INTO a VALUES (1);"), 2);
+        assert_eq!(
+            statements("CREATE TABLE a(x); INSERT INTO a VALUES (1);"),
+            2
+        );
         assert_eq!(statements("SELECT 'é'; SELECT 2"), 2);
     }
 
@@ -194,7 +197,9 @@ mod tests {
             1
         );
         assert_eq!(
-            statements("CREATE TEMPORARY TRIGGER tr BEFORE DELETE ON t BEGIN SELECT 1; END; SELECT 2;"),
+            statements(
+                "CREATE TEMPORARY TRIGGER tr BEFORE DELETE ON t BEGIN SELECT 1; END; SELECT 2;"
+            ),
             2
         );
         // Not a trigger: `;` ends it.
@@ -216,7 +221,9 @@ mod tests {
 
     #[test]
     fn any_text_is_scanned_without_panicking() {
-        for sql in ["'", "\"", "[", "`", "--", "/*", "/", "-", "?", ";", "é", "\u{0}"] {
+        for sql in [
+            "'", "\"", "[", "`", "--", "/*", "/", "-", "?", ";", "é", "\u{0}",
+        ] {
             let _ = scan(sql);
             let _ = scan(&format!("SELECT {sql}"));
         }

@@ -12,9 +12,16 @@ use crate::args::GlobalArgs;
 /// Arguments of `bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// A smoke run that finishes in under a minute (0.75 s per cell instead of 6).
+    /// A smoke run that finishes in under a minute (0.75 s per cell instead of 6); with
+    /// --scale, a smaller scale run.
     #[arg(long)]
     pub quick: bool,
+    /// The scale benchmark instead: wake latency by actor size (1 MB, 100 MB, 1 GB), 10,000
+    /// and 100,000 awake actors under a 1024-descriptor limit (random gets and puts, RSS,
+    /// descriptors), memory after sleep, sleep/wake churn. Tens of minutes; needs ~3 GB of
+    /// disk in --dir.
+    #[arg(long)]
+    pub scale: bool,
     /// Actor size in entries (repeatable; default 1000 and 100000; at least 200).
     #[arg(long = "entries", value_name = "N")]
     pub entries: Vec<u64>,
@@ -90,6 +97,9 @@ fn config(global: &GlobalArgs, args: &BenchArgs) -> Result<BenchConfig, CliError
 
 /// Runs the benchmark and prints the tables (or, with `--json`, the full result).
 pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> {
+    if args.scale {
+        return run_scale(global, args);
+    }
     let config = config(global, args)?;
     let quiet = global.quiet;
     let report = sqlrt_bench::run(&config, &mut |line| {
@@ -101,6 +111,32 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> 
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", sqlrt_bench::render(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_scale(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> {
+    let mut config = if args.quick {
+        sqlrt_bench::ScaleConfig::quick()
+    } else {
+        sqlrt_bench::ScaleConfig::full()
+    };
+    config.dir = args.dir.clone();
+    config.backend = match global.backends.as_slice() {
+        [] => None,
+        [name] => Some(name.clone()),
+        _ => return Err("--scale takes at most one --backend".into()),
+    };
+    let quiet = global.quiet;
+    let report = sqlrt_bench::run_scale(&config, &mut |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", sqlrt_bench::render_scale(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -211,7 +211,10 @@ impl<'a> Cursor<'a> {
         let available = self.rest.len();
         usize::try_from(count)
             .ok()
-            .filter(|&n| n.checked_mul(min_size).is_some_and(|size| size <= available))
+            .filter(|&n| {
+                n.checked_mul(min_size)
+                    .is_some_and(|size| size <= available)
+            })
             .ok_or(DecodeError::BadCount {
                 what,
                 count,

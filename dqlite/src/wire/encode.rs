@@ -116,7 +116,7 @@ pub(crate) fn finish_message(
     schema: u8,
 ) -> Result<(), EncodeError> {
     let body = out.len().saturating_sub(HEADER_LEN);
-    if body % WORD != 0 {
+    if !body.is_multiple_of(WORD) {
         return Err(EncodeError::Unaligned { bytes: body });
     }
     let words = u32::try_from(body / WORD).map_err(|_| EncodeError::TooLarge { bytes: body })?;

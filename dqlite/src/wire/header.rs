@@ -33,7 +33,14 @@ impl Header {
         let words = self.words.to_le_bytes();
         let extra = self.extra.to_le_bytes();
         [
-            words[0], words[1], words[2], words[3], self.kind, self.schema, extra[0], extra[1],
+            words[0],
+            words[1],
+            words[2],
+            words[3],
+            self.kind,
+            self.schema,
+            extra[0],
+            extra[1],
         ]
     }
 

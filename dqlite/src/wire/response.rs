@@ -205,7 +205,10 @@ mod tests {
         );
         // Schema 1 (newer servers) appends the tail offset: accepted, ignored.
         assert!(matches!(
-            Response::decode(5, &unhex("00000000 01000000 0200000000000000 0800000000000000")),
+            Response::decode(
+                5,
+                &unhex("00000000 01000000 0200000000000000 0800000000000000")
+            ),
             Ok(Response::Stmt { .. })
         ));
         assert_eq!(

@@ -110,7 +110,11 @@ impl<'a> RowsDecoder<'a> {
         values.reserve(self.columns);
         for column in 0..self.columns {
             let byte = header.get(column / 2).copied().unwrap_or_default();
-            let code = if column % 2 == 0 { byte & 0x0f } else { byte >> 4 };
+            let code = if column % 2 == 0 {
+                byte & 0x0f
+            } else {
+                byte >> 4
+            };
             values.push(self.value(code, column)?);
         }
         Ok(true)
@@ -150,7 +154,10 @@ mod tests {
             .collect()
     }
 
-    fn decode_all(body: &[u8]) -> Result<(Vec<String>, Vec<Vec<String>>, RowsEnd), DecodeError> {
+    /// Column names, rows (values in `Debug` form) and the end marker.
+    type Decoded = (Vec<String>, Vec<Vec<String>>, RowsEnd);
+
+    fn decode_all(body: &[u8]) -> Result<Decoded, DecodeError> {
         let mut decoder = RowsDecoder::new(body)?;
         let names = decoder.column_names().map(str::to_owned).collect();
         let mut rows = Vec::new();
@@ -174,10 +181,7 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         assert_eq!(
             rows,
-            [
-                ["Integer(1)", "Text(\"x\")"],
-                ["Null", "Blob([1, 2])"],
-            ]
+            [["Integer(1)", "Text(\"x\")"], ["Null", "Blob([1, 2])"],]
         );
         assert_eq!(end, RowsEnd::Done);
     }

@@ -1,0 +1,301 @@
+//! Test support: a real 3-node dqlite cluster of `dqlite-demo` processes on loopback.
+//!
+//! Each node runs under a small `sh` keeper holding the read end of a pipe from the
+//! test process: when the pipe closes, because the [`TestCluster`] is dropped or the
+//! test process exits in any way (a shared cluster lives in a `static`, which is never
+//! dropped), the keeper SIGKILLs its node and deletes the node's data directory. No
+//! node outlives the tests.
+
+#![allow(dead_code)] // Each test binary uses part of this module.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use sqlite_runtime_dqlite::{Cluster, ConnectOptions, Connection, NodeRole};
+
+/// The server binary.
+const DEMO: &str = "dqlite-demo";
+
+/// Set to `1` to make a missing `dqlite-demo` a failure instead of a skip.
+const REQUIRE_ENV: &str = "SQLRT_REQUIRE_DQLITE";
+
+/// The keeper: starts the node in the background, prints its pid, waits for its stdin to
+/// close, then kills the node and removes its directory.
+const KEEPER: &str = r#"
+"$DQLITE_DEMO" "$@" </dev/null >>"$NODE_LOG" 2>&1 &
+pid=$!
+echo "$pid"
+read -r _ignored
+kill -s KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+rm -rf "$NODE_DIR"
+rmdir "$CLUSTER_DIR" 2>/dev/null
+exit 0
+"#;
+
+/// Whether the test can run: `dqlite-demo` is on the `PATH`. When it is not, prints
+/// "SKIPPED <test>: dqlite-demo not installed" and returns `false`, unless
+/// `SQLRT_REQUIRE_DQLITE=1`, which makes it a failure.
+pub fn dqlite_available(test: &str) -> bool {
+    if find_in_path(DEMO).is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var(REQUIRE_ENV).as_deref() != Ok("1"),
+        "{test}: {DEMO} is not installed and {REQUIRE_ENV}=1 (apt-get install go-dqlite)"
+    );
+    println!("SKIPPED {test}: {DEMO} not installed");
+    false
+}
+
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The cluster shared by the tests of one test binary, started on first use. Tests
+/// using it must not stop or kill its nodes, and each uses its own database name.
+pub fn shared_cluster() -> &'static TestCluster {
+    static SHARED: OnceLock<TestCluster> = OnceLock::new();
+    SHARED.get_or_init(TestCluster::start)
+}
+
+/// A name unique in this test process, for databases.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}.db",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Options for tests: short timeouts, so that failures show quickly.
+pub fn test_options() -> ConnectOptions {
+    ConnectOptions::new()
+        .connect_timeout(Duration::from_secs(1))
+        .request_timeout(Duration::from_secs(8))
+}
+
+/// One `dqlite-demo` node.
+pub struct Node {
+    /// Its dqlite address, "127.0.0.1:port".
+    pub address: String,
+    api: String,
+    dir: PathBuf,
+    log: PathBuf,
+    pid: u32,
+    keeper: Child,
+    keeper_stdin: Option<ChildStdin>,
+}
+
+/// Three nodes, killed on drop.
+pub struct TestCluster {
+    /// The nodes, the bootstrap node first.
+    pub nodes: Vec<Node>,
+    dir: tempfile::TempDir,
+}
+
+impl TestCluster {
+    /// Starts a cluster and waits until it has a leader and three voters (about 3 s).
+    pub fn start() -> TestCluster {
+        let started = Instant::now();
+        let dir = tempfile::Builder::new()
+            .prefix("sqlrt-dqlite-")
+            .tempdir()
+            .expect("temporary directory");
+        let ports = free_ports(6);
+        let mut cluster = TestCluster {
+            nodes: Vec::new(),
+            dir,
+        };
+        let first = format!("127.0.0.1:{}", ports[0]);
+        for index in 0..3 {
+            let address = format!("127.0.0.1:{}", ports[index]);
+            let api = format!("127.0.0.1:{}", ports[index + 3]);
+            let join = (index > 0).then_some(first.as_str());
+            let node = cluster.spawn(index, address, api, join);
+            cluster.nodes.push(node);
+            if index == 0 {
+                cluster.wait_for(Duration::from_secs(20), "the bootstrap node to lead", |c| {
+                    c.leader_address().as_deref() == Some(first.as_str())
+                });
+            }
+        }
+        cluster.wait_for(Duration::from_secs(30), "three voters", |c| c.voters() == 3);
+        println!(
+            "dqlite test cluster {:?} ready in {:.2} s",
+            cluster.addresses(),
+            started.elapsed().as_secs_f64()
+        );
+        cluster
+    }
+
+    fn spawn(&self, index: usize, address: String, api: String, join: Option<&str>) -> Node {
+        let dir = self.dir.path().join(format!("n{}", index + 1));
+        let log = self.dir.path().join(format!("n{}.log", index + 1));
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(KEEPER)
+            .arg("sh")
+            .args(["--db", &address, "--api", &api])
+            .arg("--dir")
+            .arg(&dir);
+        if let Some(join) = join {
+            command.args(["--join", join]);
+        }
+        let mut keeper = command
+            .env("DQLITE_DEMO", DEMO)
+            .env("NODE_LOG", &log)
+            .env("NODE_DIR", &dir)
+            .env("CLUSTER_DIR", self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the node keeper (sh)");
+        let mut line = String::new();
+        let stdout = keeper.stdout.take().expect("keeper stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("node pid from the keeper");
+        let pid = line.trim().parse().expect("a pid");
+        Node {
+            address,
+            api,
+            dir,
+            log,
+            pid,
+            keeper_stdin: keeper.stdin.take(),
+            keeper,
+        }
+    }
+
+    /// The nodes' dqlite addresses, in order.
+    pub fn addresses(&self) -> Vec<String> {
+        self.nodes.iter().map(|node| node.address.clone()).collect()
+    }
+
+    /// A [`Cluster`] of every node, with [`test_options`].
+    pub fn client(&self) -> Cluster {
+        Cluster::new(self.addresses())
+            .expect("valid addresses")
+            .with_options(test_options())
+    }
+
+    /// The leader's address as the first answering node reports it.
+    pub fn leader_address(&self) -> Option<String> {
+        let options = ConnectOptions::new()
+            .connect_timeout(Duration::from_millis(500))
+            .request_timeout(Duration::from_millis(500));
+        self.nodes.iter().find_map(|node| {
+            let mut connection = Connection::connect(&node.address, &options).ok()?;
+            connection.leader().ok()?.map(|leader| leader.address)
+        })
+    }
+
+    /// The index of the node at `address`.
+    pub fn index_of(&self, address: &str) -> usize {
+        self.nodes
+            .iter()
+            .position(|node| node.address == address)
+            .unwrap_or_else(|| panic!("{address} is not a node of this cluster"))
+    }
+
+    /// How many voters the leader lists (0 when there is no leader).
+    fn voters(&self) -> usize {
+        let Some(leader) = self.leader_address() else {
+            return 0;
+        };
+        let options = ConnectOptions::new().request_timeout(Duration::from_millis(500));
+        Connection::connect(&leader, &options)
+            .and_then(|mut connection| connection.cluster_nodes())
+            .map(|nodes| {
+                nodes
+                    .iter()
+                    .filter(|node| node.role == NodeRole::Voter)
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn wait_for(&self, limit: Duration, what: &str, ready: impl Fn(&Self) -> bool) {
+        let deadline = Instant::now() + limit;
+        while !ready(self) {
+            if Instant::now() > deadline {
+                panic!(
+                    "dqlite test cluster: no {what} after {limit:?}\n{}",
+                    self.logs()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `signal` (`KILL`, `STOP`, `CONT`) to node `index`.
+    pub fn signal(&self, index: usize, signal: &str) {
+        let node = &self.nodes[index];
+        let status = Command::new("sh")
+            .args(["-c", "kill -s \"$1\" \"$2\"", "sh", signal, &node.pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {signal} {}", node.pid);
+    }
+
+    /// The nodes' logs, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut all = String::new();
+        for node in &self.nodes {
+            let mut text = String::new();
+            if let Ok(mut file) = std::fs::File::open(&node.log) {
+                let _ = file.read_to_string(&mut text);
+            }
+            let tail: Vec<&str> = text.lines().rev().take(20).collect();
+            all.push_str(&format!("--- {} ({}):\n", node.address, node.log.display()));
+            for line in tail.into_iter().rev() {
+                all.push_str(line);
+                all.push('\n');
+            }
+        }
+        all
+    }
+
+    /// The cluster's directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            let _ = Command::new("sh")
+                .args(["-c", "kill -s KILL \"$1\" 2>/dev/null", "sh", &node.pid.to_string()])
+                .status();
+            // Closing the pipe ends the keeper, which reaps the node.
+            node.keeper_stdin.take();
+            let _ = node.keeper.wait();
+        }
+    }
+}
+
+/// `count` distinct free loopback ports (free when this returns; a race with other
+/// processes is possible but unlikely).
+fn free_ports(count: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().expect("local address").port())
+        .collect()
+}
