@@ -245,7 +245,13 @@ impl TestCluster {
     pub fn signal(&self, index: usize, signal: &str) {
         let node = &self.nodes[index];
         let status = Command::new("sh")
-            .args(["-c", "kill -s \"$1\" \"$2\"", "sh", signal, &node.pid.to_string()])
+            .args([
+                "-c",
+                "kill -s \"$1\" \"$2\"",
+                "sh",
+                signal,
+                &node.pid.to_string(),
+            ])
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -s {signal} {}", node.pid);
@@ -279,7 +285,12 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         for node in &mut self.nodes {
             let _ = Command::new("sh")
-                .args(["-c", "kill -s KILL \"$1\" 2>/dev/null", "sh", &node.pid.to_string()])
+                .args([
+                    "-c",
+                    "kill -s KILL \"$1\" 2>/dev/null",
+                    "sh",
+                    &node.pid.to_string(),
+                ])
                 .status();
             // Closing the pipe ends the keeper, which reaps the node.
             node.keeper_stdin.take();

@@ -4,8 +4,9 @@
 //! whether the disk is full, inodes or descriptors ran out, or permission was denied,
 //! and not every binding exposes `sqlite3_system_errno`. So when an open or a write
 //! fails with such an error, the store asks the OS itself, the same way: it opens the
-//! database and its `-wal` and `-shm` for writing (no file is created), and looks at the
-//! free space and inodes of their file system. The first error found is attached to the
+//! database and its `-wal` and `-shm` for writing (a database that does not exist is
+//! created and removed again, as SQLite would have created it), and looks at the free
+//! space and inodes of their file system. The first error found is attached to the
 //! SQLite error ([`sqlite_runtime::Error::os_error`]).
 
 use std::io;
@@ -15,19 +16,24 @@ use sqlite_runtime::ErrorKind;
 
 use crate::layout::with_suffix;
 
-/// `error`, with the OS error behind it when one can be found.
-pub(crate) fn diagnose(error: sqlite_runtime::Error, path: &Path) -> sqlite_runtime::Error {
+/// `error`, with the OS error behind it when one can be found. `creating`: the database
+/// was to be created (its absence is then not the cause).
+pub(crate) fn diagnose(
+    error: sqlite_runtime::Error,
+    path: &Path,
+    creating: bool,
+) -> sqlite_runtime::Error {
     if error.os_error().is_some() || !matches!(error.kind(), ErrorKind::Io | ErrorKind::CannotOpen)
     {
         return error;
     }
-    match os_cause(path) {
+    match os_cause(path, creating) {
         Some(cause) => error.with_os_error(&cause),
         None => error,
     }
 }
 
-fn os_cause(path: &Path) -> Option<io::Error> {
+fn os_cause(path: &Path, creating: bool) -> Option<io::Error> {
     for file in [
         path.to_path_buf(),
         with_suffix(path.to_path_buf(), "-wal"),
@@ -40,6 +46,19 @@ fn os_cause(path: &Path) -> Option<io::Error> {
         {
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::NotFound && file != path => {}
+            // A database that could not be created: try creating it, as SQLite did.
+            Err(error) if error.kind() == io::ErrorKind::NotFound && creating => {
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&file)
+                {
+                    Ok(_) => {
+                        let _ = std::fs::remove_file(&file);
+                    }
+                    Err(error) => return Some(error),
+                }
+            }
             Err(error) => return Some(error),
         }
     }

@@ -350,7 +350,7 @@ fn run_transaction<R>(
             if unknown {
                 Err(Written::Unknown(Error::WriteOutcomeUnknown {
                     id: id.to_owned(),
-                    source: Box::new(diagnose(error, connection_path(connection))),
+                    source: Box::new(diagnose(error, connection_path(connection), false)),
                 }))
             } else {
                 Err(not_applied(connection, error.into()))
@@ -381,7 +381,7 @@ fn read_only_error(id: &str, connection: &Connection, error: Error) -> Error {
 fn explain(connection: &Connection, error: Error) -> Error {
     match error {
         Error::Sqlite(sqlite) if connection.files.is_some() => {
-            Error::Sqlite(diagnose(sqlite, connection_path(connection)))
+            Error::Sqlite(diagnose(sqlite, connection_path(connection), false))
         }
         other => other,
     }
@@ -417,7 +417,7 @@ impl Connection {
     fn open(runtime: &dyn SqliteRuntime, target: &Target, create: bool) -> Result<Self> {
         let opened = Self::open_unexplained(runtime, target, create);
         match (opened, target.path()) {
-            (Err(Error::Sqlite(error)), Some(path)) => Err(diagnose(error, path).into()),
+            (Err(Error::Sqlite(error)), Some(path)) => Err(diagnose(error, path, create).into()),
             (opened, _) => opened,
         }
     }
