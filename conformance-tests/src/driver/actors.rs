@@ -386,3 +386,14 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
+
+/// An actor created without entries is read, sized and listed at once (its database is
+/// made complete by the create, not by a first write).
+pub(crate) fn actors_created_empty_work_at_once(cx: &Context) -> CaseResult {
+    let driver = open(cx);
+    driver.create_actor::<&[u8], &[u8]>("empty", "n", Vec::new(), &[])?;
+    assert_eq!(driver.kv_storage_used("empty")?, 0);
+    assert_eq!(driver.kv_get("empty", &[b"k"])?, vec![None]);
+    assert!(all(&driver, "empty").is_empty());
+    Ok(())
+}

@@ -37,6 +37,7 @@ pub const CASES: &[Case] = cases![
     actors::actors_invalid_ids_touch_nothing,
     actors::actors_longest_valid_id_works,
     actors::actors_lifecycle_timestamps,
+    actors::actors_created_empty_work_at_once,
     kv::kv_put_get_replace,
     kv::kv_batches_are_all_or_nothing,
     kv::kv_delete_batch,

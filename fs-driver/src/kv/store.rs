@@ -494,11 +494,15 @@ fn read_only_options(path: &Path) -> OpenOptions {
 }
 
 /// Whether this process can open the file for writing, as SQLite will try to: when it
-/// cannot, SQLite opens it read-only without saying so.
+/// cannot, SQLite opens it read-only without saying so. A file that does not exist yet
+/// counts as writable: SQLite creates it (or fails to).
 fn can_write(path: &Path) -> bool {
-    std::fs::OpenOptions::new()
+    match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
-        .is_ok()
+    {
+        Ok(_) => true,
+        Err(error) => error.kind() == std::io::ErrorKind::NotFound,
+    }
 }
