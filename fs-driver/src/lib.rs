@@ -7,7 +7,34 @@
 //!   one mutex per actor. [`FsDriver::memory`] keeps everything in memory.
 //! - [`migrate_legacy`] copies KV entries kept in old state files into SQLite (also run
 //!   when a root is opened); [`inspect_root`] lists a root's actors without running them.
-//! - [`state`], [`alarm`] and [`bare`] are the file formats.
+//! - [`state`], [`alarm`] and [`bare`] are the file formats; [`sql`] is the SQL the driver
+//!   runs on each actor's database. [`read_actor`] reads an actor without changing
+//!   anything on disk.
+//!
+//! # Several processes on one root
+//!
+//! KV reads and writes from several processes (other drivers, `sqlrt kv`, rivetkit's own
+//! driver) are safe: SQLite orders them, and each database keeps its storage size in a
+//! `kv_size` table that triggers maintain, so every process's limits stay exact.
+//! Lifecycles are guarded by advisory locks (open-file-description locks on the files
+//! under `<root>/locks/`, Linux): a process that has an actor awake holds a shared lock on
+//! it, and creating or destroying takes it exclusively. Guaranteed, between processes
+//! that use this driver on one machine: an actor awake in one process cannot be
+//! destroyed by another ([`Error::ActorInUse`], nothing changed); two processes never
+//! both create one id (the second gets [`Error::ActorExists`]); a wake waits for a create
+//! or destroy in progress elsewhere (up to 5 s, then [`Error::ActorBusy`]); a crashed
+//! process holds no lock. Not guaranteed: anything about programs that do not take the
+//! locks (rivetkit's driver), and network file systems.
+//!
+//! # What errors say
+//!
+//! A write is applied or not, and the error says which: [`Error::WriteOutcomeUnknown`]
+//! (a commit whose `fsync` or write failed) is the only "maybe"; after it, nothing is read
+//! until the database was reopened and checkpointed. A missing database is
+//! [`Error::DatabaseMissing`], a database removed or replaced while open refuses writes
+//! ([`Error::DatabaseReplaced`]), a read-only one reads and refuses writes
+//! ([`Error::ReadOnly`]) until the cause clears. SQLite errors carry the OS error behind
+//! them ([`sqlite_runtime::Error::os_error`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;

@@ -98,8 +98,9 @@ fn run_hook(id: &str, hook: Option<StopHook<'_>>) -> Result<()> {
 ///
 /// Several processes (and drivers) may use one root: KV reads and writes are safe between
 /// them (SQLite's locking, and a storage size kept in each database), and each actor's
-/// lifecycle is guarded by advisory locks (see `locks` in the crate docs: an actor awake
-/// in one process cannot be destroyed by another, and two never both create one id).
+/// lifecycle is guarded by advisory locks (see "Several processes on one root" in the
+/// crate docs: an actor awake in one process cannot be destroyed by another, and two
+/// never both create one id).
 pub struct FsDriver {
     runtime: Arc<dyn SqliteRuntime>,
     layout: Option<Layout>,
