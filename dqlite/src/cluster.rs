@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use sqlite_runtime::{Error, ErrorKind, Result};
 
-use crate::classify::{is_connection_lost, needs_reconnect};
+use crate::classify::needs_reconnect;
 use crate::connection::Connection;
 use crate::error::{Fault, fault_error, refused};
 use crate::options::ConnectOptions;
@@ -173,8 +173,7 @@ impl Cluster {
                 Ok(connection) => return Ok(connection),
                 Err(error) => error,
             };
-            let retryable = is_connection_lost(&error) || needs_reconnect(&error);
-            if !retryable || Instant::now() + pause > deadline {
+            if !needs_reconnect(&error) || Instant::now() + pause > deadline {
                 return Err(error);
             }
             tracing::debug!(%error, ?pause, "no dqlite leader yet; retrying");
@@ -224,7 +223,7 @@ fn register(mut connection: Connection) -> std::result::Result<Connection, Strin
 }
 
 fn describe(error: Error) -> String {
-    error.message().to_owned()
+    crate::error::describe(&error)
 }
 
 /// Checks "host:port".

@@ -30,7 +30,8 @@ static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 /// PREPARE still succeed on a follower.
 ///
 /// Things dqlite 1.11.1 mishandles are refused before they are sent: `RETURNING`
-/// (it aborts the node), several statements in [`prepare`](Self::prepare) or
+/// (it aborts the node; the keyword is looked for outside literals and comments, so an
+/// identifier named `returning` must be quoted), several statements in [`prepare`](Self::prepare) or
 /// [`query_sql`](Self::query_sql) (the server would silently ignore all but the first),
 /// parameters with several statements in [`exec_sql`](Self::exec_sql) (they would bind
 /// the first statement only), text values containing NUL bytes (the server cuts them),

@@ -43,7 +43,7 @@ pub(crate) const SQLITE_IOERR: i32 = 10;
 #[non_exhaustive]
 pub enum Fault {
     /// The node could not be reached (refused, unreachable, timed out while connecting).
-    #[error("cannot connect to dqlite node {node}: {source}")]
+    #[error("cannot connect to dqlite node {node}")]
     Connect {
         /// The address dialled.
         node: String,
@@ -53,7 +53,7 @@ pub enum Fault {
     },
     /// The connection failed before the request was completely written: the server
     /// cannot have run it.
-    #[error("connection to dqlite node {node} lost before the request was sent: {source}")]
+    #[error("connection to dqlite node {node} lost before the request was sent")]
     NotSent {
         /// The node's address.
         node: String,
@@ -64,7 +64,7 @@ pub enum Fault {
     /// The connection failed, or no answer came in time, after the request was written:
     /// the server may or may not have run it.
     #[error(
-        "connection to dqlite node {node} lost after the request was sent; its outcome is unknown: {source}"
+        "connection to dqlite node {node} lost after the request was sent; its outcome is unknown"
     )]
     Lost {
         /// The node's address.
@@ -75,7 +75,7 @@ pub enum Fault {
     },
     /// The answer could not be decoded, or did not answer the request; the request's
     /// outcome is unknown.
-    #[error("malformed response from dqlite node {node}: {source}")]
+    #[error("malformed response from dqlite node {node}; the outcome of the request is unknown")]
     Malformed {
         /// The node's address.
         node: String,
@@ -106,6 +106,16 @@ impl Fault {
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, Fault::Lost { .. } | Fault::Malformed { .. })
     }
+
+    /// The I/O error behind the fault, if any.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            Fault::Connect { source, .. }
+            | Fault::NotSent { source, .. }
+            | Fault::Lost { source, .. } => Some(source),
+            Fault::Malformed { .. } | Fault::Broken { .. } | Fault::NoLeader { .. } => None,
+        }
+    }
 }
 
 /// The error for a connection fault: [`ErrorKind::Io`], with the fault as its source.
@@ -114,20 +124,40 @@ impl Fault {
 /// `SQLITE_IOERR` (10), so that code that treats an I/O error on `COMMIT` as "may or
 /// may not be written" (as the project's drivers do) treats a lost connection the
 /// same way. Faults before anything was sent carry no code.
+///
+/// The message is the fault's, followed by its cause, except an OS error, which
+/// [`Error`]'s `Display` adds itself (from [`Error::os_error`]).
 pub(crate) fn fault_error(fault: Fault) -> Error {
-    let message = fault.to_string();
+    let mut message = fault.to_string();
+    let cause = match &fault {
+        Fault::Malformed { source, .. } => Some(source.to_string()),
+        other => other
+            .io_error()
+            .filter(|io| io.raw_os_error().is_none())
+            .map(io::Error::to_string),
+    };
+    if let Some(cause) = cause {
+        message.push_str(": ");
+        message.push_str(&cause);
+    }
     let error = if fault.outcome_unknown() {
         Error::from_sqlite(BACKEND, SQLITE_IOERR, message)
     } else {
         Error::new(ErrorKind::Io, message).with_backend(BACKEND)
     };
-    let error = match &fault {
-        Fault::Connect { source, .. }
-        | Fault::NotSent { source, .. }
-        | Fault::Lost { source, .. } => error.with_os_error(source),
-        _ => error,
+    let error = match fault.io_error() {
+        Some(io) => error.with_os_error(io),
+        None => error,
     };
     error.with_source(fault)
+}
+
+/// How an error reads inside another message: its message, and its OS error if any.
+pub(crate) fn describe(error: &Error) -> String {
+    match error.os_error() {
+        Some(os) => format!("{}: {os}", error.message()),
+        None => error.message().to_owned(),
+    }
 }
 
 /// The error for a FAILURE response.

@@ -65,3 +65,21 @@ pub use node::{Leader, NodeInfo, NodeRole};
 pub use options::ConnectOptions;
 pub use query::QuerySummary;
 pub use statement::Statement;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>() {}
+    fn send_and_sync<T: Send + Sync>() {}
+
+    /// A connection moves between threads (sqlite-runtime's databases are `Send`); a
+    /// cluster is shared by them.
+    #[test]
+    fn thread_safety() {
+        send::<Connection>();
+        send::<Statement>();
+        send_and_sync::<Cluster>();
+        send_and_sync::<Fault>();
+    }
+}

@@ -30,6 +30,7 @@ pub(crate) struct Transport {
     output: Vec<u8>,
     input: Vec<u8>,
     max_response_size: usize,
+    timeout: std::time::Duration,
     broken: Option<String>,
 }
 
@@ -60,6 +61,7 @@ impl Transport {
             output: Vec::new(),
             input: Vec::new(),
             max_response_size: options.get_max_response_size(),
+            timeout: options.get_request_timeout(),
             broken: None,
         })
     }
@@ -89,6 +91,7 @@ impl Transport {
             self.output = Vec::new();
         }
         written.map_err(|source| {
+            let source = self.explain(source, "the node took no data");
             self.poison(Fault::NotSent {
                 node: self.node.clone(),
                 source,
@@ -116,14 +119,14 @@ impl Transport {
                 max: self.max_response_size,
             }));
         }
-        // Grows with what actually arrives: a lying header costs no allocation.
+        // Grows with what actually arrives: a lying header costs at most one read
+        // buffer's worth of allocation.
+        self.input
+            .reserve(usize::try_from(len).map_or(READ_BUFFER, |len| len.min(READ_BUFFER)));
         let read = (&mut self.reader).take(len).read_to_end(&mut self.input);
         match read {
             Ok(n) if n as u64 == len => Ok(header.kind),
-            Ok(_) => Err(self.lost(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the node closed the connection in the middle of a response",
-            ))),
+            Ok(_) => Err(self.lost(io::Error::from(io::ErrorKind::UnexpectedEof))),
             Err(source) => Err(self.lost(source)),
         }
     }
@@ -173,10 +176,30 @@ impl Transport {
     }
 
     fn lost(&mut self, source: io::Error) -> sqlite_runtime::Error {
+        let source = self.explain(source, "no response came");
         self.poison(Fault::Lost {
             node: self.node.clone(),
             source,
         })
+    }
+
+    /// Rewords the I/O errors whose own text misleads: a timeout (`EAGAIN` on Linux) and
+    /// an end of stream.
+    fn explain(&self, error: io::Error, waiting: &str) -> io::Error {
+        match error.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{waiting} within {:?} (the node may be stopped, overloaded or cut off)",
+                    self.timeout
+                ),
+            ),
+            io::ErrorKind::UnexpectedEof => io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the node closed the connection",
+            ),
+            _ => error,
+        }
     }
 
     /// Marks the transport unusable, closes the socket and returns the fault's error.
@@ -261,6 +284,10 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
         assert_eq!(error.kind(), ErrorKind::Io);
         assert!(matches!(fault(&error), Some(Fault::Lost { .. })), "{error}");
+        assert!(
+            error.message().contains("no response came within 300ms"),
+            "{error}"
+        );
         assert_eq!(write_outcome(&error), WriteOutcome::Unknown);
         assert!(transport.is_broken());
         let again = transport.send(&Request::Leader).unwrap_err();
@@ -301,6 +328,10 @@ mod tests {
             .call(&Request::Leader, "SERVER", |_| Some(()))
             .unwrap_err();
         assert!(matches!(fault(&error), Some(Fault::Lost { .. })), "{error}");
+        assert!(
+            error.message().ends_with("the node closed the connection"),
+            "{error}"
+        );
     }
 
     #[test]

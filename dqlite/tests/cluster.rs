@@ -1,6 +1,8 @@
 //! The client against a real 3-node dqlite cluster, shared by the tests of this file
 //! (each test uses its own database). Skipped when `dqlite-demo` is not installed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::io::Read;

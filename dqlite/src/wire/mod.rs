@@ -27,3 +27,6 @@ pub use params::MAX_PARAMS;
 pub use request::Request;
 pub use response::Response;
 pub use rows::{RowsDecoder, RowsEnd};
+
+#[cfg(test)]
+mod captured_tests;

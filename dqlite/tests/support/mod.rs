@@ -141,7 +141,9 @@ impl TestCluster {
 
     fn spawn(&self, index: usize, address: String, api: String, join: Option<&str>) -> Node {
         let dir = self.dir.path().join(format!("n{}", index + 1));
-        let log = self.dir.path().join(format!("n{}.log", index + 1));
+        // The log lives in the node's directory, which the keeper removes.
+        std::fs::create_dir_all(&dir).expect("node directory");
+        let log = dir.join("node.log");
         let mut command = Command::new("sh");
         command
             .arg("-c")
