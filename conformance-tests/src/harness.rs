@@ -1,26 +1,33 @@
-//! Expands the suites into one libtest test per case for one backend.
+//! The test kit: every suite as one libtest test per case, for any runtime, from any
+//! crate. A backend crate's `tests/conformance.rs` (with `harness = false`) is one call:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! fn main() {
+//!     let runtime = Arc::new(sqlite_runtime_backends::RusqliteRuntime::new());
+//!     // Cases this backend skips, each for a capability it declares it lacks.
+//!     conformance_tests::harness::run(runtime, &[]);
+//! }
+//! ```
+//!
+//! [`trials`] returns the tests instead, to run them with others.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use sqlite_runtime::SqliteRuntime;
 
 use crate::case::skip_reason;
 use crate::{Outcome, run_case, suites};
 
-/// The `main` of a backend's test binary: every case of every suite becomes the test
-/// `<suite>::<case>`; cases needing a capability the backend lacks are ignored (shown as
-/// skipped, with the reason as their kind). One more test,
-/// `capabilities::skipped_set_matches_declared`, checks that the skipped cases are
-/// exactly `expected_skips` (written `<suite>::<case>`), so nothing is skipped silently.
-pub fn main(backend: &str, expected_skips: &[&str]) -> ! {
-    let args = Arguments::from_args();
-    let runtime = match sqlite_runtime_backends::backend(backend).and_then(|b| b.runtime()) {
-        Some(runtime) => runtime,
-        None => {
-            eprintln!("backend `{backend}` is not compiled into this test binary");
-            std::process::exit(2);
-        }
-    };
+/// Every case of every suite as the test `<suite>::<case>` against `runtime`. Cases that
+/// need a capability the runtime lacks are ignored (shown as skipped, with the reason
+/// as their kind). One more test, `capabilities::skipped_set_matches_declared`, checks
+/// that the skipped cases are exactly `expected_skips` (written `<suite>::<case>`), so
+/// nothing is skipped silently.
+pub fn trials(runtime: Arc<dyn SqliteRuntime>, expected_skips: &[&str]) -> Vec<Trial> {
     let mut trials = Vec::new();
     let mut skipped = BTreeSet::new();
     for suite in suites() {
@@ -58,5 +65,12 @@ pub fn main(backend: &str, expected_skips: &[&str]) -> ! {
             }
         },
     ));
-    libtest_mimic::run(&args, trials).exit()
+    trials
+}
+
+/// The `main` of a test binary: runs [`trials`] for `runtime` with libtest's command-line
+/// arguments (filters, `--list`, `--ignored`, ...) and exits with its status.
+pub fn run(runtime: Arc<dyn SqliteRuntime>, expected_skips: &[&str]) -> ! {
+    let args = Arguments::from_args();
+    libtest_mimic::run(&args, trials(runtime, expected_skips)).exit()
 }

@@ -1,6 +1,10 @@
-//! Every conformance case against the `rusqlite` backend.
+//! Every conformance case against the `rusqlite` backend, through the test kit exactly as
+//! a backend in another crate would run it.
+
+use std::sync::Arc;
 
 fn main() {
+    let runtime = Arc::new(sqlite_runtime_backends::RusqliteRuntime::new());
     // Cases this backend skips, each for a capability it declares it lacks.
-    conformance_tests::harness::main("rusqlite", &[]);
+    conformance_tests::harness::run(runtime, &[]);
 }
