@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sqlite_runtime::{
-    OpenOptions, Params, Result, SqliteDatabase, SqliteRuntime, Target, ValueRef,
+    OpenOptions, Params, Result, SqliteDatabase, SqliteRuntime, Target, ValueRef, params,
 };
 
 /// A counter store: named counters in one SQLite file.
@@ -42,10 +42,9 @@ impl Counters {
 
     /// The counter's value, 0 when it was never incremented.
     pub fn get(&mut self, name: &str) -> Result<i64> {
-        let row = self.db.get(
-            "SELECT value FROM counters WHERE name = ?",
-            Params::from(&[ValueRef::Text(name)]),
-        )?;
+        let row = self
+            .db
+            .get("SELECT value FROM counters WHERE name = ?", params![name])?;
         Ok(row.map(|row| row.get("value")).transpose()?.unwrap_or(0))
     }
 }

@@ -5,10 +5,9 @@
 //! is left alone: SQLite data always wins), one transaction per actor, and a file that
 //! cannot be decoded is reported while the others still migrate.
 
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use sqlite_runtime::{Params, SqliteDatabase, SqliteRuntime, Target, ValueRef};
+use sqlite_runtime::{SqliteDatabase, SqliteRuntime, Target, params};
 
 use crate::actor_id::check_actor_id;
 use crate::error::{Error, Result};
@@ -186,10 +185,7 @@ fn copy_entries(db: &mut dyn SqliteDatabase, entries: &[KvEntry]) -> Result<Outc
     let populated = has_rows(&mut *tx)?;
     if !populated {
         for (key, value) in entries {
-            tx.run(
-                PUT_SQL,
-                Params::from(&[ValueRef::Blob(key), ValueRef::Blob(value)]),
-            )?;
+            tx.run(PUT_SQL, params![key, value])?;
         }
     }
     tx.exec(SET_MARK_SQL)?;
@@ -203,22 +199,13 @@ fn copy_entries(db: &mut dyn SqliteDatabase, entries: &[KvEntry]) -> Result<Outc
 
 /// Whether the `kv` table holds any row.
 pub(crate) fn has_rows(db: &mut dyn SqliteDatabase) -> Result<bool> {
-    let mut found = false;
-    db.for_each(HAS_ANY_SQL, Params::NONE, &mut |_| {
-        found = true;
-        Ok(ControlFlow::Break(()))
-    })?;
-    Ok(found)
+    Ok(db.query_row(HAS_ANY_SQL, params![], |_| Ok(()))?.is_some())
 }
 
 /// Whether the database carries the migrated mark.
 pub(crate) fn is_marked(db: &mut dyn SqliteDatabase) -> Result<bool> {
-    let mut version = 0;
-    db.for_each(READ_MARK_SQL, Params::NONE, &mut |row| {
-        version = row.get::<i64>(0)?;
-        Ok(ControlFlow::Break(()))
-    })?;
-    Ok(version == MIGRATED_USER_VERSION)
+    let version = db.query_row(READ_MARK_SQL, params![], |row| row.get::<i64>(0))?;
+    Ok(version == Some(MIGRATED_USER_VERSION))
 }
 
 /// Whether the database at `path` holds any row or the migrated mark, read without

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sqlite_runtime::{Params, SqliteDatabase, SqliteRuntime, Target, ValueRef};
+use sqlite_runtime::{Params, SqliteDatabase, SqliteRuntime, Target, params};
 
 use crate::actor_id::check_actor_id;
 use crate::driver::read_state;
@@ -107,10 +107,7 @@ fn read_legacy<T>(
 ) -> Result<T> {
     let mut db = kv::open_database(runtime, &Target::Memory)?;
     for (key, value) in entries {
-        db.run(
-            PUT_SQL,
-            Params::from(&[ValueRef::Blob(key), ValueRef::Blob(value)]),
-        )?;
+        db.run(PUT_SQL, params![key, value])?;
     }
     read(&mut KvReader { db: &mut *db })
 }

@@ -16,7 +16,7 @@ use fs_driver::{DriverOptions, Error, FsDriver};
 use reliability_tests::Rng;
 use reliability_tests::child::ChildRun;
 use reliability_tests::sqlite_check::{integrity_check, read_kv};
-use sqlite_runtime::{OpenOptions, Params, Target, ValueRef};
+use sqlite_runtime::{OpenOptions, Target, params};
 
 const THREADS: usize = 6;
 const ACTORS: usize = 12;
@@ -226,7 +226,7 @@ fn two_processes_on_one_actor_database(backend: &str) {
         let key = format!("parent/{i}").into_bytes();
         tx.run(
             "INSERT INTO kv (key, value) VALUES (?, ?)",
-            Params::from(&[ValueRef::Blob(&key), ValueRef::Blob(b"p")]),
+            params![&key, b"p"],
         )
         .unwrap();
         thread::sleep(Duration::from_millis(100));

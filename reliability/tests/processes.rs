@@ -15,7 +15,7 @@ use common::{crash_child, runtime, seed, tempdir};
 use fs_driver::{DriverOptions, Error, FsDriver, ListOptions};
 use reliability_tests::Rng;
 use reliability_tests::child::{ChildRun, READY_TIMEOUT};
-use sqlite_runtime::{OpenOptions, Params, SqliteDatabase, Target, ValueRef};
+use sqlite_runtime::{OpenOptions, Params, SqliteDatabase, Target, params};
 
 const ACTORS: usize = 3;
 const STEPS: usize = 300;
@@ -151,20 +151,12 @@ fn two_processes_and_a_foreign_writer_keep_sizes_exact(backend: &str) {
             }
             (_, 0..=5) => {
                 plain[a]
-                    .run(
-                        fs_driver::sql::PUT,
-                        Params::from(&[ValueRef::Blob(&key), ValueRef::Blob(&value)]),
-                    )
+                    .run(fs_driver::sql::PUT, params![&key, &value])
                     .unwrap();
                 model.insert(key, value);
             }
             (_, _) => {
-                plain[a]
-                    .run(
-                        fs_driver::sql::DELETE,
-                        Params::from(&[ValueRef::Blob(&key)]),
-                    )
-                    .unwrap();
+                plain[a].run(fs_driver::sql::DELETE, params![&key]).unwrap();
                 model.remove(&key);
             }
         }

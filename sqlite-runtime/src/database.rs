@@ -113,3 +113,33 @@ pub trait SqliteDatabase: Send {
     /// Whether [`close`](SqliteDatabase::close) was called.
     fn is_closed(&self) -> bool;
 }
+
+impl dyn SqliteDatabase + '_ {
+    /// Maps the first row of `sql` with `map`; `None` when the statement returns no row
+    /// (reading stops after the first row).
+    ///
+    /// ```no_run
+    /// # fn demo(db: &mut dyn sqlite_runtime::SqliteDatabase) -> sqlite_runtime::Result<()> {
+    /// use sqlite_runtime::params;
+    ///
+    /// let value: Option<Vec<u8>> =
+    ///     db.query_row("SELECT value FROM kv WHERE key = ?", params![b"k"], |row| row.get(0))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn query_row<T>(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+        map: impl FnOnce(&RowRef<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut map = Some(map);
+        let mut first = None;
+        self.for_each(sql, params, &mut |row| {
+            if let Some(map) = map.take() {
+                first = Some(map(row)?);
+            }
+            Ok(ControlFlow::Break(()))
+        })?;
+        Ok(first)
+    }
+}

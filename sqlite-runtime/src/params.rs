@@ -27,6 +27,45 @@ pub enum Params<'a> {
     Named(&'a [(&'a str, ValueRef<'a>)]),
 }
 
+/// Positional parameters from values of any type that converts into a
+/// [`ValueRef`](crate::ValueRef) (`&[u8]`, `&str`, integers, `f64`, `Option`s of those...).
+///
+/// ```
+/// use sqlite_runtime::{Params, params};
+///
+/// let key = b"user/1".to_vec();
+/// let params = params![&key, 7, "seven", None::<i64>];
+/// assert_eq!(params.len(), 4);
+/// assert_eq!(params![], Params::NONE);
+/// ```
+#[macro_export]
+macro_rules! params {
+    () => {
+        $crate::Params::NONE
+    };
+    ($($value:expr),+ $(,)?) => {
+        $crate::Params::Positional(&[$($crate::ValueRef::from($value)),+])
+    };
+}
+
+/// Named parameters, each written with its prefix exactly as in the SQL.
+///
+/// ```
+/// use sqlite_runtime::{Params, named_params};
+///
+/// let params = named_params! { ":key": b"k".as_slice(), "@count": 3 };
+/// assert!(matches!(params, Params::Named(values) if values.len() == 2));
+/// ```
+#[macro_export]
+macro_rules! named_params {
+    () => {
+        $crate::Params::NONE
+    };
+    ($($name:literal : $value:expr),+ $(,)?) => {
+        $crate::Params::Named(&[$(($name, $crate::ValueRef::from($value))),+])
+    };
+}
+
 impl Params<'_> {
     /// No parameters.
     pub const NONE: Params<'static> = Params::Positional(&[]);

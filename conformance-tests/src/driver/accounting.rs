@@ -3,7 +3,7 @@
 //! `INSERT OR REPLACE` and knows nothing of the bookkeeping).
 
 use fs_driver::sql;
-use sqlite_runtime::{OpenOptions, Params, SqliteDatabase, Target, ValueRef};
+use sqlite_runtime::{OpenOptions, Params, SqliteDatabase, Target, ValueRef, params};
 
 use super::support::{create, entries, open};
 use crate::{CaseResult, Context};
@@ -86,7 +86,7 @@ pub(crate) fn accounting_exact_for_every_writer(cx: &Context) -> CaseResult {
     assert!(
         db.run(
             "INSERT INTO kv (key, value) VALUES (?, ?)",
-            Params::from(&[ValueRef::Blob(b"k1"), ValueRef::Blob(b"dup")]),
+            params![b"k1", b"dup"],
         )
         .is_err()
     );
@@ -113,10 +113,7 @@ pub(crate) fn accounting_added_to_databases_without_it(cx: &Context) -> CaseResu
              DROP TRIGGER kv_size_after_delete; DROP TABLE kv_size;",
         )?;
         for i in 0..50u8 {
-            db.run(
-                sql::PUT,
-                Params::from(&[ValueRef::Blob(&[i]), ValueRef::Blob(&[i; 20])]),
-            )?;
+            db.run(sql::PUT, params![&[i], &[i; 20]])?;
         }
     }
     assert_eq!(driver.kv_storage_used("a")?, 50 * 21);
@@ -126,10 +123,7 @@ pub(crate) fn accounting_added_to_databases_without_it(cx: &Context) -> CaseResu
         Params::NONE,
     )?;
     assert_eq!(tables.len(), 2, "kv and kv_size");
-    db.run(
-        sql::PUT,
-        Params::from(&[ValueRef::Blob(&[0]), ValueRef::Blob(b"")]),
-    )?;
+    db.run(sql::PUT, params![&[0], b""])?;
     assert_eq!(driver.kv_storage_used("a")?, scanned(&mut *db));
     Ok(())
 }

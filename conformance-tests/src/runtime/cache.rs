@@ -1,6 +1,6 @@
 //! The per-connection statement cache, as SQLite itself reports it.
 
-use sqlite_runtime::{OpenOptions, Params, Target, Value, ValueRef};
+use sqlite_runtime::{OpenOptions, Params, Target, Value, params};
 
 use super::support::scalar;
 use crate::{CaseResult, Context};
@@ -11,11 +11,11 @@ pub(crate) fn cache_reuses_one_statement_per_sql(cx: &Context) -> CaseResult {
     db.exec("CREATE TABLE t (x)")?;
     let sql = "INSERT INTO t VALUES (?)";
     for i in 0..50_i64 {
-        db.run(sql, Params::from(&[ValueRef::Integer(i)]))?;
+        db.run(sql, params![i])?;
     }
     let query = "SELECT count(*) FROM t WHERE x >= ?";
     for i in 0..50_i64 {
-        let n: i64 = scalar(&mut *db, query, Params::from(&[ValueRef::Integer(i)]))?;
+        let n: i64 = scalar(&mut *db, query, params![i])?;
         assert_eq!(n, 50 - i);
     }
     let stats = db.statement_cache_stats()?;
@@ -94,10 +94,7 @@ pub(crate) fn cache_capacity_zero_disables_caching(cx: &Context) -> CaseResult {
     )?;
     db.exec("CREATE TABLE t (x)")?;
     for i in 0..5_i64 {
-        db.run(
-            "INSERT INTO t VALUES (?)",
-            Params::from(&[ValueRef::Integer(i)]),
-        )?;
+        db.run("INSERT INTO t VALUES (?)", params![i])?;
         let n: i64 = scalar(&mut *db, "SELECT count(*) FROM t", Params::NONE)?;
         assert_eq!(n, i + 1);
     }
@@ -220,10 +217,7 @@ pub(crate) fn cache_keeps_statements_with_bound_limit_and_like(cx: &Context) -> 
             1 => ("a%", 10, &[1, 2, 4]),
             _ => ("b%", 1 + round, &[3]),
         };
-        let rows = db.all(
-            sql,
-            Params::from(&[ValueRef::Text(pattern), ValueRef::Integer(limit)]),
-        )?;
+        let rows = db.all(sql, params![pattern, limit])?;
         let got: Vec<i64> = rows.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
         assert_eq!(got, expected, "round {round}");
     }

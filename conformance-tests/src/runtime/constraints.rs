@@ -1,6 +1,6 @@
 //! Constraint violations: kind, extended code, and nothing written.
 
-use sqlite_runtime::{ConstraintKind, ErrorKind, Params, SqliteDatabase, ValueRef};
+use sqlite_runtime::{ConstraintKind, ErrorKind, Params, SqliteDatabase, ValueRef, params};
 
 use super::support::{count, expect_err};
 use crate::{CaseResult, Context};
@@ -39,10 +39,7 @@ pub(crate) fn constraint_unique(cx: &Context) -> CaseResult {
         2067,
     )?;
     let error = expect_err(
-        db.run(
-            "INSERT INTO t (email) VALUES (?)",
-            Params::from(&[ValueRef::Text("a@x")]),
-        ),
+        db.run("INSERT INTO t (email) VALUES (?)", params!["a@x"]),
         "bound duplicate",
     );
     assert!(error.message().contains("t.email"), "{error}");
@@ -190,10 +187,7 @@ pub(crate) fn constraint_datatype_strict(cx: &Context) -> CaseResult {
         3091,
     )?;
     let error = expect_err(
-        db.run(
-            "INSERT INTO s VALUES (?, ?)",
-            Params::from(&[ValueRef::Integer(1), ValueRef::Blob(b"blob")]),
-        ),
+        db.run("INSERT INTO s VALUES (?, ?)", params![1i64, b"blob"]),
         "a blob in a STRICT TEXT column",
     );
     assert_eq!(

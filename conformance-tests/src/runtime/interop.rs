@@ -1,6 +1,6 @@
 //! Every compiled backend shares one SQLite and one file format.
 
-use sqlite_runtime::{OpenOptions, Params, SqliteDatabase, Target, Value, ValueRef};
+use sqlite_runtime::{OpenOptions, Params, SqliteDatabase, Target, Value, ValueRef, params};
 
 use super::support::{count, scalar};
 use crate::{CaseResult, Context};
@@ -40,7 +40,7 @@ fn write_samples(db: &mut dyn SqliteDatabase, writer: &str) -> sqlite_runtime::R
 fn check_samples(db: &mut dyn SqliteDatabase, writer: &str, reader: &str) -> CaseResult {
     let rows = db.all(
         "SELECT v FROM v WHERE writer = ? ORDER BY i",
-        Params::from(&[ValueRef::Text(writer)]),
+        params![writer],
     )?;
     let expected = sample_values();
     assert_eq!(rows.len(), expected.len(), "{writer} -> {reader}");
@@ -99,14 +99,11 @@ pub(crate) fn interop_concurrent_handles_across_backends(cx: &Context) -> CaseRe
             &target,
             &OpenOptions::new().busy_timeout(std::time::Duration::from_millis(100)),
         )?;
-        theirs.run(
-            "INSERT INTO t VALUES (?)",
-            Params::from(&[ValueRef::Text(runtime.name())]),
-        )?;
+        theirs.run("INSERT INTO t VALUES (?)", params![runtime.name()])?;
         let seen: i64 = scalar(
             &mut *mine,
             "SELECT count(*) FROM t WHERE who = ?",
-            Params::from(&[ValueRef::Text(runtime.name())]),
+            params![runtime.name()],
         )?;
         assert_eq!(seen, 1, "a commit through {} is visible", runtime.name());
         let tx = mine.transaction()?;

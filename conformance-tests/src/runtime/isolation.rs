@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlite_runtime::{ErrorKind, Params, TransactionBehavior, ValueRef};
+use sqlite_runtime::{ErrorKind, Params, TransactionBehavior, params};
 
 use super::support::{assert_kind, count, expect_err};
 use crate::{CaseResult, Context};
@@ -90,10 +90,7 @@ pub(crate) fn isolation_concurrent_writers_on_threads(cx: &Context) -> CaseResul
         handles.push(std::thread::spawn(move || -> sqlite_runtime::Result<()> {
             for i in 0..50_i64 {
                 let mut tx = db.transaction()?;
-                tx.run(
-                    "INSERT INTO t VALUES (?, ?)",
-                    Params::from(&[ValueRef::Integer(thread), ValueRef::Integer(i)]),
-                )?;
+                tx.run("INSERT INTO t VALUES (?, ?)", params![thread, i])?;
                 tx.commit()?;
             }
             db.close()

@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use sqlite_runtime::{ErrorKind, OpenOptions, Params, ValueRef};
+use sqlite_runtime::{ErrorKind, OpenOptions, Params, params};
 
 use super::support::{assert_kind, count, expect_err};
 use crate::{CaseResult, Context};
@@ -60,10 +60,7 @@ pub(crate) fn lifecycle_close_with_cached_statements(cx: &Context) -> CaseResult
     let mut db = cx.open_file("cached.db")?;
     db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);")?;
     for i in 0..10_i64 {
-        db.run(
-            "INSERT INTO t VALUES (?)",
-            Params::from(&[ValueRef::Integer(i)]),
-        )?;
+        db.run("INSERT INTO t VALUES (?)", params![i])?;
         db.get("SELECT x FROM t ORDER BY x", Params::NONE)?;
     }
     db.close()?;
@@ -110,10 +107,7 @@ pub(crate) fn lifecycle_open_close_many_times(cx: &Context) -> CaseResult {
     for i in 0..50_i64 {
         let mut db = cx.open_file("many.db")?;
         db.exec("CREATE TABLE IF NOT EXISTS t (x)")?;
-        db.run(
-            "INSERT INTO t VALUES (?)",
-            Params::from(&[ValueRef::Integer(i)]),
-        )?;
+        db.run("INSERT INTO t VALUES (?)", params![i])?;
         if i % 2 == 0 {
             db.close()?;
         }

@@ -42,6 +42,7 @@ pub const CASES: &[Case] = cases![
     params::params_count_mismatch_is_misuse,
     params::params_unknown_name_is_misuse requires NamedParameters,
     params::params_rebinding_a_cached_statement,
+    queries::queries_query_row_and_param_macros,
     queries::run_reports_changes_and_last_insert_rowid,
     queries::run_executes_ddl_and_selects,
     queries::run_returning_clause,

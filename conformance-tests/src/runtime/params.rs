@@ -1,6 +1,6 @@
 //! Parameter binding: positional, numbered and named, and mismatches.
 
-use sqlite_runtime::{ErrorKind, Params, Value, ValueRef};
+use sqlite_runtime::{ErrorKind, Params, Value, ValueRef, params};
 
 use super::support::{assert_kind, expect_err, scalar};
 use crate::{CaseResult, Context};
@@ -10,21 +10,15 @@ pub(crate) fn params_positional_run_get_all(cx: &Context) -> CaseResult {
     let mut db = cx.open_memory()?;
     db.exec("CREATE TABLE t (k TEXT, v INTEGER)")?;
     for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
-        db.run(
-            "INSERT INTO t (k, v) VALUES (?, ?)",
-            Params::from(&[ValueRef::Text(k), ValueRef::Integer(v)]),
-        )?;
+        db.run("INSERT INTO t (k, v) VALUES (?, ?)", params![k, v])?;
     }
     let row = db
-        .get(
-            "SELECT v FROM t WHERE k = ?",
-            Params::from(&[ValueRef::Text("b")]),
-        )?
+        .get("SELECT v FROM t WHERE k = ?", params!["b"])?
         .ok_or("no row for b")?;
     assert_eq!(row.get::<i64>(0)?, 2);
     let rows = db.all(
         "SELECT k FROM t WHERE v >= ? AND v <= ? ORDER BY v",
-        Params::from(&[ValueRef::Integer(2), ValueRef::Integer(3)]),
+        params![2i64, 3i64],
     )?;
     let keys: Vec<String> = rows.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
     assert_eq!(keys, ["b", "c"]);
@@ -99,10 +93,7 @@ pub(crate) fn params_named_used_twice(cx: &Context) -> CaseResult {
 pub(crate) fn params_numbered(cx: &Context) -> CaseResult {
     let mut db = cx.open_memory()?;
     let row = db
-        .get(
-            "SELECT ?2 AS b, ?1 AS a, ?2 || ?1 AS ba",
-            Params::from(&[ValueRef::Text("x"), ValueRef::Text("y")]),
-        )?
+        .get("SELECT ?2 AS b, ?1 AS a, ?2 || ?1 AS ba", params!["x", "y"])?
         .ok_or("no row")?;
     assert_eq!(
         row.values(),
@@ -115,24 +106,14 @@ pub(crate) fn params_numbered(cx: &Context) -> CaseResult {
     // `?` and `?NNN` mixed: `?` takes the number after the largest seen so far, so
     // `? , ?1` is one parameter and `?2, ?` are parameters 2 and 3.
     let row = db
-        .get(
-            "SELECT ? AS a, typeof(?1) AS t",
-            Params::from(&[ValueRef::Integer(5)]),
-        )?
+        .get("SELECT ? AS a, typeof(?1) AS t", params![5i64])?
         .ok_or("no row")?;
     assert_eq!(
         row.values(),
         &[Value::Integer(5), Value::Text("integer".into())]
     );
     let row = db
-        .get(
-            "SELECT ?2, ?",
-            Params::from(&[
-                ValueRef::Integer(1),
-                ValueRef::Integer(2),
-                ValueRef::Integer(3),
-            ]),
-        )?
+        .get("SELECT ?2, ?", params![1i64, 2i64, 3i64])?
         .ok_or("no row")?;
     assert_eq!(row.values(), &[Value::Integer(2), Value::Integer(3)]);
     // `?3` alone makes a statement of three parameters.
@@ -151,18 +132,12 @@ pub(crate) fn params_count_mismatch_is_misuse(cx: &Context) -> CaseResult {
     let mut db = cx.open_memory()?;
     db.exec("CREATE TABLE t (a, b)")?;
     let too_few = expect_err(
-        db.run(
-            "INSERT INTO t VALUES (?, ?)",
-            Params::from(&[ValueRef::Integer(1)]),
-        ),
+        db.run("INSERT INTO t VALUES (?, ?)", params![1i64]),
         "one value for two parameters",
     );
     assert_kind(&too_few, ErrorKind::Misuse);
     let too_many = expect_err(
-        db.get(
-            "SELECT ?",
-            Params::from(&[ValueRef::Integer(1), ValueRef::Integer(2)]),
-        ),
+        db.get("SELECT ?", params![1i64, 2i64]),
         "two values for one parameter",
     );
     assert_kind(&too_many, ErrorKind::Misuse);
@@ -172,7 +147,7 @@ pub(crate) fn params_count_mismatch_is_misuse(cx: &Context) -> CaseResult {
     );
     assert_kind(&none_given, ErrorKind::Misuse);
     let for_none = expect_err(
-        db.all("SELECT 1", Params::from(&[ValueRef::Integer(1)])),
+        db.all("SELECT 1", params![1i64]),
         "a value for a statement without parameters",
     );
     assert_kind(&for_none, ErrorKind::Misuse);
@@ -182,10 +157,7 @@ pub(crate) fn params_count_mismatch_is_misuse(cx: &Context) -> CaseResult {
         "nothing may be written"
     );
     // The connection (and the cached statement) still work with the right count.
-    db.run(
-        "INSERT INTO t VALUES (?, ?)",
-        Params::from(&[ValueRef::Integer(1), ValueRef::Integer(2)]),
-    )?;
+    db.run("INSERT INTO t VALUES (?, ?)", params![1i64, 2i64])?;
     assert_eq!(super::support::count(&mut *db, "t")?, 1);
     Ok(())
 }
@@ -223,11 +195,7 @@ pub(crate) fn params_unknown_name_is_misuse(cx: &Context) -> CaseResult {
 pub(crate) fn params_rebinding_a_cached_statement(cx: &Context) -> CaseResult {
     let mut db = cx.open_memory()?;
     for i in 0..5_i64 {
-        let doubled: i64 = scalar(
-            &mut *db,
-            "SELECT ? * 2",
-            Params::from(&[ValueRef::Integer(i)]),
-        )?;
+        let doubled: i64 = scalar(&mut *db, "SELECT ? * 2", params![i])?;
         assert_eq!(doubled, i * 2);
     }
     let text: String = scalar(
@@ -236,11 +204,7 @@ pub(crate) fn params_rebinding_a_cached_statement(cx: &Context) -> CaseResult {
         Params::from(&[ValueRef::Null]),
     )?;
     assert_eq!(text, "null");
-    let text: String = scalar(
-        &mut *db,
-        "SELECT typeof(?)",
-        Params::from(&[ValueRef::Real(1.5)]),
-    )?;
+    let text: String = scalar(&mut *db, "SELECT typeof(?)", params![1.5f64])?;
     assert_eq!(text, "real");
     Ok(())
 }

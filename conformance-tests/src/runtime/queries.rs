@@ -1,6 +1,6 @@
 //! `run`, `get` and `all`: what each returns.
 
-use sqlite_runtime::{Params, Value, ValueRef};
+use sqlite_runtime::{Params, Value, ValueRef, params};
 
 use super::support::{count, scalar};
 use crate::{CaseResult, Context};
@@ -12,10 +12,7 @@ pub(crate) fn run_reports_changes_and_last_insert_rowid(cx: &Context) -> CaseRes
     let first = db.run("INSERT INTO t (v) VALUES (10)", Params::NONE)?;
     assert_eq!(first.changes, 1);
     assert_eq!(first.last_insert_rowid, 1);
-    let explicit = db.run(
-        "INSERT INTO t (id, v) VALUES (?, 20)",
-        Params::from(&[ValueRef::Integer(41)]),
-    )?;
+    let explicit = db.run("INSERT INTO t (id, v) VALUES (?, 20)", params![41i64])?;
     assert_eq!(explicit.changes, 1);
     assert_eq!(explicit.last_insert_rowid, 41);
     let many = db.run("INSERT INTO t (v) VALUES (30), (40), (50)", Params::NONE)?;
@@ -56,7 +53,7 @@ pub(crate) fn run_returning_clause(cx: &Context) -> CaseResult {
     db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")?;
     let rows = db.all(
         "INSERT INTO t (v) VALUES (?), (?) RETURNING id, upper(v) AS up",
-        Params::from(&[ValueRef::Text("a"), ValueRef::Text("b")]),
+        params!["a", "b"],
     )?;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].columns(), ["id", "up"]);
@@ -111,7 +108,7 @@ pub(crate) fn all_returns_every_row_in_order(cx: &Context) -> CaseResult {
     for i in 0..250_i64 {
         db.run(
             "INSERT INTO t VALUES (?, ?)",
-            Params::from(&[ValueRef::Integer(i), ValueRef::Text(&format!("row {i}"))]),
+            params![i, &format!("row {i}")],
         )?;
     }
     let rows = db.all("SELECT x, y FROM t ORDER BY x DESC", Params::NONE)?;
@@ -143,5 +140,33 @@ pub(crate) fn get_leaves_no_statement_running(cx: &Context) -> CaseResult {
         &sqlite_runtime::OpenOptions::new().busy_timeout(std::time::Duration::ZERO),
     )?;
     other.exec("CREATE TABLE u (y)")?;
+    Ok(())
+}
+
+/// `query_row` maps the first row (and reads no further), `None` when there is none;
+/// `params!` and `named_params!` bind like the slices they stand for.
+pub(crate) fn queries_query_row_and_param_macros(cx: &Context) -> CaseResult {
+    let mut db = cx.open_memory()?;
+    db.exec("CREATE TABLE t (k BLOB PRIMARY KEY, n INTEGER, s TEXT)")?;
+    for (key, n) in [(b"a", 1i64), (b"b", 2), (b"c", 3)] {
+        db.run("INSERT INTO t VALUES (?, ?, ?)", params![key, n, "text"])?;
+    }
+    let first = db.query_row("SELECT n FROM t ORDER BY k", params![], |row| {
+        row.get::<i64>(0)
+    })?;
+    assert_eq!(first, Some(1));
+    let none = db.query_row("SELECT n FROM t WHERE k = ?", params![b"zz"], |row| {
+        row.get::<i64>(0)
+    })?;
+    assert_eq!(none, None);
+    let named = db.query_row(
+        "SELECT s FROM t WHERE k = :k AND n = @n",
+        sqlite_runtime::named_params! { ":k": b"b", "@n": 2 },
+        |row| row.get::<String>(0),
+    )?;
+    assert_eq!(named.as_deref(), Some("text"));
+    // An error from the mapping is the call's error.
+    let error = db.query_row("SELECT s FROM t", params![], |row| row.get::<i64>(0));
+    assert!(error.is_err());
     Ok(())
 }

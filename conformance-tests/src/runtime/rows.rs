@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlite_runtime::{ErrorKind, Params, Value, ValueRef};
+use sqlite_runtime::{ErrorKind, Params, Value, ValueRef, params};
 
 use super::support::{assert_kind, expect_err};
 use crate::{CaseResult, Context};
@@ -16,7 +16,7 @@ pub(crate) fn rows_column_names(cx: &Context) -> CaseResult {
     let aliased = db
         .get(
             "SELECT alpha AS first, zeta AS \"second one\", 1 + 2, upper(alpha), ? AS p FROM t",
-            Params::from(&[ValueRef::Integer(9)]),
+            params![9i64],
         )?
         .ok_or("no row")?;
     assert_eq!(

@@ -1,18 +1,14 @@
 //! Transaction and savepoint guards.
 
 use sqlite_runtime::{
-    ConstraintKind, ErrorKind, Params, SqliteDatabase, TransactionBehavior, Value, ValueRef,
+    ConstraintKind, ErrorKind, Params, SqliteDatabase, TransactionBehavior, Value, params,
 };
 
 use super::support::{assert_kind, column, count, expect_err};
 use crate::{CaseResult, Context};
 
 fn insert(db: &mut dyn SqliteDatabase, x: i64) -> sqlite_runtime::Result<()> {
-    db.run(
-        "INSERT INTO t VALUES (?)",
-        Params::from(&[ValueRef::Integer(x)]),
-    )
-    .map(|_| ())
+    db.run("INSERT INTO t VALUES (?)", params![x]).map(|_| ())
 }
 
 fn xs(db: &mut dyn SqliteDatabase) -> sqlite_runtime::Result<Vec<i64>> {

@@ -1,6 +1,6 @@
 //! Every value type, through a table and as a bound parameter.
 
-use sqlite_runtime::{Params, SqliteDatabase, Value, ValueRef};
+use sqlite_runtime::{Params, SqliteDatabase, Value, ValueRef, params};
 
 use super::support::scalar;
 use crate::{CaseResult, Context};
@@ -16,7 +16,7 @@ fn round_trip(db: &mut dyn SqliteDatabase, value: &Value, type_name: &str) -> Ca
     let row = db
         .get(
             "SELECT v, typeof(v) AS t FROM rt WHERE id = ?",
-            Params::from(&[ValueRef::Integer(inserted.last_insert_rowid)]),
+            params![inserted.last_insert_rowid],
         )?
         .ok_or("the inserted row is missing")?;
     assert_same(row.value("v")?, value, "through a table");
@@ -114,18 +114,13 @@ pub(crate) fn values_reals_round_trip(cx: &Context) -> CaseResult {
 /// -0.0 keeps its sign bit as a bound parameter and in a column without affinity.
 pub(crate) fn values_negative_zero_keeps_sign(cx: &Context) -> CaseResult {
     let mut db = cx.open_memory()?;
-    let row = db
-        .get("SELECT ?", Params::from(&[ValueRef::Real(-0.0)]))?
-        .ok_or("no row")?;
+    let row = db.get("SELECT ?", params![-0.0f64])?.ok_or("no row")?;
     match row.value(0)? {
         Value::Real(r) => assert_eq!(r.to_bits(), (-0.0_f64).to_bits(), "got {r}"),
         other => panic!("-0.0 came back as {other:?}"),
     }
     db.exec("CREATE TABLE z (v BLOB)")?;
-    db.run(
-        "INSERT INTO z VALUES (?)",
-        Params::from(&[ValueRef::Real(-0.0)]),
-    )?;
+    db.run("INSERT INTO z VALUES (?)", params![-0.0f64])?;
     let v: f64 = scalar(&mut *db, "SELECT v FROM z", Params::NONE)?;
     assert_eq!(
         v.to_bits(),
@@ -157,7 +152,7 @@ pub(crate) fn values_text_round_trip(cx: &Context) -> CaseResult {
     let bytes: i64 = scalar(
         &mut *db,
         "SELECT length(CAST(? AS BLOB))",
-        Params::from(&[ValueRef::Text("a\0b🦀")]),
+        params!["a\0b🦀"],
     )?;
     assert_eq!(bytes, 7);
     Ok(())
@@ -188,11 +183,7 @@ pub(crate) fn values_empty_blob_is_not_null(cx: &Context) -> CaseResult {
     let literal = db.get("SELECT x''", Params::NONE)?.ok_or("no row")?;
     assert_eq!(literal.value(0)?, &Value::Blob(Vec::new()));
     // Empty text is not NULL either.
-    let kind: String = scalar(
-        &mut *db,
-        "SELECT typeof(?)",
-        Params::from(&[ValueRef::Text("")]),
-    )?;
+    let kind: String = scalar(&mut *db, "SELECT typeof(?)", params![""])?;
     assert_eq!(kind, "text");
     Ok(())
 }
@@ -249,10 +240,7 @@ pub(crate) fn values_typeof_bound_parameters(cx: &Context) -> CaseResult {
     assert_eq!(types, ["null", "integer", "real", "text", "blob"]);
     // A real with an integral value stays a real; an integer stays an integer.
     let row = db
-        .get(
-            "SELECT 1, 1.0, ?, ?",
-            Params::from(&[ValueRef::Real(2.0), ValueRef::Integer(2)]),
-        )?
+        .get("SELECT 1, 1.0, ?, ?", params![2.0f64, 2i64])?
         .ok_or("no row")?;
     assert_eq!(
         row.values(),
@@ -272,13 +260,7 @@ pub(crate) fn values_column_affinity(cx: &Context) -> CaseResult {
     db.exec("CREATE TABLE a (i INTEGER, r REAL, t TEXT, b BLOB, n NUMERIC)")?;
     db.run(
         "INSERT INTO a VALUES (?, ?, ?, ?, ?)",
-        Params::from(&[
-            ValueRef::Text("42"),
-            ValueRef::Integer(3),
-            ValueRef::Integer(5),
-            ValueRef::Text("7"),
-            ValueRef::Text("2.50"),
-        ]),
+        params!["42", 3i64, 5i64, "7", "2.50"],
     )?;
     let row = db.get("SELECT * FROM a", Params::NONE)?.ok_or("no row")?;
     assert_eq!(

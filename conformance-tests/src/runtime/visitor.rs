@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlite_runtime::{Error, ErrorKind, Params, ValueRef};
+use sqlite_runtime::{Error, ErrorKind, Params, params};
 
 use super::support::{assert_kind, count, expect_err};
 use crate::{CaseResult, Context};
@@ -12,15 +12,12 @@ pub(crate) fn for_each_visits_rows_in_order(cx: &Context) -> CaseResult {
     let mut db = cx.open_memory()?;
     db.exec("CREATE TABLE t (x INTEGER, y TEXT)")?;
     for i in (0..100_i64).rev() {
-        db.run(
-            "INSERT INTO t VALUES (?, ?)",
-            Params::from(&[ValueRef::Integer(i), ValueRef::Text(&i.to_string())]),
-        )?;
+        db.run("INSERT INTO t VALUES (?, ?)", params![i, &i.to_string()])?;
     }
     let mut seen = Vec::new();
     db.for_each(
         "SELECT x, y FROM t WHERE x >= ? ORDER BY x",
-        Params::from(&[ValueRef::Integer(10)]),
+        params![10i64],
         &mut |row| {
             let x: i64 = row.get("x")?;
             assert_eq!(row.get::<String>("y")?, x.to_string());

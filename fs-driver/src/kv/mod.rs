@@ -17,7 +17,7 @@ use std::ops::ControlFlow;
 
 use sqlite_runtime::{
     Error as SqlError, ErrorKind, OpenOptions, Params, RowRef, SqliteDatabase, SqliteRuntime,
-    Target, ValueRef,
+    Target, ValueRef, params,
 };
 
 use crate::error::Result;
@@ -111,12 +111,7 @@ pub(crate) fn collect(
 
 /// The value of `key` (already checked), if present.
 pub(crate) fn get_value(db: &mut dyn SqliteDatabase, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    let mut value = None;
-    db.for_each(GET_SQL, Params::from(&[ValueRef::Blob(key)]), &mut |row| {
-        value = Some(column_bytes(row, 0)?);
-        Ok(ControlFlow::Break(()))
-    })?;
-    Ok(value)
+    Ok(db.query_row(GET_SQL, params![key], |row| column_bytes(row, 0))?)
 }
 
 /// Batch get: checks the keys, then one answer per key, in order.
@@ -144,13 +139,7 @@ pub(crate) fn scan_prefix(
             } else {
                 RANGE_ASC_SQL
             };
-            scan(
-                db,
-                sql,
-                Params::from(&[ValueRef::Blob(prefix), ValueRef::Blob(&upper)]),
-                limit,
-                visit,
-            )
+            scan(db, sql, params![prefix, &upper], limit, visit)
         }
         None => {
             let sql = if options.reverse {
@@ -158,13 +147,7 @@ pub(crate) fn scan_prefix(
             } else {
                 FROM_ASC_SQL
             };
-            scan(
-                db,
-                sql,
-                Params::from(&[ValueRef::Blob(prefix)]),
-                limit,
-                visit,
-            )
+            scan(db, sql, params![prefix], limit, visit)
         }
     }
 }
@@ -190,7 +173,7 @@ pub(crate) fn scan_range(
     scan(
         db,
         sql,
-        Params::from(&[ValueRef::Blob(start), ValueRef::Blob(end)]),
+        params![start, end],
         options.effective_limit(),
         visit,
     )

@@ -17,9 +17,7 @@
 //! gets it once, in one transaction, with one scan. rivetkit opens, reads and writes such
 //! a database as before: it only ever touches `kv`.
 
-use std::ops::ControlFlow;
-
-use sqlite_runtime::{ErrorKind, Params, SqliteDatabase};
+use sqlite_runtime::{ErrorKind, SqliteDatabase, params};
 
 use crate::error::Result;
 
@@ -87,10 +85,8 @@ pub(crate) fn install(db: &mut dyn SqliteDatabase) -> Result<()> {
 }
 
 fn scalar(db: &mut dyn SqliteDatabase, sql: &str) -> sqlite_runtime::Result<u64> {
-    let mut value = 0;
-    db.for_each(sql, Params::NONE, &mut |row| {
-        value = u64::try_from(row.get::<Option<i64>>(0)?.unwrap_or(0)).unwrap_or(0);
-        Ok(ControlFlow::Break(()))
-    })?;
-    Ok(value)
+    let value = db.query_row(sql, params![], |row| row.get::<Option<i64>>(0))?;
+    Ok(value
+        .flatten()
+        .map_or(0, |value| u64::try_from(value).unwrap_or(0)))
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sqlite_runtime::{
-    ErrorKind, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target, ValueRef,
+    ErrorKind, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target, params,
 };
 
 use super::diagnose::diagnose;
@@ -209,10 +209,9 @@ impl KvStore {
             let used = connection.used()?;
             limits::check_put(entries, used, max_storage)?;
             for (key, value) in entries {
-                connection.db.run(
-                    PUT_SQL,
-                    Params::from(&[ValueRef::Blob(key.as_ref()), ValueRef::Blob(value.as_ref())]),
-                )?;
+                connection
+                    .db
+                    .run(PUT_SQL, params![key.as_ref(), value.as_ref()])?;
             }
             Ok(())
         })
@@ -226,9 +225,7 @@ impl KvStore {
         }
         self.write(|connection| {
             for key in keys {
-                connection
-                    .db
-                    .run(DELETE_SQL, Params::from(&[ValueRef::Blob(key.as_ref())]))?;
+                connection.db.run(DELETE_SQL, params![key.as_ref()])?;
             }
             Ok(())
         })
@@ -242,10 +239,7 @@ impl KvStore {
             return Ok(());
         }
         self.write(|connection| {
-            connection.db.run(
-                DELETE_RANGE_SQL,
-                Params::from(&[ValueRef::Blob(start), ValueRef::Blob(end)]),
-            )?;
+            connection.db.run(DELETE_RANGE_SQL, params![start, end])?;
             Ok(())
         })
     }
