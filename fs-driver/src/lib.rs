@@ -74,6 +74,7 @@ mod read_only;
 mod reader;
 pub mod sql;
 pub mod state;
+mod storage;
 
 pub use actor::ActorInfo;
 pub use actor_id::{

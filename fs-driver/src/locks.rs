@@ -33,6 +33,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::storage::LifecycleLocks;
 
 /// How many lock files a root has.
 pub const SHARDS: usize = 32;
@@ -98,78 +99,6 @@ impl ActorLocks {
         }
     }
 
-    /// Takes the shared (awake) lock, waiting while another process creates or destroys
-    /// the actor. Returns whether another process has it awake too.
-    pub(crate) fn wake(&self, id: &str) -> Result<bool> {
-        let Some((file, byte)) = self.slot(id) else {
-            return Ok(false);
-        };
-        let elsewhere = sys::held_elsewhere(file, byte).map_err(|e| lock_error(id, e))?;
-        self.wait_for(id, || sys::try_lock(file, byte, sys::Kind::Shared))?;
-        Ok(elsewhere)
-    }
-
-    /// Takes the exclusive lock for a create, waiting while another process holds it
-    /// (`exists` tells whether the actor appeared meanwhile).
-    pub(crate) fn create(&self, id: &str, exists: impl Fn() -> Result<bool>) -> Result<()> {
-        let Some((file, byte)) = self.slot(id) else {
-            return Ok(());
-        };
-        let started = Instant::now();
-        loop {
-            match sys::try_lock(file, byte, sys::Kind::Exclusive).map_err(|e| lock_error(id, e))? {
-                Attempt::Locked => return Ok(()),
-                Attempt::HeldElsewhere if exists()? => {
-                    return Err(Error::ActorExists(id.to_owned()));
-                }
-                Attempt::HeldElsewhere if started.elapsed() >= WAIT => {
-                    return Err(Error::ActorBusy(id.to_owned()));
-                }
-                Attempt::HeldElsewhere => std::thread::sleep(Duration::from_millis(2)),
-            }
-        }
-    }
-
-    /// Takes the exclusive lock for a destroy; fails at once when another process has
-    /// the actor awake (or is creating or destroying it).
-    pub(crate) fn destroy(&self, id: &str) -> Result<()> {
-        let Some((file, byte)) = self.slot(id) else {
-            return Ok(());
-        };
-        match sys::try_lock(file, byte, sys::Kind::Exclusive).map_err(|e| lock_error(id, e))? {
-            Attempt::Locked => Ok(()),
-            Attempt::HeldElsewhere => Err(Error::ActorInUse(id.to_owned())),
-        }
-    }
-
-    /// Turns an exclusive lock back into the shared one (a create that leaves the actor
-    /// awake, a destroy that failed before its point of no return).
-    pub(crate) fn share(&self, id: &str) -> Result<()> {
-        let Some((file, byte)) = self.slot(id) else {
-            return Ok(());
-        };
-        match sys::try_lock(file, byte, sys::Kind::Shared).map_err(|e| lock_error(id, e))? {
-            Attempt::Locked => Ok(()),
-            Attempt::HeldElsewhere => Err(Error::ActorBusy(id.to_owned())),
-        }
-    }
-
-    /// Whether another process (or driver) has the actor awake too.
-    pub(crate) fn others_awake(&self, id: &str) -> bool {
-        self.slot(id)
-            .is_some_and(|(file, byte)| sys::held_elsewhere(file, byte).unwrap_or(false))
-    }
-
-    /// Releases the actor's lock.
-    pub(crate) fn release(&self, id: &str) {
-        let Some((file, byte)) = self.slot(id) else {
-            return;
-        };
-        if let Err(error) = sys::unlock(file, byte) {
-            tracing::warn!(actor = %id, %error, "cannot release the actor's lock");
-        }
-    }
-
     fn wait_for(
         &self,
         id: &str,
@@ -197,6 +126,80 @@ impl ActorLocks {
         // Any byte offset works (locks need no file content); 62 bits keep it a positive
         // `off_t` and make two ids sharing a byte unlikely enough to ignore.
         Some((file, (hash >> 2) & ((1 << 62) - 1)))
+    }
+}
+
+impl LifecycleLocks for ActorLocks {
+    /// Takes the shared (awake) lock, waiting while another process creates or destroys
+    /// the actor. Returns whether another process has it awake too.
+    fn wake(&self, id: &str) -> Result<bool> {
+        let Some((file, byte)) = self.slot(id) else {
+            return Ok(false);
+        };
+        let elsewhere = sys::held_elsewhere(file, byte).map_err(|e| lock_error(id, e))?;
+        self.wait_for(id, || sys::try_lock(file, byte, sys::Kind::Shared))?;
+        Ok(elsewhere)
+    }
+
+    /// Takes the exclusive lock for a create, waiting while another process holds it
+    /// (`exists` tells whether the actor appeared meanwhile).
+    fn create(&self, id: &str, exists: &dyn Fn() -> Result<bool>) -> Result<()> {
+        let Some((file, byte)) = self.slot(id) else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        loop {
+            match sys::try_lock(file, byte, sys::Kind::Exclusive).map_err(|e| lock_error(id, e))? {
+                Attempt::Locked => return Ok(()),
+                Attempt::HeldElsewhere if exists()? => {
+                    return Err(Error::ActorExists(id.to_owned()));
+                }
+                Attempt::HeldElsewhere if started.elapsed() >= WAIT => {
+                    return Err(Error::ActorBusy(id.to_owned()));
+                }
+                Attempt::HeldElsewhere => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    }
+
+    /// Takes the exclusive lock for a destroy; fails at once when another process has
+    /// the actor awake (or is creating or destroying it).
+    fn destroy(&self, id: &str) -> Result<()> {
+        let Some((file, byte)) = self.slot(id) else {
+            return Ok(());
+        };
+        match sys::try_lock(file, byte, sys::Kind::Exclusive).map_err(|e| lock_error(id, e))? {
+            Attempt::Locked => Ok(()),
+            Attempt::HeldElsewhere => Err(Error::ActorInUse(id.to_owned())),
+        }
+    }
+
+    /// Turns an exclusive lock back into the shared one (a create that leaves the actor
+    /// awake, a destroy that failed before its point of no return).
+    fn share(&self, id: &str) -> Result<()> {
+        let Some((file, byte)) = self.slot(id) else {
+            return Ok(());
+        };
+        match sys::try_lock(file, byte, sys::Kind::Shared).map_err(|e| lock_error(id, e))? {
+            Attempt::Locked => Ok(()),
+            Attempt::HeldElsewhere => Err(Error::ActorBusy(id.to_owned())),
+        }
+    }
+
+    /// Whether another process (or driver) has the actor awake too.
+    fn others_awake(&self, id: &str) -> bool {
+        self.slot(id)
+            .is_some_and(|(file, byte)| sys::held_elsewhere(file, byte).unwrap_or(false))
+    }
+
+    /// Releases the actor's lock.
+    fn release(&self, id: &str) {
+        let Some((file, byte)) = self.slot(id) else {
+            return;
+        };
+        if let Err(error) = sys::unlock(file, byte) {
+            tracing::warn!(actor = %id, %error, "cannot release the actor's lock");
+        }
     }
 }
 
@@ -320,6 +323,7 @@ mod sys {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use crate::storage::LifecycleLocks;
 
     #[test]
     fn two_lock_sets_exclude_each_other_like_two_processes() -> Result<()> {
@@ -335,13 +339,13 @@ mod tests {
         assert!(!first.others_awake("a"));
         first.destroy("a")?;
         assert!(matches!(
-            second.create("a", || Ok(true)),
+            second.create("a", &|| Ok(true)),
             Err(Error::ActorExists(_))
         ));
         first.share("a")?;
         assert!(second.others_awake("a"));
         first.release("a");
-        second.create("a", || Ok(false))?;
+        second.create("a", &|| Ok(false))?;
         second.share("a")?;
         Ok(())
     }

@@ -6,13 +6,13 @@ use std::path::Path;
 use sqlite_runtime::{Params, SqliteDatabase, SqliteRuntime, Target, params};
 
 use crate::actor_id::check_actor_id;
-use crate::driver::read_state;
 use crate::error::{Error, Result};
 use crate::kv::{self, ListOptions, PUT_SQL};
 use crate::layout::Layout;
 use crate::migration::{has_rows, is_marked};
 use crate::read_only::read_database;
 use crate::state::KvEntry;
+use crate::storage::disk::read_state;
 
 const HAS_KV_TABLE_SQL: &str = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'kv'";
 

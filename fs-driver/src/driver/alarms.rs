@@ -1,25 +1,14 @@
-//! Alarms: one per actor, persisted in `alarms/<id>`, kept in memory for `due_alarms`.
-
-use std::collections::HashMap;
+//! Alarms: one per actor, persisted by the storage (`alarms/<id>` on disk), kept in
+//! memory for `due_alarms`.
 
 use super::{FsDriver, check_id, lock};
-use crate::actor_id::check_actor_id;
-use crate::alarm::{ActorAlarm, decode_alarm, encode_alarm};
-use crate::error::{Error, Result};
-use crate::fsutil;
-use crate::layout::Layout;
+use crate::error::Result;
 
 impl FsDriver {
-    /// Sets (or replaces) the actor's alarm, persisted in `alarms/<id>`.
+    /// Sets (or replaces) the actor's alarm, persisted (in `alarms/<id>` on disk).
     pub fn set_alarm(&self, id: &str, timestamp_ms: u64) -> Result<()> {
         self.with_actor(id, |_| {
-            if let Some(layout) = &self.layout {
-                let alarm = ActorAlarm {
-                    actor_id: id.to_owned(),
-                    timestamp: timestamp_ms,
-                };
-                fsutil::write_atomic(&layout.alarm_path(id), &encode_alarm(&alarm))?;
-            }
+            self.storage.write_alarm(id, timestamp_ms)?;
             lock(&self.alarms).insert(id.to_owned(), timestamp_ms);
             Ok(())
         })
@@ -34,9 +23,7 @@ impl FsDriver {
     /// Clears the actor's alarm (no error when none is set).
     pub fn clear_alarm(&self, id: &str) -> Result<()> {
         self.with_actor(id, |_| {
-            if let Some(layout) = &self.layout {
-                fsutil::remove_if_exists(&layout.alarm_path(id))?;
-            }
+            self.storage.remove_alarm(id)?;
             lock(&self.alarms).remove(id);
             Ok(())
         })
@@ -53,37 +40,4 @@ impl FsDriver {
         due.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         due
     }
-}
-
-/// Reads every alarm file of an actor that exists; bad files are logged and skipped.
-pub(super) fn load_alarms(layout: &Layout) -> Result<HashMap<String, u64>> {
-    let mut alarms = HashMap::new();
-    for name in fsutil::actor_file_names(&layout.alarms_dir())? {
-        let Ok(id) = name else { continue };
-        if check_actor_id(&id).is_err() {
-            continue;
-        }
-        let path = layout.alarm_path(&id);
-        if !layout.state_path(&id).exists() {
-            tracing::warn!(path = %path.display(), "alarm of a missing actor ignored");
-            continue;
-        }
-        let loaded = fsutil::read_optional(&path).and_then(|bytes| {
-            bytes
-                .map(|bytes| decode_alarm(&bytes))
-                .transpose()
-                .map_err(|source| Error::Decode {
-                    path: path.clone(),
-                    source,
-                })
-        });
-        match loaded {
-            Ok(Some((_, alarm))) => {
-                alarms.insert(id, alarm.timestamp);
-            }
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, "alarm file skipped"),
-        }
-    }
-    Ok(alarms)
 }

@@ -1,27 +1,19 @@
 //! Actors' lives: create, wake, list, sleep, destroy, and the state-file steps that go
 //! with them (timestamps as rivetkit writes them, the destroy's tombstone).
 
-use std::ops::Bound;
 use std::sync::Arc;
-
-use sqlite_runtime::Target;
 
 use super::{FsDriver, SLOT_RETRIES, StopHook, check_id, lock, now_ms, run_hook};
 use crate::actor::{ActorInfo, Loaded, Slot, Status};
-use crate::actor_id::check_actor_id;
 use crate::error::{Error, Result};
-use crate::fsutil;
 use crate::kv::KvStore;
-use crate::layout::Layout;
-use crate::state::{ActorState, decode_state, encode_state};
+use crate::state::ActorState;
+use crate::storage::Storage;
 
 impl FsDriver {
     /// Whether the actor exists: it has a state file that is not a destroy's tombstone.
     fn exists(&self, id: &str) -> Result<bool> {
-        match &self.layout {
-            None => Ok(false),
-            Some(layout) => Ok(live_state(layout, id)?.is_some()),
-        }
+        Ok(live_state(&*self.storage, id)?.is_some())
     }
 
     /// Wakes the actor (its slot locked by the caller): takes its cross-process lock,
@@ -29,37 +21,34 @@ impl FsDriver {
     /// (`startTs = connectableTs = now`, no `sleepTs`) as rivetkit does, unless another
     /// process has it awake already. `None` when the actor does not exist.
     pub(super) fn wake(&self, id: &str, slot: &Arc<Slot>) -> Result<Option<Loaded>> {
-        let Some(layout) = &self.layout else {
+        if !self.storage.persistent() {
+            // An in-memory actor is never asleep: not running means not there.
             return Ok(None);
-        };
-        let awake_elsewhere = match &self.locks {
+        }
+        let locks = self.storage.locks();
+        let awake_elsewhere = match locks {
             Some(locks) => locks.wake(id)?,
             None => false,
         };
         self.budget.admit(slot);
-        let woken = self.open_awake(layout, id, awake_elsewhere);
+        let woken = self.open_awake(id, awake_elsewhere);
         if !matches!(woken, Ok(Some(_))) {
             self.budget.release(slot);
-            if let Some(locks) = &self.locks {
+            if let Some(locks) = locks {
                 locks.release(id);
             }
         }
         woken
     }
 
-    fn open_awake(
-        &self,
-        layout: &Layout,
-        id: &str,
-        awake_elsewhere: bool,
-    ) -> Result<Option<Loaded>> {
-        let Some(mut state) = live_state(layout, id)? else {
+    fn open_awake(&self, id: &str, awake_elsewhere: bool) -> Result<Option<Loaded>> {
+        let Some(mut state) = live_state(&*self.storage, id)? else {
             return Ok(None);
         };
         let mut kv = KvStore::open(
             self.runtime.clone(),
             id,
-            Target::file(layout.database_path(id)),
+            self.storage.database(id),
             self.options.max_storage_bytes,
         )?;
         if !awake_elsewhere {
@@ -70,7 +59,7 @@ impl FsDriver {
             // Recording the wake must not make the actor unreadable (on a full disk, say):
             // a failure leaves the older timestamps in the file, and is logged.
             let written = forget_migrated_entries(&mut state, &mut kv)
-                .and_then(|()| write_state(layout, id, &state));
+                .and_then(|()| self.storage.write_state(id, &state));
             if let Err(error) = written {
                 tracing::warn!(actor = %id, %error, "the wake could not be recorded in the state file");
             }
@@ -105,11 +94,12 @@ impl FsDriver {
                 Status::Destroyed | Status::Retired => continue,
                 Status::Unloaded => {}
             }
-            if let Some(locks) = &self.locks {
-                locks.create(id, || self.exists(id))?;
+            let locks = self.storage.locks();
+            if let Some(locks) = locks {
+                locks.create(id, &|| self.exists(id))?;
             }
             let created = self.create_locked(id, name, key, initial, &slot);
-            if let Some(locks) = &self.locks {
+            if let Some(locks) = locks {
                 match &created {
                     Ok(_) => locks.share(id)?,
                     Err(_) => {
@@ -120,9 +110,6 @@ impl FsDriver {
             let loaded = created?;
             let info = loaded.info();
             *status = Status::Running(Box::new(loaded));
-            if self.is_memory() {
-                lock(&self.memory_index).insert(id.to_owned(), info.clone());
-            }
             tracing::debug!(actor = %id, "actor created");
             return Ok(info);
         }
@@ -171,33 +158,28 @@ impl FsDriver {
         state: &ActorState,
         initial: &[(K, V)],
     ) -> Result<KvStore> {
-        let max = self.options.max_storage_bytes;
-        let Some(layout) = &self.layout else {
-            let mut kv = KvStore::create(self.runtime.clone(), id, Target::Memory, max)?;
-            kv.put(initial)?;
-            return Ok(kv);
-        };
-        // No live state file: whatever else carries this id is a leftover (of a destroy
-        // that did not finish, or of a create that crashed), removed first.
-        remove_actor_files(layout, id)?;
+        let storage = &*self.storage;
+        // No live state record: whatever else carries this id is a leftover (of a
+        // destroy that did not finish, or of a create that crashed), removed first.
+        storage.remove_actor(id)?;
         lock(&self.alarms).remove(id);
-        let target = Target::file(layout.database_path(id));
-        let mut kv = match KvStore::create(self.runtime.clone(), id, target, max) {
+        let max = self.options.max_storage_bytes;
+        let mut kv = match KvStore::create(self.runtime.clone(), id, storage.database(id), max) {
             Ok(kv) => kv,
             Err(error) => {
                 // The open may have created the file before failing.
-                let _ = remove_actor_files(layout, id);
+                let _ = storage.remove_actor(id);
                 return Err(error);
             }
         };
-        // The database first, the state file last: until the state file exists there is
-        // no actor, and a crash leaves only leftovers that the next create removes.
+        // The database first, the state record last: until it exists there is no
+        // actor, and a crash leaves only leftovers that the next create removes.
         let written = kv
             .put(initial)
-            .and_then(|()| write_state(layout, id, state));
+            .and_then(|()| storage.write_state(id, state));
         if let Err(error) = written {
             let _ = kv.close();
-            let _ = remove_actor_files(layout, id);
+            let _ = storage.remove_actor(id);
             return Err(error);
         }
         Ok(kv)
@@ -219,31 +201,21 @@ impl FsDriver {
     /// last id of a page as `after` to get the next one. Actors whose state file cannot be
     /// decoded, or names another actor, are skipped (and logged).
     pub fn list_actors(&self, after: Option<&str>, limit: usize) -> Result<Vec<ActorInfo>> {
-        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let Some(layout) = &self.layout else {
-            let index = lock(&self.memory_index);
-            return Ok(index
-                .range::<str, _>((lower, Bound::Unbounded))
-                .take(limit)
-                .map(|(_, info)| info.clone())
-                .collect());
-        };
-        let mut ids: Vec<String> = fsutil::actor_file_names(&layout.state_dir())?
-            .into_iter()
-            .flatten()
-            .filter(|id| check_actor_id(id).is_ok())
-            .filter(|id| after.is_none_or(|after| id.as_str() > after))
-            .collect();
-        ids.sort();
         let mut actors = Vec::new();
-        for id in ids {
-            if actors.len() >= limit {
-                break;
-            }
-            match live_state(layout, &id) {
-                Ok(Some(state)) => actors.push(ActorInfo::from_state(&id, &state)),
-                Ok(None) => {}
-                Err(error) => tracing::warn!(actor = %id, %error, "actor skipped in listing"),
+        let mut cursor = after.map(str::to_owned);
+        // Ids are read in pages; tombstones and unreadable records are skipped.
+        while actors.len() < limit {
+            let page = self
+                .storage
+                .actor_ids(cursor.as_deref(), limit - actors.len())?;
+            let Some(last) = page.last() else { break };
+            cursor = Some(last.clone());
+            for id in page {
+                match live_state(&*self.storage, &id) {
+                    Ok(Some(state)) => actors.push(ActorInfo::from_state(&id, &state)),
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(actor = %id, %error, "actor skipped in listing"),
+                }
             }
         }
         Ok(actors)
@@ -286,27 +258,25 @@ impl FsDriver {
             };
             drop(status);
             let hooked = run_hook(id, hook);
-            let Some(layout) = &self.layout else {
+            if !self.storage.persistent() {
                 *slot.lock() = Status::Running(loaded);
                 return hooked;
-            };
+            }
             let Loaded { mut state, kv, .. } = *loaded;
             let closed = kv.close();
             self.budget.release(&slot);
             // As rivetkit records a sleep: no longer connectable, asleep since now. Done
             // before the lock is released, so that no destroy can come in between.
-            let awake_elsewhere = self
-                .locks
-                .as_ref()
-                .is_some_and(|locks| locks.others_awake(id));
+            let locks = self.storage.locks();
+            let awake_elsewhere = locks.is_some_and(|locks| locks.others_awake(id));
             let recorded = if awake_elsewhere {
                 Ok(())
             } else {
                 state.connectable_ts = None;
                 state.sleep_ts = Some(now_ms());
-                write_state(layout, id, &state)
+                self.storage.write_state(id, &state)
             };
-            if let Some(locks) = &self.locks {
+            if let Some(locks) = locks {
                 locks.release(id);
             }
             let mut status = slot.lock();
@@ -342,7 +312,8 @@ impl FsDriver {
                 Status::Retired => continue,
                 Status::Unloaded | Status::Running(_) => {}
             }
-            if let Some(locks) = &self.locks
+            let locks = self.storage.locks();
+            if let Some(locks) = locks
                 && let Err(error) = locks.destroy(id)
             {
                 if matches!(*status, Status::Unloaded) {
@@ -367,12 +338,16 @@ impl FsDriver {
                 None => (Ok(()), Ok(())),
             };
             self.budget.release(&slot);
-            let removed = match &self.layout {
-                Some(layout) => destroy_files(layout, id),
+            let removed = if self.storage.persistent() {
+                destroy_records(&*self.storage, id)
+            } else {
                 // In memory an actor is its open database.
-                None => Ok(was_running),
+                self.storage
+                    .remove_actor(id)
+                    .map_err(DestroyError::Intact)
+                    .map(|()| was_running)
             };
-            if let Some(locks) = &self.locks {
+            if let Some(locks) = locks {
                 locks.release(id);
             }
             let removed = match removed {
@@ -391,7 +366,6 @@ impl FsDriver {
                 Err(DestroyError::Unfinished(error)) => Err(error),
             };
             lock(&self.alarms).remove(id);
-            lock(&self.memory_index).remove(id);
             *status = Status::Destroyed;
             self.unmap(id, &slot);
             drop(status);
@@ -402,77 +376,37 @@ impl FsDriver {
     }
 }
 
-/// Reads and decodes `state/<id>`; `None` when missing. A file whose `actorId` is not its
-/// name (a state file copied under another name) is an error: it would make two actors
-/// of one.
-pub(crate) fn read_state(layout: &Layout, id: &str) -> Result<Option<ActorState>> {
-    let path = layout.state_path(id);
-    let Some(bytes) = fsutil::read_optional(&path)? else {
-        return Ok(None);
-    };
-    let (_, state) = decode_state(&bytes).map_err(|source| Error::Decode {
-        path: path.clone(),
-        source,
-    })?;
-    if state.actor_id != id {
-        return Err(Error::StateIdMismatch {
-            path,
-            actor_id: state.actor_id,
-        });
-    }
-    Ok(Some(state))
-}
-
-/// The actor's state, `None` when it has no state file or only the tombstone of a
+/// The actor's state, `None` when it has no state record or only the tombstone of a
 /// destroy that did not finish.
-fn live_state(layout: &Layout, id: &str) -> Result<Option<ActorState>> {
-    Ok(read_state(layout, id)?.filter(|state| state.destroy_ts.is_none()))
+fn live_state(storage: &dyn Storage, id: &str) -> Result<Option<ActorState>> {
+    Ok(storage
+        .read_state(id)?
+        .filter(|state| state.destroy_ts.is_none()))
 }
 
 /// Why a destroy failed.
 enum DestroyError {
     /// Before the point of no return: the actor is intact.
     Intact(Error),
-    /// After it: the actor is gone, some of its files are left; a retry finishes.
+    /// After it: the actor is gone, some of its records are left; a retry finishes.
     Unfinished(Error),
 }
 
-/// Destroys the actor's files (its database closed): the tombstone first, then the rest.
-/// `Ok(false)` when there is no actor (nor tombstone) to destroy.
-fn destroy_files(layout: &Layout, id: &str) -> std::result::Result<bool, DestroyError> {
-    let state = read_state(layout, id).map_err(DestroyError::Intact)?;
+/// Destroys the actor's records (its database closed): the tombstone first, then the
+/// rest. `Ok(false)` when there is no actor (nor tombstone) to destroy.
+fn destroy_records(storage: &dyn Storage, id: &str) -> std::result::Result<bool, DestroyError> {
+    let state = storage.read_state(id).map_err(DestroyError::Intact)?;
     let Some(mut state) = state else {
         return Ok(false);
     };
     if state.destroy_ts.is_none() {
         state.destroy_ts = Some(now_ms());
-        write_state(layout, id, &state).map_err(DestroyError::Intact)?;
+        storage
+            .write_state(id, &state)
+            .map_err(DestroyError::Intact)?;
     }
-    remove_actor_files(layout, id).map_err(DestroyError::Unfinished)?;
+    storage.remove_actor(id).map_err(DestroyError::Unfinished)?;
     Ok(true)
-}
-
-/// Removes every file of the actor, stopping at the first failure: the database's `-wal`
-/// first (a stale one could be replayed into a new database of the same id), its `-shm`,
-/// the database, the alarm, and the state file last, so that an interrupted removal
-/// leaves the tombstone that lets a retry find the rest.
-fn remove_actor_files(layout: &Layout, id: &str) -> Result<()> {
-    let [database, wal, shm] = layout.database_files(id);
-    for path in [
-        wal,
-        shm,
-        database,
-        layout.alarm_path(id),
-        layout.state_path(id),
-    ] {
-        fsutil::remove_if_exists(&path)?;
-    }
-    Ok(())
-}
-
-/// Replaces `state/<id>` with `state` (atomically).
-fn write_state(layout: &Layout, id: &str, state: &ActorState) -> Result<()> {
-    fsutil::write_atomic(&layout.state_path(id), &encode_state(state))
 }
 
 /// Drops the legacy entries of a state file about to be rewritten once its database

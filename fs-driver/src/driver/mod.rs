@@ -11,7 +11,7 @@ mod kv_ops;
 mod lifecycle;
 mod options;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -19,17 +19,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlite_runtime::SqliteRuntime;
 
-pub(crate) use self::lifecycle::read_state;
 pub use self::options::{DEFAULT_MAX_OPEN_DATABASES, DriverOptions};
 
 use self::budget::OpenBudget;
-use crate::actor::{ActorInfo, Loaded, Slot, Status};
+use crate::actor::{Loaded, Slot, Status};
 use crate::actor_id::check_actor_id;
 use crate::error::{BoxError, Error, Result};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::locks::ActorLocks;
 use crate::migration::{MigrationOptions, MigrationReport, migrate_legacy};
+use crate::storage::disk::DiskStorage;
+use crate::storage::memory::MemoryStorage;
+use crate::storage::{Storage, root_of};
 
 /// A caller-supplied hook run when an actor is put to sleep or destroyed, before its
 /// database is closed. It runs without the actor's lock held: operations on the actor
@@ -103,15 +104,11 @@ fn run_hook(id: &str, hook: Option<StopHook<'_>>) -> Result<()> {
 /// never both create one id).
 pub struct FsDriver {
     runtime: Arc<dyn SqliteRuntime>,
-    layout: Option<Layout>,
+    storage: Box<dyn Storage>,
     options: DriverOptions,
     actors: Mutex<HashMap<String, Arc<Slot>>>,
     budget: OpenBudget,
-    /// Cross-process lifecycle guards (`None` in memory mode or without OS support).
-    locks: Option<ActorLocks>,
     alarms: Mutex<HashMap<String, u64>>,
-    /// Memory mode only: every actor's metadata, for listing.
-    memory_index: Mutex<BTreeMap<String, ActorInfo>>,
     migration: Option<MigrationReport>,
 }
 
@@ -134,27 +131,12 @@ impl FsDriver {
         root: impl Into<PathBuf>,
         options: DriverOptions,
     ) -> Result<Self> {
-        let layout = Layout::new(root);
-        for dir in [
-            layout.state_dir(),
-            layout.databases_dir(),
-            layout.alarms_dir(),
-        ] {
-            fsutil::create_dir_all(&dir)?;
-        }
-        for dir in [
-            layout.root().to_path_buf(),
-            layout.state_dir(),
-            layout.databases_dir(),
-            layout.alarms_dir(),
-        ] {
-            fsutil::remove_stale_temps(&dir, options.stale_temp_age);
-        }
-        let locks = ActorLocks::open(&layout.locks_dir());
+        let storage = DiskStorage::open(Layout::new(root), options.stale_temp_age)?;
         let migration = if options.migrate_legacy {
-            let report = migrate_legacy(&*runtime, layout.root(), MigrationOptions::default())?;
+            let root = root_of(&storage).unwrap_or(std::path::Path::new("."));
+            let report = migrate_legacy(&*runtime, root, MigrationOptions::default())?;
             tracing::info!(
-                root = %layout.root().display(),
+                root = %root.display(),
                 migrated = report.migrated.len(),
                 entries = report.entries_migrated(),
                 skipped = report.skipped_populated.len(),
@@ -165,17 +147,14 @@ impl FsDriver {
         } else {
             None
         };
-        let alarms = alarms::load_alarms(&layout)?;
-        let capacity = fit_to_descriptors(options.max_open_databases);
+        let alarms = storage.load_alarms()?;
         Ok(FsDriver {
             runtime,
-            layout: Some(layout),
-            budget: OpenBudget::new(capacity),
+            storage: Box::new(storage),
+            budget: OpenBudget::new(fit_to_descriptors(options.max_open_databases)),
             options,
             actors: Mutex::default(),
-            locks,
             alarms: Mutex::new(alarms),
-            memory_index: Mutex::default(),
             migration,
         })
     }
@@ -186,30 +165,28 @@ impl FsDriver {
     pub fn memory(runtime: Arc<dyn SqliteRuntime>, options: DriverOptions) -> Self {
         FsDriver {
             runtime,
-            layout: None,
+            storage: Box::new(MemoryStorage::default()),
             budget: OpenBudget::new(options.max_open_databases),
             options,
             actors: Mutex::default(),
-            locks: None,
             alarms: Mutex::default(),
-            memory_index: Mutex::default(),
             migration: None,
         }
     }
 
     /// The storage root, `None` in memory mode.
     pub fn root(&self) -> Option<&Path> {
-        self.layout.as_ref().map(Layout::root)
+        root_of(&*self.storage)
     }
 
     /// The storage layout, `None` in memory mode.
     pub fn layout(&self) -> Option<&Layout> {
-        self.layout.as_ref()
+        self.storage.layout()
     }
 
     /// Whether this driver persists nothing.
     pub fn is_memory(&self) -> bool {
-        self.layout.is_none()
+        !self.storage.persistent()
     }
 
     /// The settings.

@@ -1,0 +1,85 @@
+//! Where actors live, behind one interface: their state records, their KV databases,
+//! their alarms, and the guard of their lifecycles across processes.
+//!
+//! - [`disk`]: a storage root in rivetkit's layout (`state/`, `databases/`, `alarms/`,
+//!   advisory locks under `locks/`);
+//! - [`memory`]: nothing persisted, every database a private `:memory:` one.
+
+pub(crate) mod disk;
+pub(crate) mod memory;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use sqlite_runtime::Target;
+
+use crate::error::Result;
+use crate::layout::Layout;
+use crate::state::ActorState;
+
+/// One place actors are kept.
+pub(crate) trait Storage: Send + Sync {
+    /// The storage root on disk, if this is one.
+    fn layout(&self) -> Option<&Layout> {
+        None
+    }
+
+    /// Whether databases survive being closed. When not (memory), an actor's database
+    /// is never closed while the actor exists: sleeping keeps it, the budget skips it.
+    fn persistent(&self) -> bool;
+
+    /// Where actor `id`'s KV database is.
+    fn database(&self, id: &str) -> Target;
+
+    /// The actor's state record as stored (a destroy's tombstone included); `None` when
+    /// there is none.
+    fn read_state(&self, id: &str) -> Result<Option<ActorState>>;
+
+    /// Replaces the actor's state record (atomically).
+    fn write_state(&self, id: &str, state: &ActorState) -> Result<()>;
+
+    /// Removes everything of the actor, its state record last (so that an interrupted
+    /// removal leaves the tombstone a retry finds), stopping at the first failure.
+    fn remove_actor(&self, id: &str) -> Result<()>;
+
+    /// The ids that may be actors, after `after`, sorted, at most `limit` of them (the
+    /// caller reads each state and skips what is not an actor).
+    fn actor_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>>;
+
+    /// Persists the actor's alarm.
+    fn write_alarm(&self, id: &str, timestamp: u64) -> Result<()>;
+
+    /// Removes the actor's alarm (none is fine).
+    fn remove_alarm(&self, id: &str) -> Result<()>;
+
+    /// Every persisted alarm of an actor that exists.
+    fn load_alarms(&self) -> Result<HashMap<String, u64>>;
+
+    /// The guard of actor lifecycles across processes, where there is one.
+    fn locks(&self) -> Option<&dyn LifecycleLocks>;
+}
+
+/// Actor lifecycles across processes: a process with an actor awake holds it shared;
+/// creating and destroying hold it exclusively.
+pub(crate) trait LifecycleLocks: Send + Sync {
+    /// Takes the shared lock for a wake (waiting while another process creates or
+    /// destroys the actor). Returns whether another process has it awake too.
+    fn wake(&self, id: &str) -> Result<bool>;
+    /// Takes the exclusive lock for a create; `exists` tells whether the actor appeared
+    /// while waiting.
+    fn create(&self, id: &str, exists: &dyn Fn() -> Result<bool>) -> Result<()>;
+    /// Takes the exclusive lock for a destroy, failing at once when another process has
+    /// the actor awake.
+    fn destroy(&self, id: &str) -> Result<()>;
+    /// Turns an exclusive lock into the shared one.
+    fn share(&self, id: &str) -> Result<()>;
+    /// Whether another process has the actor awake.
+    fn others_awake(&self, id: &str) -> bool;
+    /// Releases the actor's lock.
+    fn release(&self, id: &str);
+}
+
+/// The root of a storage, for `Debug` and `FsDriver::root`.
+pub(crate) fn root_of(storage: &dyn Storage) -> Option<&Path> {
+    storage.layout().map(Layout::root)
+}
