@@ -22,6 +22,11 @@ pub enum Capability {
     NamedParameters,
     /// Reporting live prepared statements ([`SqliteDatabase::statement_cache_stats`]).
     StatementCacheStats,
+    /// File targets are files on this machine: their `-wal` and `-shm` files, journal
+    /// modes, read-only and immutable opens, paths in errors, and sharing a file with
+    /// other backends apply. A remote backend (its "files" are names on a server) lacks
+    /// it; drivers then keep their records in databases rather than in files.
+    LocalFiles,
 }
 
 /// What a backend can do: plain data, read by the conformance suite.
@@ -32,6 +37,8 @@ pub struct Capabilities {
     pub named_parameters: bool,
     /// See [`Capability::StatementCacheStats`].
     pub statement_cache_stats: bool,
+    /// See [`Capability::LocalFiles`].
+    pub local_files: bool,
 }
 
 impl Capabilities {
@@ -39,6 +46,7 @@ impl Capabilities {
     pub const ALL: Capabilities = Capabilities {
         named_parameters: true,
         statement_cache_stats: true,
+        local_files: true,
     };
 
     /// Whether `capability` is present.
@@ -46,6 +54,7 @@ impl Capabilities {
         match capability {
             Capability::NamedParameters => self.named_parameters,
             Capability::StatementCacheStats => self.statement_cache_stats,
+            Capability::LocalFiles => self.local_files,
         }
     }
 
@@ -54,6 +63,7 @@ impl Capabilities {
         match capability {
             Capability::NamedParameters => self.named_parameters = false,
             Capability::StatementCacheStats => self.statement_cache_stats = false,
+            Capability::LocalFiles => self.local_files = false,
         }
         self
     }

@@ -58,20 +58,20 @@ pub(crate) fn alarms_persist_and_come_due(cx: &Context) -> CaseResult {
     create(&driver, "none", &[]);
     driver.clear_alarm("e")?;
     let expect_due = |driver: &fs_driver::FsDriver| {
-        assert_eq!(driver.due_alarms(199), Vec::<(String, u64)>::new());
+        assert_eq!(driver.due_alarms(199).unwrap(), Vec::<(String, u64)>::new());
         assert_eq!(
-            driver.due_alarms(200),
+            driver.due_alarms(200).unwrap(),
             vec![("a".to_owned(), 200), ("b".to_owned(), 200)]
         );
         assert_eq!(
-            driver.due_alarms(350),
+            driver.due_alarms(350).unwrap(),
             vec![
                 ("a".to_owned(), 200),
                 ("b".to_owned(), 200),
                 ("c".to_owned(), 300)
             ]
         );
-        assert_eq!(driver.due_alarms(u64::MAX).len(), 4);
+        assert_eq!(driver.due_alarms(u64::MAX).unwrap().len(), 4);
     };
     expect_due(&driver);
     drop(driver);
@@ -83,9 +83,9 @@ pub(crate) fn alarms_persist_and_come_due(cx: &Context) -> CaseResult {
     // Destroying an actor drops its alarm, in memory and on disk.
     driver.destroy_actor("a", None)?;
     assert_eq!(driver.get_alarm("a")?, None);
-    assert_eq!(driver.due_alarms(200), vec![("b".to_owned(), 200)]);
+    assert_eq!(driver.due_alarms(200).unwrap(), vec![("b".to_owned(), 200)]);
     drop(driver);
     let driver = open(cx);
-    assert_eq!(driver.due_alarms(200), vec![("b".to_owned(), 200)]);
+    assert_eq!(driver.due_alarms(200).unwrap(), vec![("b".to_owned(), 200)]);
     Ok(())
 }

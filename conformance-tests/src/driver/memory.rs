@@ -80,11 +80,11 @@ pub(crate) fn memory_same_api_nothing_on_disk(cx: &Context) -> CaseResult {
     driver.set_alarm("m3", 5)?;
     assert_eq!(driver.get_alarm("m2")?, Some(10));
     assert_eq!(
-        driver.due_alarms(10),
+        driver.due_alarms(10).unwrap(),
         vec![("m3".to_owned(), 5), ("m2".to_owned(), 10)]
     );
     driver.clear_alarm("m3")?;
-    assert_eq!(driver.due_alarms(10), vec![("m2".to_owned(), 10)]);
+    assert_eq!(driver.due_alarms(10).unwrap(), vec![("m2".to_owned(), 10)]);
 
     // Destroy drops everything; re-creating gives an empty actor.
     driver.destroy_actor("m2", None)?;

@@ -162,7 +162,6 @@ impl FsDriver {
         // No live state record: whatever else carries this id is a leftover (of a
         // destroy that did not finish, or of a create that crashed), removed first.
         storage.remove_actor(id)?;
-        lock(&self.alarms).remove(id);
         let max = self.options.max_storage_bytes;
         let mut kv = match KvStore::create(self.runtime.clone(), id, storage.database(id), max) {
             Ok(kv) => kv,
@@ -365,7 +364,6 @@ impl FsDriver {
                 }
                 Err(DestroyError::Unfinished(error)) => Err(error),
             };
-            lock(&self.alarms).remove(id);
             *status = Status::Destroyed;
             self.unmap(id, &slot);
             drop(status);

@@ -108,7 +108,6 @@ pub struct FsDriver {
     options: DriverOptions,
     actors: Mutex<HashMap<String, Arc<Slot>>>,
     budget: OpenBudget,
-    alarms: Mutex<HashMap<String, u64>>,
     migration: Option<MigrationReport>,
 }
 
@@ -147,14 +146,12 @@ impl FsDriver {
         } else {
             None
         };
-        let alarms = storage.load_alarms()?;
         Ok(FsDriver {
             runtime,
             storage: Box::new(storage),
             budget: OpenBudget::new(fit_to_descriptors(options.max_open_databases)),
             options,
             actors: Mutex::default(),
-            alarms: Mutex::new(alarms),
             migration,
         })
     }
@@ -169,7 +166,6 @@ impl FsDriver {
             budget: OpenBudget::new(options.max_open_databases),
             options,
             actors: Mutex::default(),
-            alarms: Mutex::default(),
             migration: None,
         }
     }

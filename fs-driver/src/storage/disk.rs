@@ -2,6 +2,7 @@
 //! `alarms/<id>`, and the lifecycle locks under `locks/`.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sqlite_runtime::Target;
 
@@ -18,6 +19,8 @@ use crate::state::{ActorState, decode_state, encode_state};
 pub(crate) struct DiskStorage {
     layout: Layout,
     locks: Option<ActorLocks>,
+    /// The alarm files' contents, read at open and kept in step.
+    alarms: Mutex<HashMap<String, u64>>,
 }
 
 impl DiskStorage {
@@ -40,7 +43,16 @@ impl DiskStorage {
             fsutil::remove_stale_temps(&dir, stale_temp_age);
         }
         let locks = ActorLocks::open(&layout.locks_dir());
-        Ok(DiskStorage { layout, locks })
+        let alarms = Mutex::new(load_alarms(&layout)?);
+        Ok(DiskStorage {
+            layout,
+            locks,
+            alarms,
+        })
+    }
+
+    fn alarms(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.alarms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -78,6 +90,7 @@ impl Storage for DiskStorage {
         ] {
             fsutil::remove_if_exists(&path)?;
         }
+        self.alarms().remove(id);
         Ok(())
     }
 
@@ -93,50 +106,28 @@ impl Storage for DiskStorage {
         Ok(ids)
     }
 
-    fn write_alarm(&self, id: &str, timestamp: u64) -> Result<()> {
+    fn set_alarm(&self, id: &str, timestamp: u64) -> Result<()> {
         let alarm = ActorAlarm {
             actor_id: id.to_owned(),
             timestamp,
         };
-        fsutil::write_atomic(&self.layout.alarm_path(id), &encode_alarm(&alarm))
+        fsutil::write_atomic(&self.layout.alarm_path(id), &encode_alarm(&alarm))?;
+        self.alarms().insert(id.to_owned(), timestamp);
+        Ok(())
     }
 
-    fn remove_alarm(&self, id: &str) -> Result<()> {
-        fsutil::remove_if_exists(&self.layout.alarm_path(id)).map(drop)
+    fn clear_alarm(&self, id: &str) -> Result<()> {
+        fsutil::remove_if_exists(&self.layout.alarm_path(id))?;
+        self.alarms().remove(id);
+        Ok(())
     }
 
-    /// Bad files are logged and skipped.
-    fn load_alarms(&self) -> Result<HashMap<String, u64>> {
-        let layout = &self.layout;
-        let mut alarms = HashMap::new();
-        for name in fsutil::actor_file_names(&layout.alarms_dir())? {
-            let Ok(id) = name else { continue };
-            if check_actor_id(&id).is_err() {
-                continue;
-            }
-            let path = layout.alarm_path(&id);
-            if !layout.state_path(&id).exists() {
-                tracing::warn!(path = %path.display(), "alarm of a missing actor ignored");
-                continue;
-            }
-            let loaded = fsutil::read_optional(&path).and_then(|bytes| {
-                bytes
-                    .map(|bytes| decode_alarm(&bytes))
-                    .transpose()
-                    .map_err(|source| Error::Decode {
-                        path: path.clone(),
-                        source,
-                    })
-            });
-            match loaded {
-                Ok(Some((_, alarm))) => {
-                    alarms.insert(id, alarm.timestamp);
-                }
-                Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "alarm file skipped"),
-            }
-        }
-        Ok(alarms)
+    fn alarm(&self, id: &str) -> Result<Option<u64>> {
+        Ok(self.alarms().get(id).copied())
+    }
+
+    fn due_alarms(&self, now: u64) -> Result<Vec<(String, u64)>> {
+        Ok(super::due_in(&self.alarms(), now))
     }
 
     fn locks(&self) -> Option<&dyn LifecycleLocks> {
@@ -144,6 +135,39 @@ impl Storage for DiskStorage {
             .as_ref()
             .map(|locks| locks as &dyn LifecycleLocks)
     }
+}
+
+/// Reads every alarm file of an actor that exists; bad files are logged and skipped.
+fn load_alarms(layout: &Layout) -> Result<HashMap<String, u64>> {
+    let mut alarms = HashMap::new();
+    for name in fsutil::actor_file_names(&layout.alarms_dir())? {
+        let Ok(id) = name else { continue };
+        if check_actor_id(&id).is_err() {
+            continue;
+        }
+        let path = layout.alarm_path(&id);
+        if !layout.state_path(&id).exists() {
+            tracing::warn!(path = %path.display(), "alarm of a missing actor ignored");
+            continue;
+        }
+        let loaded = fsutil::read_optional(&path).and_then(|bytes| {
+            bytes
+                .map(|bytes| decode_alarm(&bytes))
+                .transpose()
+                .map_err(|source| Error::Decode {
+                    path: path.clone(),
+                    source,
+                })
+        });
+        match loaded {
+            Ok(Some((_, alarm))) => {
+                alarms.insert(id, alarm.timestamp);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "alarm file skipped"),
+        }
+    }
+    Ok(alarms)
 }
 
 /// Reads and decodes `state/<id>`; `None` when missing. A file whose `actorId` is not its

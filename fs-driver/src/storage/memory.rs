@@ -15,11 +15,16 @@ use crate::state::ActorState;
 #[derive(Default)]
 pub(crate) struct MemoryStorage {
     states: Mutex<BTreeMap<String, ActorState>>,
+    alarms: Mutex<HashMap<String, u64>>,
 }
 
 impl MemoryStorage {
     fn states(&self) -> MutexGuard<'_, BTreeMap<String, ActorState>> {
         self.states.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn alarms(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.alarms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -42,6 +47,7 @@ impl Storage for MemoryStorage {
     }
 
     fn remove_actor(&self, id: &str) -> Result<()> {
+        self.alarms().remove(id);
         self.states().remove(id);
         Ok(())
     }
@@ -56,16 +62,22 @@ impl Storage for MemoryStorage {
             .collect())
     }
 
-    fn write_alarm(&self, _: &str, _: u64) -> Result<()> {
+    fn set_alarm(&self, id: &str, timestamp: u64) -> Result<()> {
+        self.alarms().insert(id.to_owned(), timestamp);
         Ok(())
     }
 
-    fn remove_alarm(&self, _: &str) -> Result<()> {
+    fn clear_alarm(&self, id: &str) -> Result<()> {
+        self.alarms().remove(id);
         Ok(())
     }
 
-    fn load_alarms(&self) -> Result<HashMap<String, u64>> {
-        Ok(HashMap::new())
+    fn alarm(&self, id: &str) -> Result<Option<u64>> {
+        Ok(self.alarms().get(id).copied())
+    }
+
+    fn due_alarms(&self, now: u64) -> Result<Vec<(String, u64)>> {
+        Ok(super::due_in(&self.alarms(), now))
     }
 
     fn locks(&self) -> Option<&dyn LifecycleLocks> {

@@ -8,7 +8,6 @@
 pub(crate) mod disk;
 pub(crate) mod memory;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use sqlite_runtime::Target;
@@ -46,14 +45,17 @@ pub(crate) trait Storage: Send + Sync {
     /// caller reads each state and skips what is not an actor).
     fn actor_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>>;
 
-    /// Persists the actor's alarm.
-    fn write_alarm(&self, id: &str, timestamp: u64) -> Result<()>;
+    /// Sets (or replaces) the actor's alarm.
+    fn set_alarm(&self, id: &str, timestamp: u64) -> Result<()>;
 
-    /// Removes the actor's alarm (none is fine).
-    fn remove_alarm(&self, id: &str) -> Result<()>;
+    /// Clears the actor's alarm (none is fine).
+    fn clear_alarm(&self, id: &str) -> Result<()>;
 
-    /// Every persisted alarm of an actor that exists.
-    fn load_alarms(&self) -> Result<HashMap<String, u64>>;
+    /// The actor's alarm, if set.
+    fn alarm(&self, id: &str) -> Result<Option<u64>>;
+
+    /// Alarms with a timestamp `<= now`, earliest first (ties by id).
+    fn due_alarms(&self, now: u64) -> Result<Vec<(String, u64)>>;
 
     /// The guard of actor lifecycles across processes, where there is one.
     fn locks(&self) -> Option<&dyn LifecycleLocks>;
@@ -77,6 +79,20 @@ pub(crate) trait LifecycleLocks: Send + Sync {
     fn others_awake(&self, id: &str) -> bool;
     /// Releases the actor's lock.
     fn release(&self, id: &str);
+}
+
+/// The alarms of `alarms` due at `now`, earliest first (ties by id).
+pub(crate) fn due_in(
+    alarms: &std::collections::HashMap<String, u64>,
+    now: u64,
+) -> Vec<(String, u64)> {
+    let mut due: Vec<(String, u64)> = alarms
+        .iter()
+        .filter(|(_, timestamp)| **timestamp <= now)
+        .map(|(id, timestamp)| (id.clone(), *timestamp))
+        .collect();
+    due.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    due
 }
 
 /// The root of a storage, for `Debug` and `FsDriver::root`.
