@@ -16,6 +16,10 @@ pub struct Case {
     pub name: &'static str,
     /// The capability the case needs; on a backend without it the case is skipped.
     pub requires: Option<Capability>,
+    /// The capability the case is about the absence of (e.g. what a driver does on an
+    /// engine without [`Capability::LocalFiles`]); on a backend with it the case is
+    /// skipped.
+    pub unless: Option<Capability>,
     /// The case itself.
     pub run: fn(&Context) -> CaseResult,
 }
@@ -108,13 +112,18 @@ pub enum Outcome {
 
 /// The reason `case` is skipped on `runtime`, if it is.
 pub(crate) fn skip_reason(case: &Case, runtime: &dyn SqliteRuntime) -> Option<String> {
-    let capability = case.requires?;
-    (!runtime.capabilities().has(capability)).then(|| {
-        format!(
+    let capabilities = runtime.capabilities();
+    if let Some(capability) = case.requires.filter(|c| !capabilities.has(*c)) {
+        return Some(format!(
             "backend `{}` lacks capability {capability:?}",
             runtime.name()
-        )
-    })
+        ));
+    }
+    let capability = case.unless.filter(|c| capabilities.has(*c))?;
+    Some(format!(
+        "the case is for backends without capability {capability:?}, which `{}` has",
+        runtime.name()
+    ))
 }
 
 /// Runs one case against `runtime` in a fresh temporary directory. Panics inside the

@@ -6,8 +6,8 @@
 //!
 //! fn main() {
 //!     let runtime = Arc::new(sqlite_runtime_backends::RusqliteRuntime::new());
-//!     // Cases this backend skips, each for a capability it declares it lacks.
-//!     conformance_tests::harness::run(runtime, &[]);
+//!     // Cases this backend skips: those for engines without local files.
+//!     conformance_tests::harness::run(runtime, conformance_tests::skips::WITH_LOCAL_FILES);
 //! }
 //! ```
 //!

@@ -10,17 +10,21 @@
 //! [`Capability`]: sqlite_runtime::Capability
 
 /// Builds a case list: `module::function` entries, each optionally followed by
-/// `requires Capability`.
+/// `requires Capability` (skipped on backends without it) or `unless Capability` (skipped
+/// on backends with it).
 macro_rules! cases {
-    ($($module:ident :: $name:ident $(requires $capability:ident)?),* $(,)?) => {
+    ($($module:ident :: $name:ident $($condition:ident $capability:ident)?),* $(,)?) => {
         &[$($crate::Case {
             name: stringify!($name),
-            requires: cases!(@requires $($capability)?),
+            requires: cases!(@requires $($condition $capability)?),
+            unless: cases!(@unless $($condition $capability)?),
             run: $module::$name,
         }),*]
     };
-    (@requires) => { None };
-    (@requires $capability:ident) => { Some(sqlite_runtime::Capability::$capability) };
+    (@requires requires $capability:ident) => { Some(sqlite_runtime::Capability::$capability) };
+    (@requires $($rest:tt)*) => { None };
+    (@unless unless $capability:ident) => { Some(sqlite_runtime::Capability::$capability) };
+    (@unless $($rest:tt)*) => { None };
 }
 
 mod case;
@@ -28,8 +32,11 @@ pub mod driver;
 pub mod fixtures;
 pub mod harness;
 pub mod runtime;
+pub mod skips;
+mod without_local_files;
 
 pub use case::{Case, CaseResult, Context, Outcome, Suite, run_case, run_suite, suites};
 /// The test harness [`harness::trials`] builds on, re-exported so that a backend crate
 /// needs no version of its own.
 pub use libtest_mimic;
+pub use without_local_files::WithoutLocalFiles;

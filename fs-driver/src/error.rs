@@ -76,6 +76,17 @@ pub enum Error {
     /// changed. Retry after that process put it to sleep.
     #[error("actor {0:?} is awake in another process and cannot be destroyed now")]
     ActorInUse(String),
+    /// On a runtime whose databases are not local files, another driver holds the
+    /// actor's lease (it has the actor awake): an actor there runs in one driver at a
+    /// time. Nothing was changed. Retry after that driver put it to sleep, or after its
+    /// lease expired (it stopped renewing).
+    #[error("actor {id:?} is awake in another driver ({owner}); it runs in one driver at a time")]
+    ActorOwnedElsewhere {
+        /// The actor.
+        id: String,
+        /// The driver that holds the lease (`host:pid:uuid`).
+        owner: String,
+    },
     /// Another process is creating or destroying the actor, for longer than a wake or a
     /// create waits; nothing was changed.
     #[error("actor {0:?} is being created or destroyed by another process")]

@@ -73,6 +73,15 @@ pub enum ErrorKind {
     Io,
     /// The backend does not support what was asked.
     Unsupported,
+    /// A remote database is out of reach or not serving: its server is down, the
+    /// connection broke before the request was sent, or a replicated engine has no
+    /// leader right now. Nothing was applied, and an open transaction is gone (the
+    /// next statement runs on a new connection). Retrying later may succeed.
+    Unavailable,
+    /// A write (usually a `COMMIT`) failed in a way that leaves unknown whether it was
+    /// applied: the connection broke after the request was sent, or a replicated
+    /// engine lost its leader while committing. Check before retrying.
+    OutcomeUnknown,
     /// Anything else.
     Other,
 }
@@ -96,7 +105,7 @@ impl ErrorKind {
 
     /// Whether the same operation may succeed if retried later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ErrorKind::Busy)
+        matches!(self, ErrorKind::Busy | ErrorKind::Unavailable)
     }
 }
 
@@ -114,6 +123,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Corrupt => f.write_str("corrupt database"),
             ErrorKind::Io => f.write_str("I/O error"),
             ErrorKind::Unsupported => f.write_str("unsupported"),
+            ErrorKind::Unavailable => f.write_str("database unavailable"),
+            ErrorKind::OutcomeUnknown => f.write_str("write outcome unknown"),
             ErrorKind::Other => f.write_str("error"),
         }
     }
@@ -178,6 +189,14 @@ impl Error {
     /// The error every backend returns for use of a closed database.
     pub fn closed(backend: &'static str) -> Self {
         Error::new(ErrorKind::Closed, "the database is closed").with_backend(backend)
+    }
+
+    /// Replaces the kind, keeping the code and message: for backends whose engine says
+    /// more than the SQLite code does (a remote engine's lost connection is an I/O code
+    /// that means [`ErrorKind::Unavailable`] or [`ErrorKind::OutcomeUnknown`]).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Sets the backend that produced the error.

@@ -124,7 +124,7 @@ pub const CASES: &[Case] = cases![
     lifecycle::lifecycle_drop_without_close,
     lifecycle::lifecycle_connection_moves_between_threads,
     lifecycle::lifecycle_open_close_many_times,
-    open::open_missing_directory_is_cannot_open,
+    open::open_missing_directory_is_cannot_open requires LocalFiles,
     open::open_read_only_missing_file,
     open::open_without_create_missing_file,
     open::open_read_only_rejects_writes,

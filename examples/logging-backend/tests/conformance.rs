@@ -7,5 +7,9 @@ use sqlite_runtime_logging::LoggingRuntime;
 
 fn main() {
     let inner = Arc::new(sqlite_runtime_backends::RusqliteRuntime::new());
-    conformance_tests::harness::run(Arc::new(LoggingRuntime::new(inner)), &[]);
+    // Skipped: the cases for engines without local files (this one has them).
+    conformance_tests::harness::run(
+        Arc::new(LoggingRuntime::new(inner)),
+        conformance_tests::skips::WITH_LOCAL_FILES,
+    );
 }

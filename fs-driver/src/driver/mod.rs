@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlite_runtime::SqliteRuntime;
+use sqlite_runtime::{Capability, SqliteRuntime};
 
 pub use self::options::{DEFAULT_MAX_OPEN_DATABASES, DriverOptions};
 
@@ -28,9 +28,10 @@ use crate::error::{BoxError, Error, Result};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::migration::{MigrationOptions, MigrationReport, migrate_legacy};
+use crate::storage::Storage;
+use crate::storage::database::DatabaseStorage;
 use crate::storage::disk::DiskStorage;
 use crate::storage::memory::MemoryStorage;
-use crate::storage::{Storage, root_of};
 
 /// A caller-supplied hook run when an actor is put to sleep or destroyed, before its
 /// database is closed. It runs without the actor's lock held: operations on the actor
@@ -122,18 +123,33 @@ impl std::fmt::Debug for FsDriver {
 }
 
 impl FsDriver {
-    /// Opens the storage root at `root`, creating its directories: removes stale
-    /// temporary files, runs the legacy migration (unless disabled) and reads persisted
-    /// alarms back.
+    /// Opens the storage root at `root`.
+    ///
+    /// On a runtime whose databases are local files (every bundled backend) the root is
+    /// a directory in rivetkit's layout: its directories are created, stale temporary
+    /// files removed, the legacy migration run (unless disabled) and persisted alarms
+    /// read back. On a runtime without [`Capability::LocalFiles`] (a replicated engine)
+    /// the root only names the actors' databases on that engine, and state records and
+    /// alarms live there too (see "Actors on a shared engine" in the crate docs); there
+    /// are no legacy files to migrate.
     pub fn open(
         runtime: Arc<dyn SqliteRuntime>,
         root: impl Into<PathBuf>,
         options: DriverOptions,
     ) -> Result<Self> {
-        let storage = DiskStorage::open(Layout::new(root), options.stale_temp_age)?;
+        let root = root.into();
+        if !runtime.capabilities().has(Capability::LocalFiles) {
+            let storage = DatabaseStorage::open(runtime.clone(), root, options.lease_timeout)?;
+            return Ok(Self::with_storage(
+                runtime,
+                Box::new(storage),
+                options,
+                None,
+            ));
+        }
+        let storage = DiskStorage::open(Layout::new(root.clone()), options.stale_temp_age)?;
         let migration = if options.migrate_legacy {
-            let root = root_of(&storage).unwrap_or(std::path::Path::new("."));
-            let report = migrate_legacy(&*runtime, root, MigrationOptions::default())?;
+            let report = migrate_legacy(&*runtime, &root, MigrationOptions::default())?;
             tracing::info!(
                 root = %root.display(),
                 migrated = report.migrated.len(),
@@ -146,33 +162,46 @@ impl FsDriver {
         } else {
             None
         };
-        Ok(FsDriver {
+        Ok(Self::with_storage(
             runtime,
-            storage: Box::new(storage),
-            budget: OpenBudget::new(fit_to_descriptors(options.max_open_databases)),
+            Box::new(storage),
+            options,
+            migration,
+        ))
+    }
+
+    fn with_storage(
+        runtime: Arc<dyn SqliteRuntime>,
+        storage: Box<dyn Storage>,
+        options: DriverOptions,
+        migration: Option<MigrationReport>,
+    ) -> Self {
+        let budget =
+            if storage.root().is_some() && runtime.capabilities().has(Capability::LocalFiles) {
+                fit_to_descriptors(options.max_open_databases)
+            } else {
+                options.max_open_databases
+            };
+        FsDriver {
+            runtime,
+            storage,
+            budget: OpenBudget::new(budget),
             options,
             actors: Mutex::default(),
             migration,
-        })
+        }
     }
 
     /// A driver that persists nothing: each actor's KV store is a private in-memory
     /// database. Sleeping keeps the data (closing an in-memory database would erase
     /// it); destroying drops it.
     pub fn memory(runtime: Arc<dyn SqliteRuntime>, options: DriverOptions) -> Self {
-        FsDriver {
-            runtime,
-            storage: Box::new(MemoryStorage::default()),
-            budget: OpenBudget::new(options.max_open_databases),
-            options,
-            actors: Mutex::default(),
-            migration: None,
-        }
+        Self::with_storage(runtime, Box::new(MemoryStorage::default()), options, None)
     }
 
     /// The storage root, `None` in memory mode.
     pub fn root(&self) -> Option<&Path> {
-        root_of(&*self.storage)
+        self.storage.root()
     }
 
     /// The storage layout, `None` in memory mode.

@@ -23,6 +23,12 @@ pub struct DriverOptions {
     /// database closed, least recently used first, and reopened at their next operation:
     /// callers see no error, only the reopen's cost. Ignored in memory mode.
     pub max_open_databases: usize,
+    /// On a runtime whose databases are not local files (a replicated engine), how long
+    /// this driver's claim on its awake actors outlives its last renewal (default 15 s).
+    /// Renewed every third of it; a driver that stops renewing (it crashed, or lost the
+    /// engine) lets other drivers take its actors over once it has passed. Ignored on a
+    /// local root, where the kernel's locks die with their process.
+    pub lease_timeout: Duration,
 }
 
 impl Default for DriverOptions {
@@ -32,6 +38,7 @@ impl Default for DriverOptions {
             stale_temp_age: fsutil::STALE_TEMP_AGE,
             migrate_legacy: true,
             max_open_databases: DEFAULT_MAX_OPEN_DATABASES,
+            lease_timeout: DEFAULT_LEASE_TIMEOUT,
         }
     }
 }
@@ -40,6 +47,12 @@ impl Default for DriverOptions {
 /// 1024 descriptors (3 each: 768, leaving room for the 32 lock files and the
 /// application).
 pub const DEFAULT_MAX_OPEN_DATABASES: usize = 256;
+
+/// The default of [`DriverOptions::lease_timeout`].
+pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The shortest lease timeout: renewals are a third of it apart.
+const MIN_LEASE_TIMEOUT: Duration = Duration::from_millis(300);
 
 impl DriverOptions {
     /// The defaults.
@@ -68,6 +81,12 @@ impl DriverOptions {
     /// Sets how many actor databases may be open at once (at least 1).
     pub fn max_open_databases(mut self, count: usize) -> Self {
         self.max_open_databases = count.max(1);
+        self
+    }
+
+    /// Sets how long a lease outlives its last renewal (at least 300 ms).
+    pub fn lease_timeout(mut self, timeout: Duration) -> Self {
+        self.lease_timeout = timeout.max(MIN_LEASE_TIMEOUT);
         self
     }
 }

@@ -7,12 +7,16 @@
 //! failed write of the `-wal`) may or may not have reached the disk: that is reported as
 //! [`Error::WriteOutcomeUnknown`], the connection is closed, and the next use reopens it
 //! and checkpoints, so that what is read afterwards has been written to the disk since.
+//! On a runtime whose databases are not local files (a replicated engine), the engine
+//! says when a commit's outcome is unknown ([`ErrorKind::OutcomeUnknown`]); the file
+//! checks (identity, write permission, OS error diagnosis, missing file) are for local
+//! files only.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use sqlite_runtime::{
-    ErrorKind, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target, params,
+    Capability, ErrorKind, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target, params,
 };
 
 use super::diagnose::diagnose;
@@ -36,7 +40,10 @@ const CHECKPOINT_SQL: &str = "PRAGMA wal_checkpoint(FULL)";
 /// An open connection and what the store knows about it.
 struct Connection {
     db: Box<dyn SqliteDatabase>,
-    /// The files it writes to (`None` in memory).
+    /// The database's path (or name, for a remote engine; `:memory:` in memory), for
+    /// errors.
+    path: std::path::PathBuf,
+    /// The local files it writes to (`None` in memory and on a remote engine).
     files: Option<OpenFiles>,
     /// Whether it can write: SQLite silently opens read-only a file it cannot open for
     /// writing (read-only file, directory or file system).
@@ -80,7 +87,7 @@ impl KvStore {
         max_storage: u64,
     ) -> Result<Self> {
         let connection = Connection::open(&*runtime, &target, false)
-            .map_err(|error| missing_database(id, &target, error))?;
+            .map_err(|error| missing_database(id, local_path(&*runtime, &target), error))?;
         Ok(Self::with(runtime, id, target, max_storage, connection))
     }
 
@@ -129,9 +136,11 @@ impl KvStore {
     /// The open connection, reopening a parked one.
     fn connection(&mut self) -> Result<&mut Connection> {
         if self.connection.is_none() {
-            let mut connection = Connection::open(&*self.runtime, &self.target, false)
-                .map_err(|error| missing_database(&self.id, &self.target, error))?;
-            if self.recover {
+            let mut connection =
+                Connection::open(&*self.runtime, &self.target, false).map_err(|error| {
+                    missing_database(&self.id, local_path(&*self.runtime, &self.target), error)
+                })?;
+            if self.recover && connection.files.is_some() {
                 connection.checkpoint()?;
                 self.recover = false;
             }
@@ -290,7 +299,7 @@ impl KvStore {
         if !connection.writable {
             return Err(Error::ReadOnly {
                 id,
-                path: connection_path(connection).to_path_buf(),
+                path: connection.path.clone(),
             });
         }
         Ok(connection)
@@ -337,14 +346,17 @@ fn run_transaction<R>(
         Ok(_) => Ok(value),
         Err(error) => {
             rollback(connection);
-            let unknown = error.kind() == ErrorKind::Io
-                && error
+            let unknown = match error.kind() {
+                ErrorKind::OutcomeUnknown => true,
+                ErrorKind::Io => error
                     .extended_code()
-                    .is_some_and(|code| code & 0xff != SQLITE_FULL);
+                    .is_some_and(|code| code & 0xff != SQLITE_FULL),
+                _ => false,
+            };
             if unknown {
                 Err(Written::Unknown(Error::WriteOutcomeUnknown {
                     id: id.to_owned(),
-                    source: Box::new(diagnose(error, connection_path(connection), false)),
+                    source: Box::new(explain_sqlite(connection, error)),
                 }))
             } else {
                 Err(not_applied(connection, error.into()))
@@ -365,7 +377,7 @@ fn read_only_error(id: &str, connection: &Connection, error: Error) -> Error {
     match &error {
         Error::Sqlite(sqlite) if sqlite.kind() == ErrorKind::ReadOnly => Error::ReadOnly {
             id: id.to_owned(),
-            path: connection_path(connection).to_path_buf(),
+            path: connection.path.clone(),
         },
         _ => error,
     }
@@ -374,23 +386,30 @@ fn read_only_error(id: &str, connection: &Connection, error: Error) -> Error {
 /// A database error of the connection's file, with the OS error behind it.
 fn explain(connection: &Connection, error: Error) -> Error {
     match error {
-        Error::Sqlite(sqlite) if connection.files.is_some() => {
-            Error::Sqlite(diagnose(sqlite, connection_path(connection), false))
-        }
+        Error::Sqlite(sqlite) => Error::Sqlite(explain_sqlite(connection, sqlite)),
         other => other,
     }
 }
 
-fn connection_path(connection: &Connection) -> &Path {
-    connection
-        .files
-        .as_ref()
-        .map_or(Path::new(":memory:"), OpenFiles::database)
+/// A database error of the connection, with the OS error behind it when its database
+/// is a local file.
+fn explain_sqlite(connection: &Connection, error: sqlite_runtime::Error) -> sqlite_runtime::Error {
+    match &connection.files {
+        Some(files) => diagnose(error, files.database(), false),
+        None => error,
+    }
+}
+
+/// The database's file, when the runtime keeps its databases in local files.
+fn local_path<'a>(runtime: &dyn SqliteRuntime, target: &'a Target) -> Option<&'a Path> {
+    target
+        .path()
+        .filter(|_| runtime.capabilities().has(Capability::LocalFiles))
 }
 
 /// An open that failed because the file does not exist is [`Error::DatabaseMissing`].
-fn missing_database(id: &str, target: &Target, error: Error) -> Error {
-    match (target.path(), &error) {
+fn missing_database(id: &str, path: Option<&Path>, error: Error) -> Error {
+    match (path, &error) {
         (Some(path), Error::Sqlite(sqlite)) if sqlite.kind() == ErrorKind::CannotOpen => {
             if matches!(path.try_exists(), Ok(false)) {
                 Error::DatabaseMissing {
@@ -410,7 +429,7 @@ impl Connection {
     /// kept size when it can be written, and records its files.
     fn open(runtime: &dyn SqliteRuntime, target: &Target, create: bool) -> Result<Self> {
         let opened = Self::open_unexplained(runtime, target, create);
-        match (opened, target.path()) {
+        match (opened, local_path(runtime, target)) {
             (Err(Error::Sqlite(error)), Some(path)) => Err(diagnose(error, path, create).into()),
             (opened, _) => opened,
         }
@@ -421,11 +440,9 @@ impl Connection {
         target: &Target,
         create: bool,
     ) -> Result<Self> {
-        let writable = match target.path() {
-            Some(path) => can_write(path),
-            None => true,
-        };
-        let options = match target.path() {
+        let path = local_path(runtime, target);
+        let writable = path.is_none_or(can_write);
+        let options = match path {
             Some(path) if !writable && path.exists() => read_only_options(path),
             _ => OpenOptions::new().create(create),
         };
@@ -441,9 +458,10 @@ impl Connection {
             }
             None => false,
         };
-        let files = target.path().map(OpenFiles::record).transpose()?;
+        let files = path.map(OpenFiles::record).transpose()?;
         Ok(Connection {
             db,
+            path: target.path().unwrap_or(Path::new(":memory:")).to_path_buf(),
             files,
             writable,
             size_kept,

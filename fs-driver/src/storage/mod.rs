@@ -3,9 +3,13 @@
 //!
 //! - [`disk`]: a storage root in rivetkit's layout (`state/`, `databases/`, `alarms/`,
 //!   advisory locks under `locks/`);
+//! - [`database`]: everything in databases (the index database holds the state records,
+//!   alarms and [`leases`]), for runtimes whose databases are not local files;
 //! - [`memory`]: nothing persisted, every database a private `:memory:` one.
 
+pub(crate) mod database;
 pub(crate) mod disk;
+mod leases;
 pub(crate) mod memory;
 
 use std::path::Path;
@@ -21,6 +25,11 @@ pub(crate) trait Storage: Send + Sync {
     /// The storage root on disk, if this is one.
     fn layout(&self) -> Option<&Layout> {
         None
+    }
+
+    /// The storage root, if there is one.
+    fn root(&self) -> Option<&Path> {
+        self.layout().map(Layout::root)
     }
 
     /// Whether databases survive being closed. When not (memory), an actor's database
@@ -93,9 +102,4 @@ pub(crate) fn due_in(
         .collect();
     due.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     due
-}
-
-/// The root of a storage, for `Debug` and `FsDriver::root`.
-pub(crate) fn root_of(storage: &dyn Storage) -> Option<&Path> {
-    storage.layout().map(Layout::root)
 }

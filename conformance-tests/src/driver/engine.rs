@@ -1,0 +1,134 @@
+//! Actors on an engine whose databases are not local files (a replicated engine):
+//! state records and alarms in the index database, and one driver at a time per actor.
+
+use fs_driver::{DriverOptions, Error};
+use sqlite_runtime::{OpenOptions, Target, params};
+
+use super::support::{NO_ENTRIES, all, create, entries, expect_err, open, open_with};
+use crate::{CaseResult, Context};
+
+/// The index database of the case's root.
+fn index(cx: &Context) -> Box<dyn sqlite_runtime::SqliteDatabase> {
+    cx.runtime()
+        .open(
+            &Target::file(cx.path("actors.db")),
+            &OpenOptions::new().create(false),
+        )
+        .expect("open the index database")
+}
+
+/// The state and alarm records are rivetkit's versioned BARE bytes, in the index
+/// database; a destroy leaves neither, nor any KV entry for a new actor of the id.
+pub(crate) fn engine_records_are_rivetkits_bytes_in_the_index(cx: &Context) -> CaseResult {
+    let driver = open(cx);
+    create(&driver, "a", &entries(&[("k", "v")]));
+    driver.set_alarm("a", 1_234)?;
+
+    let mut db = index(cx);
+    let (state, alarm) = db
+        .query_row(
+            "SELECT state, alarm FROM actor WHERE id = ?1",
+            params!["a"],
+            |row| Ok((row.get::<Vec<u8>>(0)?, row.get::<Vec<u8>>(1)?)),
+        )?
+        .expect("a row for the actor");
+    let (version, decoded) = fs_driver::state::decode_state(&state)?;
+    assert_eq!(version, fs_driver::state::CURRENT_STATE_VERSION);
+    assert_eq!(decoded.actor_id, "a");
+    assert_eq!(decoded.name, "test");
+    assert_eq!(fs_driver::state::encode_state(&decoded), state);
+    let (_, decoded) = fs_driver::alarm::decode_alarm(&alarm)?;
+    assert_eq!((decoded.actor_id.as_str(), decoded.timestamp), ("a", 1_234));
+
+    driver.destroy_actor("a", None)?;
+    let rows = db.query_row("SELECT count(*) FROM actor", params![], |row| {
+        row.get::<i64>(0)
+    })?;
+    assert_eq!(rows, Some(0), "the destroyed actor's row is gone");
+    assert_eq!(driver.due_alarms(u64::MAX)?, vec![]);
+    create(&driver, "a", &[]);
+    assert_eq!(
+        all(&driver, "a"),
+        vec![],
+        "a new actor of the id starts empty"
+    );
+    Ok(())
+}
+
+/// Two drivers on one root see each other's actors, but an actor runs in one of them at
+/// a time: the other's wake and destroy are refused until it sleeps, and closing a
+/// driver gives its actors back at once.
+pub(crate) fn engine_one_driver_runs_an_actor(cx: &Context) -> CaseResult {
+    let first = open(cx);
+    let second = open(cx);
+    create(&first, "a", &entries(&[("k", "1")]));
+
+    let listed: Vec<String> = second
+        .list_actors(None, 10)?
+        .into_iter()
+        .map(|actor| actor.id)
+        .collect();
+    assert_eq!(listed, ["a"], "the second driver lists the first's actor");
+    let error = expect_err(second.kv_get("a", &[b"k"]), "wake while awake elsewhere");
+    assert!(
+        matches!(&error, Error::ActorOwnedElsewhere { id, .. } if id == "a"),
+        "{error:?}"
+    );
+    let error = expect_err(
+        second.destroy_actor("a", None),
+        "destroy while awake elsewhere",
+    );
+    assert!(matches!(error, Error::ActorInUse(_)), "{error:?}");
+    assert_eq!(all(&first, "a"), entries(&[("k", "1")]), "nothing changed");
+
+    first.sleep_actor("a", None)?;
+    second.kv_put("a", &[(b"k", b"2")])?;
+    let error = expect_err(first.load_actor("a"), "wake while awake in the second");
+    assert!(
+        matches!(error, Error::ActorOwnedElsewhere { .. }),
+        "{error:?}"
+    );
+
+    drop(second);
+    assert_eq!(
+        all(&first, "a"),
+        entries(&[("k", "2")]),
+        "given back on close"
+    );
+    let error = expect_err(
+        first.create_actor("a", "test", Vec::new(), NO_ENTRIES),
+        "create an existing id",
+    );
+    assert!(matches!(error, Error::ActorExists(_)), "{error:?}");
+    Ok(())
+}
+
+/// Alarms set through one driver come due in another opened later, earliest first.
+pub(crate) fn engine_alarms_are_shared(cx: &Context) -> CaseResult {
+    {
+        let driver = open(cx);
+        for (id, at) in [("b", 20), ("a", 20), ("c", 10), ("d", 99)] {
+            create(&driver, id, &[]);
+            driver.set_alarm(id, at)?;
+        }
+        driver.clear_alarm("d")?;
+    }
+    let driver = open_with(cx, DriverOptions::new().max_open_databases(1));
+    assert_eq!(
+        driver.due_alarms(20)?,
+        vec![
+            ("c".to_owned(), 10),
+            ("a".to_owned(), 20),
+            ("b".to_owned(), 20)
+        ]
+    );
+    assert_eq!(driver.get_alarm("d")?, None);
+    driver.set_alarm("d", u64::MAX)?;
+    assert_eq!(
+        driver.get_alarm("d")?,
+        Some(u64::MAX),
+        "exact past i64::MAX"
+    );
+    assert_eq!(driver.due_alarms(u64::MAX - 1)?.len(), 3);
+    Ok(())
+}

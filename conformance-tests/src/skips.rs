@@ -1,0 +1,38 @@
+//! The cases a backend skips for a capability it has or lacks, as data for the test
+//! kit's declared skips ([`harness::run`](crate::harness::run)): listed here by name, so
+//! that a case that starts or stops being skipped fails `skipped_set_matches_declared`
+//! instead of going unnoticed.
+
+/// Skipped by backends with [`LocalFiles`](sqlite_runtime::Capability::LocalFiles)
+/// (every bundled backend): the cases of the driver on an engine without them.
+pub const WITH_LOCAL_FILES: &[&str] = &[
+    "driver::engine_records_are_rivetkits_bytes_in_the_index",
+    "driver::engine_one_driver_runs_an_actor",
+    "driver::engine_alarms_are_shared",
+];
+
+/// Skipped by backends without [`LocalFiles`](sqlite_runtime::Capability::LocalFiles)
+/// (a remote engine): the cases that look at the files themselves (rivetkit's layout,
+/// the migration of its legacy files, files replaced or removed underneath).
+pub const WITHOUT_LOCAL_FILES: &[&str] = &[
+    "runtime::open_missing_directory_is_cannot_open",
+    "driver::actors_longest_valid_id_works",
+    "driver::actors_lifecycle_timestamps",
+    "driver::files_state_v3_bytes",
+    "driver::files_database_schema_and_wal",
+    "driver::files_destroy_removes_every_file",
+    "driver::files_create_ignores_leftover_database",
+    "driver::files_temp_files",
+    "driver::files_data_persists_across_reopen",
+    "driver::alarms_set_get_clear_file_bytes",
+    "driver::migration_real_fixtures",
+    "driver::migration_is_idempotent",
+    "driver::migration_sqlite_data_wins",
+    "driver::migration_v1_v2_and_bad_files",
+    "driver::migration_dry_run_and_disabled",
+    "driver::interop_root_shared_by_every_backend",
+    "driver::integrity_missing_database_is_an_error",
+    "driver::integrity_writes_into_replaced_files_are_refused",
+    "driver::integrity_half_done_destroy_is_gone_and_retry_finishes",
+    "driver::integrity_state_file_of_another_actor_is_refused",
+];

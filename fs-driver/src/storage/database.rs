@@ -1,0 +1,225 @@
+//! Actors kept entirely in databases, for runtimes whose databases are not local files
+//! (a replicated engine such as dqlite): nothing is written to the local disk, so a
+//! driver in another process or on another host that opens the same root on the same
+//! engine sees the same actors.
+//!
+//! Each actor's KV database is `<root>/databases/<id>.db`, as on disk. The state
+//! records and alarms, which rivetkit keeps in files, live in the index database
+//! `<root>/actors.db` in one table, with the same versioned BARE bytes:
+//!
+//! ```sql
+//! actor (id TEXT PRIMARY KEY, state BLOB, alarm BLOB, alarm_at INTEGER)
+//! ```
+//!
+//! `alarm_at` repeats the alarm's timestamp for the index that finds due alarms; listing
+//! walks the primary key. Such engines cannot delete a database, so removing an actor
+//! drops its KV tables (the next create of the id starts empty) and deletes its row.
+//! Lifecycles are guarded by leases in the same database (see [`super::leases`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use sqlite_runtime::{OpenOptions, SqliteDatabase, SqliteRuntime, Target, params};
+
+use super::leases::Leases;
+use super::{LifecycleLocks, Storage};
+use crate::alarm::{ActorAlarm, decode_alarm, encode_alarm};
+use crate::error::{Error, Result};
+use crate::state::{ActorState, decode_state, encode_state};
+
+/// The schema of the index database.
+const SCHEMA_SQL: &str = "\
+CREATE TABLE IF NOT EXISTS actor (
+    id TEXT PRIMARY KEY NOT NULL,
+    state BLOB,
+    alarm BLOB,
+    alarm_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS actor_alarm_at ON actor (alarm_at, id) WHERE alarm_at IS NOT NULL;";
+
+const READ_STATE_SQL: &str = "SELECT state FROM actor WHERE id = ?1";
+const WRITE_STATE_SQL: &str = "INSERT INTO actor (id, state) VALUES (?1, ?2) \
+     ON CONFLICT (id) DO UPDATE SET state = excluded.state";
+const DELETE_ACTOR_SQL: &str = "DELETE FROM actor WHERE id = ?1";
+const LIST_SQL: &str = "SELECT id FROM actor WHERE state IS NOT NULL AND id > ?1 \
+     ORDER BY id LIMIT ?2";
+const SET_ALARM_SQL: &str = "INSERT INTO actor (id, alarm, alarm_at) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (id) DO UPDATE SET alarm = excluded.alarm, alarm_at = excluded.alarm_at";
+const CLEAR_ALARM_SQL: &str = "UPDATE actor SET alarm = NULL, alarm_at = NULL WHERE id = ?1";
+const READ_ALARM_SQL: &str = "SELECT alarm FROM actor WHERE id = ?1 AND alarm IS NOT NULL";
+const DUE_ALARMS_SQL: &str = "SELECT id, alarm FROM actor \
+     WHERE alarm_at IS NOT NULL AND alarm_at <= ?1 ORDER BY alarm_at, id";
+
+/// Empties an actor's KV database: its tables (the kept size's triggers go with `kv`)
+/// and the migration mark.
+const DROP_KV_SQL: &str = "DROP TABLE IF EXISTS kv; DROP TABLE IF EXISTS kv_size; \
+     PRAGMA user_version = 0";
+
+/// Actors in databases.
+pub(crate) struct DatabaseStorage {
+    root: PathBuf,
+    runtime: Arc<dyn SqliteRuntime>,
+    index: Arc<Mutex<Box<dyn SqliteDatabase>>>,
+    leases: Leases,
+}
+
+impl DatabaseStorage {
+    /// The root `root` on `runtime`: opens (and creates) its index database and starts
+    /// renewing this driver's leases, which expire `lease_timeout` after the last
+    /// renewal.
+    pub(crate) fn open(
+        runtime: Arc<dyn SqliteRuntime>,
+        root: PathBuf,
+        lease_timeout: Duration,
+    ) -> Result<Self> {
+        let mut index = runtime.open(&Target::file(index_path(&root)), &OpenOptions::new())?;
+        index.exec(SCHEMA_SQL)?;
+        let index = Arc::new(Mutex::new(index));
+        let leases = Leases::start(index.clone(), lease_timeout)?;
+        Ok(DatabaseStorage {
+            root,
+            runtime,
+            index,
+            leases,
+        })
+    }
+
+    fn index(&self) -> MutexGuard<'_, Box<dyn SqliteDatabase>> {
+        self.index.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Where errors say an actor's record is: its row in the index database.
+    fn record_path(&self, id: &str) -> PathBuf {
+        index_path(&self.root).join(id)
+    }
+
+    /// The timestamp of actor `id`'s alarm record.
+    fn decode_alarm(&self, id: &str, bytes: &[u8]) -> Result<u64> {
+        let (_, alarm) = decode_alarm(bytes).map_err(|source| Error::Decode {
+            path: self.record_path(id),
+            source,
+        })?;
+        Ok(alarm.timestamp)
+    }
+}
+
+/// Where the index database of `root` is.
+fn index_path(root: &Path) -> PathBuf {
+    root.join("actors.db")
+}
+
+impl Storage for DatabaseStorage {
+    fn root(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
+
+    fn persistent(&self) -> bool {
+        true
+    }
+
+    fn database(&self, id: &str) -> Target {
+        Target::file(self.root.join("databases").join(format!("{id}.db")))
+    }
+
+    fn read_state(&self, id: &str) -> Result<Option<ActorState>> {
+        let bytes = self
+            .index()
+            .query_row(READ_STATE_SQL, params![id], |row| {
+                row.get::<Option<Vec<u8>>>(0)
+            })?
+            .flatten();
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        let (_, state) = decode_state(&bytes).map_err(|source| Error::Decode {
+            path: self.record_path(id),
+            source,
+        })?;
+        if state.actor_id != id {
+            return Err(Error::StateIdMismatch {
+                path: self.record_path(id),
+                actor_id: state.actor_id,
+            });
+        }
+        Ok(Some(state))
+    }
+
+    fn write_state(&self, id: &str, state: &ActorState) -> Result<()> {
+        self.index()
+            .run(WRITE_STATE_SQL, params![id, &encode_state(state)])?;
+        Ok(())
+    }
+
+    /// The KV tables first, the row (state and alarm) last.
+    fn remove_actor(&self, id: &str) -> Result<()> {
+        let mut kv = self.runtime.open(&self.database(id), &OpenOptions::new())?;
+        let dropped = kv.exec(DROP_KV_SQL);
+        let closed = kv.close();
+        dropped?;
+        closed?;
+        self.index().run(DELETE_ACTOR_SQL, params![id])?;
+        Ok(())
+    }
+
+    fn actor_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut ids = Vec::new();
+        self.index()
+            .for_each(LIST_SQL, params![after.unwrap_or(""), limit], &mut |row| {
+                ids.push(row.get::<String>(0)?);
+                Ok(std::ops::ControlFlow::Continue(()))
+            })?;
+        Ok(ids)
+    }
+
+    fn set_alarm(&self, id: &str, timestamp: u64) -> Result<()> {
+        let alarm = encode_alarm(&ActorAlarm {
+            actor_id: id.to_owned(),
+            timestamp,
+        });
+        self.index()
+            .run(SET_ALARM_SQL, params![id, &alarm, sql_timestamp(timestamp)])?;
+        Ok(())
+    }
+
+    fn clear_alarm(&self, id: &str) -> Result<()> {
+        self.index().run(CLEAR_ALARM_SQL, params![id])?;
+        Ok(())
+    }
+
+    fn alarm(&self, id: &str) -> Result<Option<u64>> {
+        let alarm = self
+            .index()
+            .query_row(READ_ALARM_SQL, params![id], |row| row.get::<Vec<u8>>(0))?;
+        alarm.map(|bytes| self.decode_alarm(id, &bytes)).transpose()
+    }
+
+    fn due_alarms(&self, now: u64) -> Result<Vec<(String, u64)>> {
+        let mut rows = Vec::new();
+        self.index()
+            .for_each(DUE_ALARMS_SQL, params![sql_timestamp(now)], &mut |row| {
+                rows.push((row.get::<String>(0)?, row.get::<Vec<u8>>(1)?));
+                Ok(std::ops::ControlFlow::Continue(()))
+            })?;
+        let mut due = Vec::with_capacity(rows.len());
+        for (id, bytes) in rows {
+            // The index saturates past `i64::MAX`; the record is exact.
+            let timestamp = self.decode_alarm(&id, &bytes)?;
+            if timestamp <= now {
+                due.push((id, timestamp));
+            }
+        }
+        Ok(due)
+    }
+
+    fn locks(&self) -> Option<&dyn LifecycleLocks> {
+        Some(&self.leases)
+    }
+}
+
+/// A timestamp as an SQLite integer, for the index: values past `i64::MAX` (no real
+/// time) saturate; the record keeps the exact value.
+fn sql_timestamp(timestamp: u64) -> i64 {
+    i64::try_from(timestamp).unwrap_or(i64::MAX)
+}

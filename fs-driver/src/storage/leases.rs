@@ -1,0 +1,245 @@
+//! Actor lifecycles guarded across drivers that share databases but no kernel: leases
+//! in the index database.
+//!
+//! A driver registers itself in `driver (owner, expires)` and renews its row from a
+//! background thread every third of the lease timeout. Waking, creating or destroying
+//! an actor takes its row in `lease (id, owner)`, in one statement that succeeds only
+//! when the lease is free, already ours, or held by a driver whose registration has
+//! expired. So two drivers never both have an actor awake (the second gets
+//! [`Error::ActorOwnedElsewhere`]), never both create one id, and a driver that dies
+//! lets others take its actors over once its registration has expired.
+//!
+//! Unlike the kernel's locks on a local root (which let several processes have one
+//! actor awake, SQLite serializing their writes), a lease is exclusive: on a shared
+//! engine the drivers are usually on different hosts, and an actor runs in one place.
+//! Expiry compares one driver's clock with another's, so the hosts' clocks must agree
+//! to well within the timeout (NTP does). A driver cut off from the engine for longer
+//! than the timeout loses its leases without being told; its next lifecycle operation
+//! finds out, but KV operations on actors it still has open are not fenced.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sqlite_runtime::{SqliteDatabase, params};
+
+use super::LifecycleLocks;
+use crate::driver::now_ms;
+use crate::error::{Error, Result};
+
+const SCHEMA_SQL: &str = "\
+CREATE TABLE IF NOT EXISTS driver (owner TEXT PRIMARY KEY NOT NULL, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS lease (id TEXT PRIMARY KEY NOT NULL, owner TEXT NOT NULL);";
+
+const RENEW_SQL: &str = "INSERT INTO driver (owner, expires) VALUES (?1, ?2) \
+     ON CONFLICT (owner) DO UPDATE SET expires = excluded.expires";
+
+/// Takes the lease when it is free, ours, or its owner's registration has expired.
+const ACQUIRE_SQL: &str = "INSERT INTO lease (id, owner) VALUES (?1, ?2) \
+     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner \
+     WHERE lease.owner = excluded.owner OR NOT EXISTS \
+     (SELECT 1 FROM driver WHERE driver.owner = lease.owner AND driver.expires > ?3)";
+
+const OWNER_SQL: &str = "SELECT owner FROM lease WHERE id = ?1";
+const RELEASE_SQL: &str = "DELETE FROM lease WHERE id = ?1 AND owner = ?2";
+const RELEASE_ALL_SQL: &str = "DELETE FROM lease WHERE owner = ?1";
+const UNREGISTER_SQL: &str = "DELETE FROM driver WHERE owner = ?1";
+
+/// Registrations expired this long ago are deleted, with their leases, when a driver
+/// starts: their drivers are long gone (a live one would have renewed).
+const FORGET_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+const FORGET_DRIVERS_SQL: &str = "DELETE FROM driver WHERE expires < ?1";
+const FORGET_LEASES_SQL: &str = "DELETE FROM lease WHERE owner NOT IN (SELECT owner FROM driver)";
+
+/// How long a create waits for another driver's create or destroy of the same id.
+const WAIT: Duration = Duration::from_secs(5);
+
+type Index = Arc<Mutex<Box<dyn SqliteDatabase>>>;
+
+fn lock(index: &Index) -> MutexGuard<'_, Box<dyn SqliteDatabase>> {
+    index.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// This driver's leases and the thread that renews them.
+pub(crate) struct Leases {
+    owner: String,
+    index: Index,
+    renewer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+}
+
+impl Leases {
+    /// Registers a new driver in `index` (creating the tables) and starts renewing it.
+    pub(crate) fn start(index: Index, timeout: Duration) -> Result<Self> {
+        let owner = owner_name();
+        {
+            let mut db = lock(&index);
+            db.exec(SCHEMA_SQL)?;
+            renew(&mut **db, &owner, timeout)?;
+            let forget_before = now_ms().saturating_sub(millis(FORGET_AFTER));
+            // Forgetting is housekeeping: a failure is logged, not fatal.
+            if let Err(error) = forget(&mut **db, forget_before) {
+                tracing::warn!(%error, "expired driver registrations could not be removed");
+            }
+        }
+        let (stop, stopped) = mpsc::channel();
+        let renewer = {
+            let index = index.clone();
+            let owner = owner.clone();
+            std::thread::Builder::new()
+                .name("fs-driver-leases".to_owned())
+                .spawn(move || renew_until_stopped(&index, &owner, timeout, &stopped))
+                .map_err(|error| {
+                    sqlite_runtime::Error::new(
+                        sqlite_runtime::ErrorKind::Other,
+                        format!("cannot start the lease renewal thread: {error}"),
+                    )
+                })?
+        };
+        Ok(Leases {
+            owner,
+            index,
+            renewer: Some((stop, renewer)),
+        })
+    }
+
+    /// Takes actor `id`'s lease; `Err(owner)` when a live driver holds it.
+    fn acquire(&self, id: &str) -> Result<std::result::Result<(), String>> {
+        let mut db = lock(&self.index);
+        let taken = db.run(ACQUIRE_SQL, params![id, &self.owner, sql_ms(now_ms())])?;
+        if taken.changes > 0 {
+            return Ok(Ok(()));
+        }
+        let owner = db.query_row(OWNER_SQL, params![id], |row| row.get::<String>(0))?;
+        Ok(Err(owner.unwrap_or_default()))
+    }
+}
+
+impl LifecycleLocks for Leases {
+    /// Takes the lease; another live driver's is [`Error::ActorOwnedElsewhere`].
+    fn wake(&self, id: &str) -> Result<bool> {
+        match self.acquire(id)? {
+            Ok(()) => Ok(false),
+            Err(owner) => Err(Error::ActorOwnedElsewhere {
+                id: id.to_owned(),
+                owner,
+            }),
+        }
+    }
+
+    /// Takes the lease, waiting while another driver creates or destroys the actor.
+    fn create(&self, id: &str, exists: &dyn Fn() -> Result<bool>) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            match self.acquire(id)? {
+                Ok(()) => return Ok(()),
+                Err(_) if exists()? => return Err(Error::ActorExists(id.to_owned())),
+                Err(_) if started.elapsed() >= WAIT => {
+                    return Err(Error::ActorBusy(id.to_owned()));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
+    /// Takes the lease; fails at once when another driver holds it.
+    fn destroy(&self, id: &str) -> Result<()> {
+        match self.acquire(id)? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::ActorInUse(id.to_owned())),
+        }
+    }
+
+    /// A lease is exclusive already.
+    fn share(&self, _id: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// No other driver has an actor whose lease this one holds.
+    fn others_awake(&self, _id: &str) -> bool {
+        false
+    }
+
+    /// Gives the lease back (a failure is logged: the lease then lapses with this
+    /// driver's registration, or is taken back by its next wake).
+    fn release(&self, id: &str) {
+        if let Err(error) = lock(&self.index).run(RELEASE_SQL, params![id, &self.owner]) {
+            tracing::warn!(actor = %id, %error, "releasing an actor's lease failed");
+        }
+    }
+}
+
+impl Drop for Leases {
+    /// Stops renewing, then gives back every lease and the registration, so that other
+    /// drivers need not wait for them to expire.
+    fn drop(&mut self) {
+        if let Some((stop, renewer)) = self.renewer.take() {
+            drop(stop);
+            let _ = renewer.join();
+        }
+        let mut db = lock(&self.index);
+        for sql in [RELEASE_ALL_SQL, UNREGISTER_SQL] {
+            if let Err(error) = db.run(sql, params![&self.owner]) {
+                tracing::warn!(%error, "giving back this driver's leases failed; they will expire");
+            }
+        }
+    }
+}
+
+/// Renews the registration every third of `timeout` until `stopped` says so (or its
+/// sender is gone).
+fn renew_until_stopped(
+    index: &Index,
+    owner: &str,
+    timeout: Duration,
+    stopped: &mpsc::Receiver<()>,
+) {
+    let mut last_renewed = Instant::now();
+    loop {
+        match stopped.recv_timeout(timeout / 3) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        match renew(&mut **lock(index), owner, timeout) {
+            Ok(()) => last_renewed = Instant::now(),
+            Err(error) if last_renewed.elapsed() >= timeout => {
+                tracing::error!(%error, "this driver's leases have expired: other drivers may take its actors over");
+            }
+            Err(error) => tracing::warn!(%error, "renewing this driver's leases failed; retrying"),
+        }
+    }
+}
+
+fn renew(db: &mut dyn SqliteDatabase, owner: &str, timeout: Duration) -> Result<()> {
+    let expires = now_ms().saturating_add(millis(timeout));
+    db.run(RENEW_SQL, params![owner, sql_ms(expires)])?;
+    Ok(())
+}
+
+fn forget(db: &mut dyn SqliteDatabase, before: u64) -> Result<()> {
+    db.run(FORGET_DRIVERS_SQL, params![sql_ms(before)])?;
+    db.exec(FORGET_LEASES_SQL)?;
+    Ok(())
+}
+
+/// `host:pid:uuid`: unique, and telling where the driver runs.
+fn owner_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn sql_ms(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
