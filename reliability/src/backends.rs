@@ -35,7 +35,21 @@ pub fn compiled_runtimes() -> Vec<BackendRuntime> {
         .collect()
 }
 
-/// The runtime of the backend named `name`, when it is compiled in.
+/// The suffix of a backend name that asks for its runtime seen as an engine without
+/// local files ([`conformance_tests::WithoutLocalFiles`]): `rusqlite/no-local-files`.
+pub const NO_LOCAL_FILES: &str = "/no-local-files";
+
+/// The runtime of the backend named `name` (optionally followed by [`NO_LOCAL_FILES`]),
+/// when it is compiled in.
 pub fn runtime_named(name: &str) -> Option<Arc<dyn SqliteRuntime>> {
-    sqlite_runtime_backends::backend(name).and_then(|backend| backend.runtime())
+    let (backend, without_local_files) = match name.strip_suffix(NO_LOCAL_FILES) {
+        Some(backend) => (backend, true),
+        None => (name, false),
+    };
+    let runtime = sqlite_runtime_backends::backend(backend)?.runtime()?;
+    Some(if without_local_files {
+        Arc::new(conformance_tests::WithoutLocalFiles::new(runtime))
+    } else {
+        runtime
+    })
 }

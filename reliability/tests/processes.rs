@@ -7,10 +7,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
+use common::served::Served;
 use common::{crash_child, runtime, seed, tempdir};
 use fs_driver::{DriverOptions, Error, FsDriver, ListOptions};
 use reliability_tests::Rng;
@@ -25,54 +23,6 @@ per_backend! {
     two_processes_and_a_foreign_writer_keep_sizes_exact => two_processes_and_a_foreign_writer_keep_sizes_exact;
     destroy_never_half_destroys_an_actor_another_process_uses => destroy_never_half_destroys_an_actor_another_process_uses;
     two_processes_never_both_create_one_id => two_processes_never_both_create_one_id;
-}
-
-/// A driver in another process, driven one command at a time.
-struct Served {
-    child: Child,
-    input: ChildStdin,
-    output: BufReader<ChildStdout>,
-}
-
-impl Served {
-    fn start(backend: &str, root: &Path) -> Self {
-        let mut child = Command::new(crash_child())
-            .args([backend, root.to_str().unwrap(), "serve"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let input = child.stdin.take().unwrap();
-        let mut output = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        output.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready");
-        Served {
-            child,
-            input,
-            output,
-        }
-    }
-
-    /// Runs one command; `Ok(answer)` or `Err(error name and message)`.
-    fn run(&mut self, command: &str) -> Result<String, String> {
-        writeln!(self.input, "{command}").unwrap();
-        self.input.flush().unwrap();
-        let mut line = String::new();
-        self.output.read_line(&mut line).unwrap();
-        let line = line.trim_end();
-        match line.strip_prefix("ok") {
-            Some(answer) => Ok(answer.trim().to_owned()),
-            None => Err(line.strip_prefix("error ").unwrap_or(line).to_owned()),
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = writeln!(self.input, "quit");
-        let _ = self.child.wait();
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {

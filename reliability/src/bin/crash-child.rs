@@ -19,7 +19,9 @@
 //!                                           (`exhausted ...`), then again (`recovered`)
 //! ```
 //!
-//! Every mode prints `ready` once its driver is open. Lines are flushed as they are
+//! BACKEND is a backend's name, optionally followed by `/no-local-files` (the driver then
+//! keeps everything in databases, as on a replicated engine). Every mode prints `ready`
+//! once its driver is open. Lines are flushed as they are
 //! written, so the parent knows exactly which writes were acknowledged before a kill.
 //! Any error is printed as `error ...` and ends the process with exit code 1.
 
@@ -118,7 +120,7 @@ fn run(args: &[String]) -> BoxResult<()> {
             step("write", driver.kv_put("existing", &[(b"k", b"w")]))
         }
         ("serve", []) => {
-            let driver = FsDriver::open(runtime, &root, DriverOptions::new())?;
+            let driver = FsDriver::open(runtime, &root, served_options()?)?;
             say("ready")?;
             for line in std::io::stdin().lines() {
                 let line = line?;
@@ -150,6 +152,16 @@ fn run(args: &[String]) -> BoxResult<()> {
         ("fd-limit", [limit]) => fd_limit(runtime, &root, limit.parse()?),
         _ => Err(format!("unknown mode {mode} {rest:?}").into()),
     }
+}
+
+/// The options of the `serve` mode: the defaults, with the lease timeout from
+/// `SQLRT_LEASE_TIMEOUT_MS` when set.
+fn served_options() -> BoxResult<DriverOptions> {
+    let options = DriverOptions::new();
+    Ok(match std::env::var("SQLRT_LEASE_TIMEOUT_MS") {
+        Ok(ms) => options.lease_timeout(std::time::Duration::from_millis(ms.parse()?)),
+        Err(_) => options,
+    })
 }
 
 /// The `fd-limit` mode.
@@ -245,6 +257,7 @@ fn error_name(error: &Error) -> String {
         Error::ActorInUse(_) => "in-use",
         Error::ActorBusy(_) => "busy",
         Error::ActorStopping(_) => "stopping",
+        Error::ActorOwnedElsewhere { .. } => "owned-elsewhere",
         _ => "other",
     };
     format!("{name} {error}")

@@ -1,6 +1,8 @@
 //! Shared by the reliability test binaries.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod served;
+
 use std::sync::Arc;
 
 use sqlite_runtime::SqliteRuntime;

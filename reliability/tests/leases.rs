@@ -1,0 +1,91 @@
+//! Drivers sharing an engine without local files (everything in databases, as on
+//! dqlite), one of them in another process: an actor runs in one driver at a time; a
+//! driver that quits gives its actors up at once, one that is killed when its lease
+//! expires, and not before.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::served::Served;
+use common::tempdir;
+use fs_driver::{DriverOptions, Error, FsDriver};
+use reliability_tests::runtime_named;
+
+const BACKEND: &str = "rusqlite/no-local-files";
+const LEASE: Duration = Duration::from_millis(1_500);
+/// Far past the lease: a takeover later than this is a failure, not slowness.
+const GIVE_UP: Duration = Duration::from_secs(60);
+
+fn ours(root: &std::path::Path) -> FsDriver {
+    let runtime = runtime_named(BACKEND).expect("rusqlite is compiled in");
+    FsDriver::open(runtime, root, DriverOptions::new().lease_timeout(LEASE)).unwrap()
+}
+
+fn theirs(root: &std::path::Path) -> Served {
+    let lease = LEASE.as_millis().to_string();
+    let mut served = Served::start_with(BACKEND, root, &[("SQLRT_LEASE_TIMEOUT_MS", &lease)]);
+    served.run("create a").unwrap();
+    served.run("put a 6b 76").unwrap();
+    served
+}
+
+#[test]
+fn a_killed_drivers_actors_are_taken_over_when_its_lease_expires() {
+    let dir = tempdir();
+    let mut other = theirs(dir.path());
+    let driver = ours(dir.path());
+    let error = driver.kv_get_one("a", b"k").unwrap_err();
+    assert!(
+        matches!(&error, Error::ActorOwnedElsewhere { owner, .. } if owner.contains(&other.child.id().to_string())),
+        "{error:?}"
+    );
+
+    other.child.kill().unwrap();
+    other.child.wait().unwrap();
+    let killed = Instant::now();
+    let value = loop {
+        match driver.kv_get_one("a", b"k") {
+            Ok(value) => break value,
+            Err(Error::ActorOwnedElsewhere { .. }) if killed.elapsed() < GIVE_UP => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("no takeover {:?} after the kill: {error}", killed.elapsed()),
+        }
+    };
+    let waited = killed.elapsed();
+    assert_eq!(
+        value.as_deref(),
+        Some(b"v".as_slice()),
+        "the killed driver's write"
+    );
+    // Its last renewal was at most a third of the lease before the kill.
+    assert!(
+        waited >= LEASE / 2,
+        "taken over {waited:?} after the kill, before the lease of {LEASE:?} could expire"
+    );
+    eprintln!("taken over {waited:?} after the kill (lease {LEASE:?})");
+    driver.kv_put("a", &[(b"k", b"w")]).unwrap();
+}
+
+#[test]
+fn a_closed_drivers_actors_are_free_at_once() {
+    let dir = tempdir();
+    let other = theirs(dir.path());
+    let driver = ours(dir.path());
+    assert!(matches!(
+        driver.load_actor("a"),
+        Err(Error::ActorOwnedElsewhere { .. })
+    ));
+    drop(other); // `quit`: the driver closes and gives its leases back
+    assert_eq!(
+        driver.kv_get_one("a", b"k").unwrap().as_deref(),
+        Some(b"v".as_slice())
+    );
+    let mut again = Served::start(BACKEND, dir.path());
+    let answer = again.run("used a").unwrap_err();
+    assert!(answer.starts_with("owned-elsewhere"), "{answer}");
+    let answer = again.run("destroy a").unwrap_err();
+    assert!(answer.starts_with("in-use"), "{answer}");
+}
