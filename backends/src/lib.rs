@@ -5,6 +5,10 @@
 //! them link the one SQLite that `libsqlite3-sys` builds (feature `bundled`, default),
 //! so any combination builds into one binary.
 //!
+//! Each backend implements only what is specific to its binding (opening, its statement
+//! type, its error conversion) on the backend kit, [`sqlite_runtime::raw`], which does
+//! the rest the same way for all of them; a backend in another crate uses the same kit.
+//!
 //! ```
 //! use sqlite_runtime::{OpenOptions, Params, Target, ValueRef};
 //!
@@ -26,8 +30,6 @@ mod version;
 
 #[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
 mod raw;
-#[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
-mod row_buffer;
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "rusqlite")] {
@@ -51,6 +53,6 @@ cfg_if::cfg_if! {
 pub use descriptor::{BackendDescriptor, KNOWN_BACKENDS, backend, compiled_backends};
 pub use loader::{
     BackendFailure, BackendStatus, DEFAULT_PREFERENCE, ENV_VAR, LoadError, LoadedBackend, Loader,
-    MIN_SQLITE_VERSION, compiled_backend, load, probe,
+    MIN_SQLITE_VERSION, NotCompiled, ProbeError, compiled_backend, load, probe,
 };
-pub use version::SqliteVersion;
+pub use version::{ParseVersionError, SqliteVersion};

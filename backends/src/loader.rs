@@ -3,8 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use sqlite_runtime::{OpenOptions, Params, SqliteRuntime, Target};
+use sqlite_runtime::{ErrorKind, OpenOptions, Params, SqliteRuntime, Target};
 
+use crate::version::ParseVersionError;
 use crate::{BackendDescriptor, KNOWN_BACKENDS, SqliteVersion, backend};
 
 /// The environment variable that names the one backend to load.
@@ -37,13 +38,93 @@ impl fmt::Debug for LoadedBackend {
     }
 }
 
+/// Why a backend failed its [`probe`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// `:memory:` could not be opened.
+    #[error("cannot open :memory:: {message}")]
+    Open {
+        /// The error's kind.
+        kind: ErrorKind,
+        /// The error, as displayed.
+        message: String,
+    },
+    /// `SELECT sqlite_version()` failed, or did not return text.
+    #[error("cannot query sqlite_version(): {message}")]
+    Query {
+        /// The error's kind.
+        kind: ErrorKind,
+        /// The error, as displayed.
+        message: String,
+    },
+    /// `SELECT sqlite_version()` returned no row.
+    #[error("sqlite_version() returned no row")]
+    NoRow,
+    /// `sqlite_version()` is not a version number.
+    #[error(transparent)]
+    Version(#[from] ParseVersionError),
+    /// The SQLite behind the backend is older than required.
+    #[error("SQLite {version} is older than the required {minimum}")]
+    TooOld {
+        /// The version found.
+        version: SqliteVersion,
+        /// The oldest accepted.
+        minimum: SqliteVersion,
+    },
+}
+
+impl ProbeError {
+    fn open(error: &sqlite_runtime::Error) -> Self {
+        ProbeError::Open {
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
+
+    fn query(error: &sqlite_runtime::Error) -> Self {
+        ProbeError::Query {
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
+}
+
 /// Why one backend did not load.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackendFailure {
     /// The backend's name.
     pub name: &'static str,
-    /// What went wrong, in one line.
-    pub reason: String,
+    /// What went wrong.
+    pub reason: ProbeError,
+}
+
+/// A known backend that is not compiled into this build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NotCompiled {
+    /// The backend's name.
+    pub name: &'static str,
+    /// The Cargo feature of `sqlite-runtime-backends` that compiles it in.
+    pub feature: &'static str,
+}
+
+impl From<&BackendDescriptor> for NotCompiled {
+    fn from(descriptor: &BackendDescriptor) -> Self {
+        NotCompiled {
+            name: descriptor.name,
+            feature: descriptor.feature,
+        }
+    }
+}
+
+impl fmt::Display for NotCompiled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: not compiled in (enable feature `{}`)",
+            self.name, self.feature
+        )
+    }
 }
 
 /// The state of one known backend, for listings such as `sqlrt backends`.
@@ -52,7 +133,7 @@ pub struct BackendStatus {
     /// The backend.
     pub descriptor: &'static BackendDescriptor,
     /// `None` when not compiled in; otherwise the probe's outcome.
-    pub probe: Option<Result<SqliteVersion, String>>,
+    pub probe: Option<Result<SqliteVersion, ProbeError>>,
 }
 
 /// Loading failed. The message names every backend and why it was not used.
@@ -91,7 +172,7 @@ pub enum LoadError {
         /// Each backend tried, with its reason.
         failures: Vec<BackendFailure>,
         /// Known backends that were not compiled in, with the feature that enables each.
-        not_compiled: Vec<(&'static str, &'static str)>,
+        not_compiled: Vec<NotCompiled>,
     },
 }
 
@@ -116,36 +197,30 @@ fn list_features(backends: &[&BackendDescriptor]) -> String {
         .join(", ")
 }
 
-fn describe_failures(failures: &[BackendFailure], not_compiled: &[(&str, &str)]) -> String {
-    let mut parts: Vec<String> = failures
-        .iter()
-        .map(|f| format!("{}: {}", f.name, f.reason))
-        .collect();
-    parts.extend(
-        not_compiled
-            .iter()
-            .map(|(name, feature)| format!("{name}: not compiled in (enable feature `{feature}`)")),
-    );
-    parts.join("; ")
+fn describe_failures(failures: &[BackendFailure], not_compiled: &[NotCompiled]) -> String {
+    let failures = failures.iter().map(|f| format!("{}: {}", f.name, f.reason));
+    let not_compiled = not_compiled.iter().map(NotCompiled::to_string);
+    failures.chain(not_compiled).collect::<Vec<_>>().join("; ")
 }
 
 /// Opens `:memory:` through `runtime` and returns the SQLite version it reports,
 /// failing when it is older than `minimum`.
-pub fn probe(runtime: &dyn SqliteRuntime, minimum: SqliteVersion) -> Result<SqliteVersion, String> {
+pub fn probe(
+    runtime: &dyn SqliteRuntime,
+    minimum: SqliteVersion,
+) -> Result<SqliteVersion, ProbeError> {
     let mut db = runtime
         .open(&Target::Memory, &OpenOptions::new())
-        .map_err(|e| format!("cannot open :memory:: {e}"))?;
+        .map_err(|e| ProbeError::open(&e))?;
     let row = db
         .get("SELECT sqlite_version()", Params::NONE)
-        .map_err(|e| format!("cannot query sqlite_version(): {e}"))?
-        .ok_or("sqlite_version() returned no row")?;
-    let text: String = row.get(0).map_err(|e| e.to_string())?;
+        .map_err(|e| ProbeError::query(&e))?
+        .ok_or(ProbeError::NoRow)?;
+    let text: String = row.get(0).map_err(|e| ProbeError::query(&e))?;
     let _ = db.close();
-    let version: SqliteVersion = text.parse().map_err(|e| format!("{e}"))?;
+    let version: SqliteVersion = text.parse()?;
     if version < minimum {
-        return Err(format!(
-            "SQLite {version} is older than the required {minimum}"
-        ));
+        return Err(ProbeError::TooOld { version, minimum });
     }
     Ok(version)
 }
@@ -238,7 +313,7 @@ impl Loader {
         let mut not_compiled = Vec::new();
         for descriptor in candidates {
             let Some(runtime) = descriptor.runtime() else {
-                not_compiled.push((descriptor.name, descriptor.feature));
+                not_compiled.push(NotCompiled::from(descriptor));
                 continue;
             };
             match probe(runtime.as_ref(), self.minimum) {
@@ -261,9 +336,9 @@ impl Loader {
         }
         for descriptor in KNOWN_BACKENDS.iter() {
             let listed = failures.iter().any(|f| f.name == descriptor.name)
-                || not_compiled.iter().any(|(n, _)| *n == descriptor.name);
+                || not_compiled.iter().any(|n| n.name == descriptor.name);
             if !descriptor.is_compiled() && !listed {
-                not_compiled.push((descriptor.name, descriptor.feature));
+                not_compiled.push(NotCompiled::from(descriptor));
             }
         }
         Err(LoadError::AllFailed {
@@ -353,6 +428,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn probe_errors_and_missing_backends_say_what_happened() {
+        let too_old = ProbeError::TooOld {
+            version: SqliteVersion::new(3, 40, 1),
+            minimum: MIN_SQLITE_VERSION,
+        };
+        assert_eq!(
+            too_old.to_string(),
+            "SQLite 3.40.1 is older than the required 3.45.0"
+        );
+        let bad: Result<SqliteVersion, _> = "3.x".parse();
+        let bad = bad.map_err(ProbeError::from).err();
+        assert_eq!(
+            bad.map(|e| e.to_string()),
+            Some("`3.x` is not an SQLite version (expected X.Y.Z)".to_owned())
+        );
+        let failures = [BackendFailure {
+            name: "sqlite",
+            reason: ProbeError::NoRow,
+        }];
+        let missing = [NotCompiled::from(&KNOWN_BACKENDS[2])];
+        assert_eq!(
+            describe_failures(&failures, &missing),
+            "sqlite: sqlite_version() returned no row; sqlx: not compiled in (enable feature `sqlx`)"
+        );
+    }
+
     #[cfg(not(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx")))]
     #[test]
     fn no_backend_compiled_in_is_an_error() {
@@ -387,7 +489,14 @@ mod tests {
         );
         for failure in failures {
             assert!(
-                failure.reason.contains("older than the required 99.0.0"),
+                matches!(failure.reason, ProbeError::TooOld { minimum, .. } if minimum == SqliteVersion::new(99, 0, 0)),
+                "{failure:?}"
+            );
+            assert!(
+                failure
+                    .reason
+                    .to_string()
+                    .contains("older than the required 99.0.0"),
                 "{failure:?}"
             );
         }
@@ -397,7 +506,7 @@ mod tests {
             .map(|b| b.name)
             .collect();
         assert_eq!(
-            not_compiled.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            not_compiled.iter().map(|n| n.name).collect::<Vec<_>>(),
             missing
         );
         let message = error.to_string();

@@ -1,13 +1,13 @@
-//! The rusqlite backend: statements come from rusqlite's own LRU cache (`prepare_cached`).
+//! The rusqlite backend: statements come from rusqlite's own LRU cache (`prepare_cached`);
+//! everything else is the kit's ([`sqlite_runtime::raw`]).
 
-use crate::row_buffer::RowBuffer;
-use std::path::PathBuf;
-
+use libsqlite3_sys as ffi;
 use rusqlite::types::{ToSqlOutput, ValueRef as RusqliteValueRef};
 use rusqlite::{CachedStatement, Connection, OpenFlags};
+use sqlite_runtime::raw::{KitDatabase, RawConnection, RawRowVisitor, RawStatement, StatementWork};
 use sqlite_runtime::{
-    BindingKind, Capabilities, ColumnNames, Error, ErrorKind, OpenOptions, Params, RowRef,
-    RowVisitor, RunResult, SqliteDatabase, SqliteRuntime, StatementCacheStats, Target, ValueRef,
+    BindingKind, Capabilities, Error, ErrorKind, OpenOptions, Result, SqliteDatabase,
+    SqliteRuntime, StatementStats, Target, ValueRef,
 };
 
 const NAME: &str = "rusqlite";
@@ -36,43 +36,33 @@ impl SqliteRuntime for RusqliteRuntime {
         Capabilities::ALL
     }
 
-    fn open(
-        &self,
-        target: &Target,
-        options: &OpenOptions,
-    ) -> sqlite_runtime::Result<Box<dyn SqliteDatabase>> {
-        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        if options.is_read_only() {
-            flags |= OpenFlags::SQLITE_OPEN_READ_ONLY;
-        } else {
-            flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
-            if options.creates() {
-                flags |= OpenFlags::SQLITE_OPEN_CREATE;
-            }
-        }
-        let path = target.path().map(PathBuf::from);
-        let connection = match &path {
-            None => Connection::open_in_memory_with_flags(flags),
-            Some(_) => Connection::open_with_flags(options.sqlite_filename(target), flags),
-        };
-        let connection = connection.map_err(|e| to_error(e).with_file_context(path.as_deref()))?;
-        connection.set_prepared_statement_cache_capacity(options.statement_cache_capacity_value());
-        let mut database = RusqliteDatabase {
-            connection: Some(connection),
-            path,
-            capacity: options.statement_cache_capacity_value(),
-        };
-        database.exec(&options.setup_sql(target))?;
+    fn open(&self, target: &Target, options: &OpenOptions) -> Result<Box<dyn SqliteDatabase>> {
+        let database = KitDatabase::open(NAME, target, options, || connect(target, options))?;
         Ok(Box::new(database))
     }
 }
 
-struct RusqliteDatabase {
-    connection: Option<Connection>,
-    path: Option<PathBuf>,
-    capacity: usize,
+/// Opens `target` as [`OpenOptions`] say, with rusqlite's statement cache sized.
+fn connect(target: &Target, options: &OpenOptions) -> Result<RusqliteConnection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    if options.is_read_only() {
+        flags |= OpenFlags::SQLITE_OPEN_READ_ONLY;
+    } else {
+        flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
+        if options.creates() {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+    }
+    let connection = match target {
+        Target::Memory => Connection::open_in_memory_with_flags(flags),
+        Target::File(_) => Connection::open_with_flags(options.sqlite_filename(target), flags),
+    }
+    .map_err(to_error)?;
+    connection.set_prepared_statement_cache_capacity(options.statement_cache_capacity_value());
+    Ok(RusqliteConnection(connection))
 }
 
+/// Maps a rusqlite error (the kit adds the backend's name and the path).
 fn to_error(error: rusqlite::Error) -> Error {
     match error {
         rusqlite::Error::SqliteFailure(failure, message) => Error::from_sqlite(
@@ -80,210 +70,210 @@ fn to_error(error: rusqlite::Error) -> Error {
             failure.extended_code,
             message.unwrap_or_else(|| failure.to_string()),
         ),
-        rusqlite::Error::InvalidParameterName(name) => {
-            Error::new(ErrorKind::Misuse, format!("no parameter named `{name}`")).with_backend(NAME)
-        }
-        rusqlite::Error::InvalidParameterCount(given, expected) => Error::new(
-            ErrorKind::Misuse,
-            format!("{given} parameters given, the statement takes {expected}"),
-        )
-        .with_backend(NAME),
         rusqlite::Error::Utf8Error(..) | rusqlite::Error::InvalidColumnType(..) => {
-            Error::new(ErrorKind::TypeMismatch, error.to_string()).with_backend(NAME)
+            Error::new(ErrorKind::TypeMismatch, error.to_string())
         }
         rusqlite::Error::MultipleStatement | rusqlite::Error::NulError(_) => {
-            Error::new(ErrorKind::Misuse, error.to_string()).with_backend(NAME)
+            Error::new(ErrorKind::Misuse, error.to_string())
         }
-        other => Error::new(ErrorKind::Other, other.to_string()).with_backend(NAME),
+        other => Error::new(ErrorKind::Other, other.to_string()),
     }
 }
 
-fn to_rusqlite(value: ValueRef<'_>) -> ToSqlOutput<'_> {
-    ToSqlOutput::Borrowed(match value {
-        ValueRef::Null => RusqliteValueRef::Null,
-        ValueRef::Integer(i) => RusqliteValueRef::Integer(i),
-        ValueRef::Real(r) => RusqliteValueRef::Real(r),
-        ValueRef::Text(t) => RusqliteValueRef::Text(t.as_bytes()),
-        ValueRef::Blob(b) => RusqliteValueRef::Blob(b),
-    })
-}
+/// One rusqlite connection.
+struct RusqliteConnection(Connection);
 
-fn from_rusqlite(value: RusqliteValueRef<'_>) -> sqlite_runtime::Result<ValueRef<'_>> {
-    Ok(match value {
-        RusqliteValueRef::Null => ValueRef::Null,
-        RusqliteValueRef::Integer(i) => ValueRef::Integer(i),
-        RusqliteValueRef::Real(r) => ValueRef::Real(r),
-        RusqliteValueRef::Text(t) => ValueRef::Text(std::str::from_utf8(t).map_err(|e| {
-            Error::new(
-                ErrorKind::TypeMismatch,
-                format!("text is not valid UTF-8: {e}"),
-            )
-            .with_backend(NAME)
-        })?),
-        RusqliteValueRef::Blob(b) => ValueRef::Blob(b),
-    })
-}
-
-/// The column names of a running statement, read on demand (after the first step: a
-/// schema change re-prepares the statement there, and `SELECT *` may then have
-/// different columns).
-struct StatementNames<'s>(&'s rusqlite::Statement<'s>);
-
-impl ColumnNames for StatementNames<'_> {
-    fn count(&self) -> usize {
-        self.0.column_count()
-    }
-
-    /// rusqlite panics on a name that is not UTF-8, which a hostile database file's
-    /// schema can hold; that becomes an error here.
-    fn name(&self, index: usize) -> sqlite_runtime::Result<&str> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.column_name(index)))
-            .map_err(|_| {
-                Error::new(ErrorKind::Corrupt, "a column name is not valid UTF-8")
-                    .with_backend(NAME)
-            })?
-            .map_err(to_error)
+impl RusqliteConnection {
+    fn handle(&self) -> *mut ffi::sqlite3 {
+        // SAFETY: only reads the pointer; every use of it is on this thread while the
+        // connection is borrowed.
+        unsafe { self.0.handle() }
     }
 }
 
-fn bind(statement: &mut CachedStatement<'_>, params: Params<'_>) -> sqlite_runtime::Result<()> {
-    match params {
-        Params::Positional(values) => {
-            let expected = statement.parameter_count();
-            if values.len() != expected {
-                return Err(to_error(rusqlite::Error::InvalidParameterCount(
-                    values.len(),
-                    expected,
-                )));
-            }
-            for (index, value) in values.iter().enumerate() {
-                statement
-                    .raw_bind_parameter(index + 1, to_rusqlite(*value))
-                    .map_err(to_error)?;
-            }
-        }
-        Params::Named(values) => {
-            statement.clear_bindings();
-            for (name, value) in values {
-                let index = statement
-                    .parameter_index(name)
-                    .map_err(to_error)?
-                    .ok_or_else(|| {
-                        to_error(rusqlite::Error::InvalidParameterName((*name).to_owned()))
-                    })?;
-                statement
-                    .raw_bind_parameter(index, to_rusqlite(*value))
-                    .map_err(to_error)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-impl RusqliteDatabase {
-    fn connection(&self) -> sqlite_runtime::Result<&Connection> {
-        self.connection.as_ref().ok_or_else(|| Error::closed(NAME))
+impl RawConnection for RusqliteConnection {
+    fn with_statement(&mut self, sql: &str, work: &mut StatementWork<'_>) -> Result<()> {
+        // The cache resets a statement as its rows are dropped, and clears its bindings
+        // as it takes it back.
+        let statement = self.0.prepare_cached(sql).map_err(to_error)?;
+        work(&mut RusqliteStatement {
+            statement,
+            db: self.handle(),
+            // The cache prepares (and keys) the trimmed text.
+            sql: sql.trim(),
+        })
     }
 
-    fn prepare(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> sqlite_runtime::Result<CachedStatement<'_>> {
-        let mut statement = self
-            .connection()?
-            .prepare_cached(sql)
-            .map_err(|e| self.error(e))?;
-        bind(&mut statement, params)?;
-        Ok(statement)
-    }
-
-    fn error(&self, error: rusqlite::Error) -> Error {
-        to_error(error).with_file_context(self.path.as_deref())
-    }
-}
-
-impl SqliteDatabase for RusqliteDatabase {
-    fn backend(&self) -> &'static str {
-        NAME
-    }
-
-    fn exec(&mut self, sql: &str) -> sqlite_runtime::Result<()> {
+    fn exec_batch(&mut self, sql: &str) -> Result<()> {
         use rusqlite::fallible_iterator::FallibleIterator;
 
         // rusqlite's `execute_batch` steps each statement once; the trait runs each to
         // completion (as `sqlite3_exec` does), so a batch behaves alike on every backend.
-        let mut batch = rusqlite::Batch::new(self.connection()?, sql);
-        while let Some(mut statement) = batch.next().map_err(|e| self.error(e))? {
+        let mut batch = rusqlite::Batch::new(&self.0, sql);
+        while let Some(mut statement) = batch.next().map_err(to_error)? {
             let mut rows = statement.raw_query();
-            while rows.next().map_err(|e| self.error(e))?.is_some() {}
+            while rows.next().map_err(to_error)?.is_some() {}
         }
         Ok(())
     }
 
-    fn run(&mut self, sql: &str, params: Params<'_>) -> sqlite_runtime::Result<RunResult> {
-        let mut statement = self.prepare(sql, params)?;
-        let mut rows = statement.raw_query();
-        while rows.next().map_err(|e| self.error(e))?.is_some() {}
-        drop(rows);
-        drop(statement);
-        let connection = self.connection()?;
-        Ok(RunResult {
-            changes: connection.changes(),
-            last_insert_rowid: connection.last_insert_rowid(),
-        })
+    fn changes(&self) -> u64 {
+        self.0.changes()
     }
 
-    fn for_each(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-        visitor: &mut RowVisitor<'_>,
-    ) -> sqlite_runtime::Result<()> {
-        let mut statement = self.prepare(sql, params)?;
-        let mut rows = statement.raw_query();
-        let mut buffer = RowBuffer::default();
-        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let names = StatementNames(row.as_ref());
-            let flow = buffer.visit(
-                names.count(),
-                |index| from_rusqlite(row.get_ref(index).map_err(to_error)?),
-                |values| visitor(&RowRef::with_names(&names, values)),
-            )?;
-            if flow.is_break() {
+    fn last_insert_rowid(&self) -> i64 {
+        self.0.last_insert_rowid()
+    }
+
+    fn in_transaction(&mut self) -> Result<bool> {
+        Ok(!self.0.is_autocommit())
+    }
+
+    fn live_statements(&mut self) -> Result<Vec<StatementStats>> {
+        // SAFETY: the handle of our open connection; `&mut self` keeps every other user
+        // out for the duration of the call.
+        Ok(unsafe { crate::raw::live_statements(self.handle()) })
+    }
+
+    fn close(self) -> Result<()> {
+        self.0.close().map_err(|(_, e)| to_error(e))
+    }
+}
+
+/// A statement from rusqlite's cache, with what is needed to find its raw handle
+/// (rusqlite hands out none): the connection's, and the text it was prepared from.
+struct RusqliteStatement<'c> {
+    statement: CachedStatement<'c>,
+    db: *mut ffi::sqlite3,
+    sql: &'c str,
+}
+
+impl RawStatement for RusqliteStatement<'_> {
+    fn parameter_count(&self) -> usize {
+        self.statement.parameter_count()
+    }
+
+    fn parameter_index(&self, name: &str) -> Option<usize> {
+        // An error means the name cannot be passed to SQLite (a NUL in it): no such name.
+        self.statement.parameter_index(name).ok().flatten()
+    }
+
+    fn bind(&mut self, index: usize, value: ValueRef<'_>) -> Result<()> {
+        let value = ToSqlOutput::Borrowed(match value {
+            ValueRef::Null => RusqliteValueRef::Null,
+            ValueRef::Integer(i) => RusqliteValueRef::Integer(i),
+            ValueRef::Real(r) => RusqliteValueRef::Real(r),
+            ValueRef::Text(t) => RusqliteValueRef::Text(t.as_bytes()),
+            ValueRef::Blob(b) => RusqliteValueRef::Blob(b),
+        });
+        self.statement
+            .raw_bind_parameter(index, value)
+            .map_err(to_error)
+    }
+
+    /// Steps through rusqlite; reads each row through the raw statement (rusqlite
+    /// panics on a column name that is not UTF-8, which a hostile database file's
+    /// schema can hold, and its reads check the column count on every value).
+    fn rows(&mut self, on_row: &mut RawRowVisitor<'_>) -> Result<()> {
+        let (db, sql) = (self.db, self.sql);
+        let mut running = None;
+        let mut rows = self.statement.raw_query();
+        while rows.next().map_err(to_error)?.is_some() {
+            let stmt = match running {
+                Some(stmt) => stmt,
+                // SAFETY: our open connection, used by this thread only.
+                None => *running.insert(
+                    unsafe { crate::raw::running_statement(db, sql) }.ok_or_else(|| {
+                        Error::new(ErrorKind::Other, "the running statement cannot be found")
+                    })?,
+                ),
+            };
+            // SAFETY: the statement rusqlite just stepped to a row, used by this thread
+            // only; the row is borrowed for the call only, while `rows` (which steps and
+            // resets) waits.
+            let row = unsafe { crate::raw::StatementRow::new(stmt, NAME) };
+            if on_row(&row)?.is_break() {
                 break;
             }
         }
         Ok(())
     }
-
-    fn in_transaction(&mut self) -> sqlite_runtime::Result<bool> {
-        Ok(!self.connection()?.is_autocommit())
-    }
-
-    fn statement_cache_stats(&mut self) -> sqlite_runtime::Result<StatementCacheStats> {
-        let connection = self.connection()?;
-        // SAFETY: the handle belongs to our open connection and `&mut self` keeps every
-        // other user out for the duration of the call.
-        Ok(unsafe { crate::raw::statement_cache_stats(connection.handle(), self.capacity) })
-    }
-
-    fn close(&mut self) -> sqlite_runtime::Result<()> {
-        match self.connection.take() {
-            None => Ok(()),
-            Some(connection) => connection.close().map_err(|(_, e)| self.error(e)),
-        }
-    }
-
-    fn is_closed(&self) -> bool {
-        self.connection.is_none()
-    }
 }
 
-impl Drop for RusqliteDatabase {
-    fn drop(&mut self) {
-        if let Err(error) = self.close() {
-            tracing::warn!(%error, "closing a rusqlite connection on drop failed");
+#[cfg(test)]
+mod tests {
+    use std::ops::ControlFlow;
+
+    use sqlite_runtime::{Params, Value};
+
+    use super::*;
+
+    fn memory() -> Result<Box<dyn SqliteDatabase>> {
+        RusqliteRuntime::new().open(&Target::Memory, &OpenOptions::new())
+    }
+
+    #[test]
+    fn names_are_read_from_the_running_statement() -> Result<()> {
+        let mut db = memory()?;
+        db.exec("CREATE TABLE t (a, b); INSERT INTO t VALUES (1, 2)")?;
+        // Other live statements, one of them with a prefix of the same text.
+        db.get("SELECT a FROM t", Params::NONE)?;
+        db.get("SELECT 1", Params::NONE)?;
+        for sql in [
+            "SELECT a, b AS bee FROM t",
+            "  SELECT a, b AS bee FROM t; -- done\n",
+        ] {
+            let row = db.get(sql, Params::NONE)?;
+            assert_eq!(
+                row.map(|r| r.columns().to_vec()),
+                Some(vec!["a".to_owned(), "bee".to_owned()])
+            );
         }
+        db.exec("ALTER TABLE t ADD COLUMN c DEFAULT 3")?;
+        let row = db.get("SELECT * FROM t", Params::NONE)?;
+        assert_eq!(row.as_ref().map(|r| r.columns().len()), Some(3));
+        assert_eq!(
+            row.map(|r| r.into_values()),
+            Some(vec![
+                Value::Integer(1),
+                Value::Integer(2),
+                Value::Integer(3)
+            ])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_column_name_that_is_not_utf8_is_an_error_not_a_panic() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let target = Target::file(dir.path().join("hostile.db"));
+        let runtime = RusqliteRuntime::new();
+        // A schema whose column name holds the byte 0xff.
+        runtime.open(&target, &OpenOptions::new())?.exec(
+            "CREATE TABLE t (ab INTEGER); INSERT INTO t VALUES (7); PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET sql = 'CREATE TABLE t (a' || CAST(x'ff' AS TEXT) || ' INTEGER)';
+             PRAGMA writable_schema = OFF;",
+        )?;
+        let mut db = runtime.open(&target, &OpenOptions::new())?;
+        let mut read = None;
+        db.for_each("SELECT * FROM t", Params::NONE, &mut |row| {
+            read = Some((row.get::<i64>(0)?, row.column_name(0).err()));
+            Ok(ControlFlow::Continue(()))
+        })?;
+        let (value, error) = read.unzip();
+        assert_eq!(value, Some(7));
+        let described = error
+            .flatten()
+            .map(|e| (e.kind(), e.backend(), e.message().to_owned()));
+        let message = "a column name is not valid UTF-8".to_owned();
+        assert_eq!(described, Some((ErrorKind::Corrupt, NAME, message)));
+        let error = db.all("SELECT * FROM t", Params::NONE).err();
+        assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Corrupt));
+        assert_eq!(
+            db.get("SELECT 40 + 2", Params::NONE)?
+                .map(|r| r.into_values()),
+            Some(vec![Value::Integer(42)])
+        );
+        Ok(())
     }
 }

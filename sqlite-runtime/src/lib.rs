@@ -32,6 +32,7 @@ mod database;
 mod error;
 mod options;
 mod params;
+pub mod raw;
 mod row;
 mod runtime;
 mod transaction;

@@ -11,8 +11,6 @@ use super::NAME;
 pub(super) const MISUSE: i32 = 21;
 /// `SQLITE_TOOBIG`.
 pub(super) const TOO_BIG: i32 = 18;
-/// `SQLITE_NOMEM`.
-pub(super) const NO_MEMORY: i32 = 7;
 
 /// Converts an error of the `sqlite` crate.
 ///
@@ -37,8 +35,7 @@ pub(super) fn from_crate(error: sqlite::Error, extended: Option<i32>) -> Error {
         None => Error::new(
             ErrorKind::Misuse,
             message.unwrap_or_else(|| "misuse of the sqlite crate".to_owned()),
-        )
-        .with_backend(NAME),
+        ),
     }
 }
 

@@ -4,26 +4,24 @@
 //! its `sqlite3-sys` declarations resolve to the SQLite libsqlite3-sys builds, which
 //! this module links by calling it directly (raw handle access, `crate::raw`).
 //!
-//! The crate has no statement cache, so this backend keeps one ([`cache`]): an LRU of
-//! prepared statements stored beside the connection they borrow, in a `self_cell`.
+//! The crate has no statement cache, so this backend keeps the kit's
+//! ([`StatementCache`]), stored beside the connection its statements borrow, in a
+//! `self_cell`. Everything else is the kit's ([`sqlite_runtime::raw`]).
 
-mod cache;
 mod error;
 mod statement;
 #[cfg(test)]
 mod tests;
 
-use std::path::PathBuf;
-
 use libsqlite3_sys as ffi;
 use sqlite::{Connection, OpenFlags, Statement};
+use sqlite_runtime::raw::{KitDatabase, RawConnection, StatementCache, StatementWork};
 use sqlite_runtime::{
-    BindingKind, Capabilities, Error, ErrorKind, OpenOptions, Params, Result, RowVisitor,
-    RunResult, SqliteDatabase, SqliteRuntime, StatementCacheStats, Target,
+    BindingKind, Capabilities, Error, ErrorKind, OpenOptions, Result, SqliteDatabase,
+    SqliteRuntime, StatementStats, Target,
 };
 
-use cache::StatementCache;
-use statement::Db;
+use statement::{CrateStatement, Db};
 
 const NAME: &str = "sqlite";
 
@@ -52,16 +50,13 @@ impl SqliteRuntime for SqliteCrateRuntime {
     }
 
     fn open(&self, target: &Target, options: &OpenOptions) -> Result<Box<dyn SqliteDatabase>> {
-        let path = target.path().map(PathBuf::from);
-        let connection =
-            open_connection(target, options).map_err(|e| e.with_file_context(path.as_deref()))?;
-        let capacity = options.statement_cache_capacity_value();
-        let mut database = SqliteCrateDatabase {
-            handle: Some(Handle::new(connection, |_| StatementCache::new(capacity))),
-            path,
-            capacity,
-        };
-        database.exec(&options.setup_sql(target))?;
+        let database = KitDatabase::open(NAME, target, options, || {
+            let connection = open_connection(target, options)?;
+            let capacity = options.statement_cache_capacity_value();
+            Ok(CrateConnection(Handle::new(connection, |_| {
+                StatementCache::new(capacity)
+            })))
+        })?;
         Ok(Box::new(database))
     }
 }
@@ -75,8 +70,7 @@ fn open_connection(target: &Target, options: &OpenOptions) -> Result<Connection>
         return Err(Error::new(
             ErrorKind::Unsupported,
             "the linked SQLite was built without thread safety (SQLITE_THREADSAFE=0)",
-        )
-        .with_backend(NAME));
+        ));
     }
     let mut flags = OpenFlags::new().with_no_mutex().with_uri();
     if options.is_read_only() {
@@ -97,13 +91,15 @@ fn open_connection(target: &Target, options: &OpenOptions) -> Result<Connection>
                 ErrorKind::CannotOpen,
                 e.message
                     .unwrap_or_else(|| "the path cannot be passed to SQLite".to_owned()),
-            )
-            .with_backend(NAME),
+            ),
         })?;
     // SAFETY: the handle was just opened and is owned by `connection`.
     unsafe { ffi::sqlite3_extended_result_codes(Db::new(&connection).raw(), 1) };
     Ok(connection)
 }
+
+/// Prepared statements by their (trimmed) SQL text.
+type Statements<'c> = StatementCache<Statement<'c>>;
 
 self_cell::self_cell!(
     /// An open connection and its statement cache, whose statements borrow it. The
@@ -113,7 +109,7 @@ self_cell::self_cell!(
         owner: Connection,
 
         #[covariant]
-        dependent: StatementCache,
+        dependent: Statements,
     }
 );
 
@@ -131,119 +127,61 @@ self_cell::self_cell!(
 unsafe impl Send for Handle {}
 
 /// One `sqlite` crate connection. Dropping it closes it (see [`Handle`]).
-struct SqliteCrateDatabase {
-    /// `None` once closed.
-    handle: Option<Handle>,
-    path: Option<PathBuf>,
-    capacity: usize,
-}
+struct CrateConnection(Handle);
 
-impl SqliteCrateDatabase {
-    fn connection(&self) -> Result<&Connection> {
-        self.handle
-            .as_ref()
-            .map(Handle::borrow_owner)
-            .ok_or_else(|| Error::closed(NAME))
-    }
-
-    /// Takes `sql`'s statement from the cache (or prepares it), binds `params`, runs
-    /// `work`, and resets the statement whatever happened.
-    fn with_statement<R>(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-        work: impl for<'c> FnOnce(&mut Statement<'c>, Db<'c>) -> Result<R>,
-    ) -> Result<R> {
-        let path = self.path.as_deref();
-        let handle = self.handle.as_mut().ok_or_else(|| Error::closed(NAME))?;
-        handle
-            .with_dependent_mut(|connection, cache| {
-                let db = Db::new(connection);
-                // Like rusqlite's cache: surrounding whitespace is not part of the key.
-                let sql = sql.trim();
-                if let Some(statement) = cache.get(sql) {
-                    return use_statement(statement, db, params, work);
-                }
-                let mut statement = db.prepare(sql)?;
-                if cache.is_enabled() {
-                    use_statement(cache.insert(sql, statement), db, params, work)
-                } else {
-                    use_statement(&mut statement, db, params, work)
-                }
-            })
-            .map_err(|e| e.with_file_context(path))
+impl CrateConnection {
+    fn db(&self) -> Db<'_> {
+        Db::new(self.0.borrow_owner())
     }
 }
 
-fn use_statement<'c, R>(
-    statement: &mut Statement<'c>,
-    db: Db<'c>,
-    params: Params<'_>,
-    work: impl FnOnce(&mut Statement<'c>, Db<'c>) -> Result<R>,
-) -> Result<R> {
-    // A use cut short by a panicking visitor may have left it mid-step: start clean.
-    statement::reset(statement);
-    let result = statement::bind(statement, db, params).and_then(|()| work(statement, db));
-    statement::reset(statement);
-    result
-}
-
-impl SqliteDatabase for SqliteCrateDatabase {
-    fn backend(&self) -> &'static str {
-        NAME
-    }
-
-    fn exec(&mut self, sql: &str) -> Result<()> {
-        let connection = self.connection()?;
-        connection.execute(sql).map_err(|e| {
-            Db::new(connection)
-                .error(e)
-                .with_file_context(self.path.as_deref())
+impl RawConnection for CrateConnection {
+    /// Takes `sql`'s statement from the cache (or prepares it), and hands it to `work`
+    /// reset and cleared, as it leaves it.
+    fn with_statement(&mut self, sql: &str, work: &mut StatementWork<'_>) -> Result<()> {
+        self.0.with_dependent_mut(|connection, cache| {
+            let db = Db::new(connection);
+            // Like rusqlite's cache: surrounding whitespace is not part of the key.
+            let sql = sql.trim();
+            if let Some(statement) = cache.get(sql) {
+                return CrateStatement::new(statement, db).run(work);
+            }
+            match cache.insert(sql, db.prepare(sql)?) {
+                Ok(statement) => CrateStatement::new(statement, db).run(work),
+                // Capacity 0: used once, then finalized.
+                Err(mut statement) => CrateStatement::new(&mut statement, db).run(work),
+            }
         })
     }
 
-    fn run(&mut self, sql: &str, params: Params<'_>) -> Result<RunResult> {
-        self.with_statement(sql, params, |statement, db| {
-            while statement::step(statement, db)? {}
-            Ok(RunResult {
-                changes: db.changes(),
-                last_insert_rowid: db.last_insert_rowid(),
-            })
-        })
+    fn exec_batch(&mut self, sql: &str) -> Result<()> {
+        let db = self.db();
+        self.0.borrow_owner().execute(sql).map_err(|e| db.error(e))
     }
 
-    fn for_each(
-        &mut self,
-        sql: &str,
-        params: Params<'_>,
-        visitor: &mut RowVisitor<'_>,
-    ) -> Result<()> {
-        self.with_statement(sql, params, |statement, db| {
-            statement::visit_rows(statement, db, visitor)
-        })
+    fn changes(&self) -> u64 {
+        self.db().changes()
+    }
+
+    fn last_insert_rowid(&self) -> i64 {
+        self.db().last_insert_rowid()
     }
 
     fn in_transaction(&mut self) -> Result<bool> {
-        let raw = Db::new(self.connection()?).raw();
         // SAFETY: the handle of our open connection.
-        Ok(!unsafe { crate::raw::is_autocommit(raw) })
+        Ok(!unsafe { crate::raw::is_autocommit(self.db().raw()) })
     }
 
-    fn statement_cache_stats(&mut self) -> Result<StatementCacheStats> {
-        let raw = Db::new(self.connection()?).raw();
+    fn live_statements(&mut self) -> Result<Vec<StatementStats>> {
         // SAFETY: the handle of our open connection; `&mut self` keeps every other user
         // out for the duration of the call.
-        Ok(unsafe { crate::raw::statement_cache_stats(raw, self.capacity) })
+        Ok(unsafe { crate::raw::live_statements(self.db().raw()) })
     }
 
-    fn close(&mut self) -> Result<()> {
+    fn close(self) -> Result<()> {
         // Dropping the handle finalizes the cached statements, then closes the
         // connection; with no statement left, closing cannot fail with SQLITE_BUSY.
-        drop(self.handle.take());
+        drop(self);
         Ok(())
-    }
-
-    fn is_closed(&self) -> bool {
-        self.handle.is_none()
     }
 }

@@ -5,25 +5,27 @@
 //! - [`open`]: connect options that leave every setting to [`OpenOptions::setup_sql`].
 //! - [`plan`]: per-SQL parameter metadata (count, names) read from SQLite itself, and
 //!   the rewrite of named parameters into `?NNN` that sqlx can bind.
-//! - [`values`]: rows to borrowed values by actual storage class.
 //! - [`stale`]: the guard against statements whose column set changed after a schema
 //!   change.
 //! - [`errors`]: sqlx errors to typed errors.
-//! - [`database`]: the [`SqliteDatabase`] implementation.
+//! - [`connection`], [`statement`], [`values`]: the kit's connection, statement and row
+//!   over sqlx; the kit ([`sqlite_runtime::raw`]) does everything else.
 
 mod bridge;
-mod database;
+mod connection;
 mod errors;
 mod open;
 mod plan;
 mod stale;
+mod statement;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
+use sqlite_runtime::raw::KitDatabase;
 use sqlite_runtime::{
-    BindingKind, Capabilities, OpenOptions, SqliteDatabase, SqliteRuntime, Target,
+    BindingKind, Capabilities, OpenOptions, Result, SqliteDatabase, SqliteRuntime, Target,
 };
 
 const NAME: &str = "sqlx";
@@ -55,11 +57,10 @@ impl SqliteRuntime for SqlxRuntime {
         Capabilities::ALL
     }
 
-    fn open(
-        &self,
-        target: &Target,
-        options: &OpenOptions,
-    ) -> sqlite_runtime::Result<Box<dyn SqliteDatabase>> {
-        Ok(Box::new(database::SqlxDatabase::open(target, options)?))
+    fn open(&self, target: &Target, options: &OpenOptions) -> Result<Box<dyn SqliteDatabase>> {
+        let database = KitDatabase::open(NAME, target, options, || {
+            connection::SqlxConnection::open(target, options)
+        })?;
+        Ok(Box::new(database))
     }
 }

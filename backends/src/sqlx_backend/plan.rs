@@ -9,13 +9,14 @@
 //! exactly as SQLite numbers them. The probe statement is finalized at once.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, c_char, c_int};
+use std::ffi::CStr;
 use std::sync::Arc;
 
 use libsqlite3_sys as ffi;
-use sqlite_runtime::{Error, Params, ValueRef};
+use sqlite_runtime::raw::StatementCache;
+use sqlite_runtime::{Error, ErrorKind, Result};
 
-use super::errors::{last_error, misuse};
+use super::NAME;
 
 /// The parameter layout of one statement and the SQL sent to sqlx.
 #[derive(Debug)]
@@ -27,135 +28,67 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// The values to bind, in parameter order, or a misuse error.
-    pub(super) fn arrange<'p>(&self, params: Params<'p>) -> Result<Vec<ValueRef<'p>>, Error> {
-        let count = self.names.len();
-        match params {
-            Params::Positional(values) => {
-                if values.len() != count {
-                    return Err(misuse(format!(
-                        "{} parameters given, the statement takes {count}",
-                        values.len()
-                    )));
-                }
-                Ok(values.to_vec())
-            }
-            Params::Named(pairs) => {
-                let mut values = vec![ValueRef::Null; count];
-                for (name, value) in pairs {
-                    let index = self
-                        .names
-                        .iter()
-                        .position(|n| n.as_deref() == Some(*name))
-                        .ok_or_else(|| misuse(format!("no parameter named `{name}`")))?;
-                    values[index] = *value;
-                }
-                Ok(values)
-            }
-        }
+    /// The number of parameters.
+    pub(super) fn parameter_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The index (`1`-based) of the parameter named `name` (prefix included).
+    pub(super) fn parameter_index(&self, name: &str) -> Option<usize> {
+        let position = self.names.iter().position(|n| n.as_deref() == Some(name))?;
+        Some(position + 1)
     }
 }
 
-/// Plans by SQL text, bounded.
-#[derive(Debug, Default)]
-pub(super) struct Plans {
-    plans: HashMap<String, Arc<Plan>>,
-}
+/// Plans by SQL text, the least recently used forgotten first.
+#[derive(Debug)]
+pub(super) struct Plans(StatementCache<Arc<Plan>>);
 
 const MAX_PLANS: usize = 1024;
 
+impl Default for Plans {
+    fn default() -> Self {
+        Plans(StatementCache::new(MAX_PLANS))
+    }
+}
+
 impl Plans {
-    pub(super) fn get(&self, sql: &str) -> Option<Arc<Plan>> {
-        self.plans.get(sql).cloned()
+    pub(super) fn get(&mut self, sql: &str) -> Option<Arc<Plan>> {
+        self.0.get(sql).cloned()
     }
 
     pub(super) fn insert(&mut self, sql: &str, plan: Arc<Plan>) {
-        if self.plans.len() >= MAX_PLANS {
-            self.plans.clear();
-        }
-        self.plans.insert(sql.to_owned(), plan);
+        // Capacity is never 0, so the plan is kept.
+        let _ = self.0.insert(sql, plan);
     }
 
     /// The caller's SQL for a statement text SQLite reports, when the backend changed it
     /// (rewritten placeholders, or the surrounding whitespace sqlx trims).
     pub(super) fn original_of(&self, prepared: &str) -> Option<&str> {
-        self.plans
+        self.0
             .iter()
-            .find(|(original, plan)| plan.sql.trim() == prepared && original.as_str() != prepared)
-            .map(|(original, _)| original.as_str())
+            .find(|(original, plan)| plan.sql.trim() == prepared && *original != prepared)
+            .map(|(original, _)| original)
     }
 }
 
-/// Prepares `sql` on `db` to read its parameters, then finalizes it.
+/// Prepares `sql` on `db` to read its parameters (and check it: one statement, column
+/// names in UTF-8, on which sqlx's worker thread would panic and the query then silently
+/// return no rows), then finalizes it.
 ///
 /// # Safety
 /// `db` must be a valid connection that no other thread uses during the call.
-pub(super) unsafe fn probe(db: *mut ffi::sqlite3, sql: &str) -> Result<Plan, Error> {
-    let length = c_int::try_from(sql.len()).map_err(|_| misuse("the SQL text is too long"))?;
-    let mut statement = std::ptr::null_mut();
-    let mut tail: *const c_char = std::ptr::null();
-    // SAFETY: per the caller; `sql` outlives the call and its length is given.
-    let rc = unsafe {
-        ffi::sqlite3_prepare_v2(db, sql.as_ptr().cast(), length, &mut statement, &mut tail)
-    };
-    if rc != ffi::SQLITE_OK {
-        // SAFETY: per the caller.
-        return Err(unsafe { last_error(db) });
-    }
-    // SAFETY: `statement` is ours (or null) and finalized on every path below.
-    let names = unsafe { parameter_names(statement) };
-    // SAFETY: as above.
-    let columns_are_utf8 = unsafe { column_names_are_utf8(statement) };
-    let rest = if tail.is_null() {
-        0
-    } else {
-        (tail as usize).saturating_sub(sql.as_ptr() as usize)
-    };
-    // SAFETY: as above; finalize(NULL) is a no-op.
-    let second = unsafe { has_statement(db, sql.get(rest..).unwrap_or("")) };
-    // SAFETY: as above.
-    unsafe { ffi::sqlite3_finalize(statement) };
-    if second {
-        return Err(misuse(
-            "the SQL holds more than one statement; use exec for batches",
-        ));
-    }
-    if !columns_are_utf8 {
-        // sqlx's worker thread panics on such a name and the query then silently
-        // returns no rows.
-        return Err(Error::new(
-            sqlite_runtime::ErrorKind::Corrupt,
-            "a column name is not valid UTF-8",
-        )
-        .with_backend(super::NAME));
-    }
-    plan(sql, names)
-}
-
-/// Whether every result column name of `statement` is UTF-8.
-///
-/// # Safety
-/// `statement` must be a valid prepared statement or null.
-unsafe fn column_names_are_utf8(statement: *mut ffi::sqlite3_stmt) -> bool {
-    if statement.is_null() {
-        return true;
-    }
-    // SAFETY: per the caller.
-    let count = unsafe { ffi::sqlite3_column_count(statement) };
-    (0..count).all(|index| {
-        // SAFETY: per the caller; the name lives as long as the statement.
-        let name = unsafe { ffi::sqlite3_column_name(statement, index) };
-        // SAFETY: a non-null name is NUL-terminated.
-        name.is_null() || unsafe { CStr::from_ptr(name) }.to_str().is_ok()
-    })
+pub(super) unsafe fn probe(db: *mut ffi::sqlite3, sql: &str) -> Result<Plan> {
+    // SAFETY: per the caller; the names are read before the statement is finalized.
+    let names = unsafe {
+        crate::raw::check_statement(NAME, db, sql, |statement| parameter_names(statement))
+    }?;
+    plan(sql, names.unwrap_or_default())
 }
 
 /// # Safety
-/// `statement` must be a valid prepared statement or null.
+/// `statement` must be a valid prepared statement.
 unsafe fn parameter_names(statement: *mut ffi::sqlite3_stmt) -> Vec<Option<String>> {
-    if statement.is_null() {
-        return Vec::new();
-    }
     // SAFETY: per the caller.
     let count = unsafe { ffi::sqlite3_bind_parameter_count(statement) };
     (1..=count)
@@ -173,34 +106,7 @@ unsafe fn parameter_names(statement: *mut ffi::sqlite3_stmt) -> Vec<Option<Strin
         .collect()
 }
 
-/// Whether `rest` (the text after the first statement) holds another statement.
-///
-/// # Safety
-/// `db` must be a valid connection that no other thread uses during the call.
-unsafe fn has_statement(db: *mut ffi::sqlite3, rest: &str) -> bool {
-    if rest.trim().is_empty() {
-        return false;
-    }
-    let Ok(length) = c_int::try_from(rest.len()) else {
-        return true;
-    };
-    let mut statement = std::ptr::null_mut();
-    // SAFETY: per the caller.
-    let rc = unsafe {
-        ffi::sqlite3_prepare_v2(
-            db,
-            rest.as_ptr().cast(),
-            length,
-            &mut statement,
-            std::ptr::null_mut(),
-        )
-    };
-    // SAFETY: finalize(NULL) is a no-op.
-    unsafe { ffi::sqlite3_finalize(statement) };
-    rc != ffi::SQLITE_OK || !statement.is_null()
-}
-
-fn plan(sql: &str, names: Vec<Option<String>>) -> Result<Plan, Error> {
+fn plan(sql: &str, names: Vec<Option<String>>) -> Result<Plan> {
     if names.iter().all(Option::is_none) {
         return Ok(Plan {
             sql: Arc::from(sql),
@@ -209,10 +115,9 @@ fn plan(sql: &str, names: Vec<Option<String>>) -> Result<Plan, Error> {
     }
     let rewritten = rewrite(sql, &names).ok_or_else(|| {
         Error::new(
-            sqlite_runtime::ErrorKind::Unsupported,
+            ErrorKind::Unsupported,
             "cannot map the statement's named parameters to positions for sqlx",
         )
-        .with_backend(super::NAME)
     })?;
     Ok(Plan {
         sql: Arc::from(rewritten),

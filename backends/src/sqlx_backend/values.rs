@@ -1,77 +1,49 @@
-//! sqlx rows to borrowed values, by each value's actual storage class.
+//! sqlx rows as the kit reads them, each value by its actual storage class.
 
-use sqlite_runtime::{ColumnNames, Error, ErrorKind, ValueRef};
+use sqlite_runtime::raw::{RawRow, RawValue};
+use sqlite_runtime::{Error, ErrorKind, Result};
 use sqlx::sqlite::{SqliteRow, SqliteValueRef};
 use sqlx::{Column, Decode, Row, Sqlite, TypeInfo, ValueRef as _};
 
-use super::NAME;
 use super::errors::to_error;
 
-/// The column names of a row, read on demand.
-pub(super) struct RowNames<'r>(pub(super) &'r SqliteRow);
+/// One row delivered by sqlx's worker.
+pub(super) struct SqlxRow<'r>(pub(super) &'r SqliteRow);
 
-impl ColumnNames for RowNames<'_> {
-    fn count(&self) -> usize {
+impl RawRow for SqlxRow<'_> {
+    fn column_count(&self) -> usize {
         self.0.columns().len()
     }
 
-    fn name(&self, index: usize) -> Result<&str, Error> {
-        self.0
-            .columns()
-            .get(index)
-            .map(|c| c.name())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Misuse,
-                    format!("column index {index} out of range"),
-                )
-                .with_backend(NAME)
-            })
+    fn column_name(&self, index: usize) -> Option<&[u8]> {
+        // Never other than UTF-8: the plan's check refuses such statements before sqlx
+        // (whose worker panics on them) sees them.
+        self.0.columns().get(index).map(|c| c.name().as_bytes())
+    }
+
+    fn column(&self, index: usize) -> Result<RawValue<'_>> {
+        value(self.0.try_get_raw(index).map_err(to_error)?)
     }
 }
 
-/// The value of column `index` of `row`, borrowed from the row.
-pub(super) fn read_value(row: &SqliteRow, index: usize) -> Result<ValueRef<'_>, Error> {
-    value(row.try_get_raw(index).map_err(to_error)?)
-}
-
-enum Class {
-    Integer,
-    Real,
-    Text,
-    Blob,
-}
-
-fn value(raw: SqliteValueRef<'_>) -> Result<ValueRef<'_>, Error> {
+fn value(raw: SqliteValueRef<'_>) -> Result<RawValue<'_>> {
     // For a NULL, sqlx reports the column's declared type; for anything else, the
     // value's own datatype (`sqlite3_value_type`), which is what we need.
     if raw.is_null() {
-        return Ok(ValueRef::Null);
+        return Ok(RawValue::Null);
     }
-    let class = match raw.type_info().name() {
-        "INTEGER" => Class::Integer,
-        "REAL" => Class::Real,
-        "TEXT" => Class::Text,
-        "BLOB" => Class::Blob,
+    // Text is read as its bytes (no UTF-8 check here: the kit does it).
+    let decoded = match raw.type_info().name() {
+        "INTEGER" => <i64 as Decode<Sqlite>>::decode(raw).map(RawValue::Integer),
+        "REAL" => <f64 as Decode<Sqlite>>::decode(raw).map(RawValue::Real),
+        "TEXT" => <&[u8] as Decode<Sqlite>>::decode(raw).map(RawValue::Text),
+        "BLOB" => <&[u8] as Decode<Sqlite>>::decode(raw).map(RawValue::Blob),
         other => {
             return Err(Error::new(
                 ErrorKind::Other,
                 format!("unexpected SQLite datatype `{other}`"),
-            )
-            .with_backend(NAME));
+            ));
         }
     };
-    let decoded = match class {
-        Class::Integer => <i64 as Decode<Sqlite>>::decode(raw).map(ValueRef::Integer),
-        Class::Real => <f64 as Decode<Sqlite>>::decode(raw).map(ValueRef::Real),
-        Class::Text => <&str as Decode<Sqlite>>::decode(raw).map(ValueRef::Text),
-        Class::Blob => <&[u8] as Decode<Sqlite>>::decode(raw).map(ValueRef::Blob),
-    };
-    decoded.map_err(|e| {
-        let message = match class {
-            Class::Text => format!("text is not valid UTF-8: {e}"),
-            _ => e.to_string(),
-        };
-        Error::new(ErrorKind::TypeMismatch, message).with_backend(NAME)
-    })
+    decoded.map_err(|e| Error::new(ErrorKind::TypeMismatch, e.to_string()))
 }

@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
                 let (loaded, version, error) = match &status.probe {
                     None => (false, None, None),
                     Some(Ok(version)) => (true, Some(version.to_string()), None),
-                    Some(Err(reason)) => (false, None, Some(reason.clone())),
+                    Some(Err(reason)) => (false, None, Some(reason.to_string())),
                 };
                 json!({
                     "name": status.descriptor.name,

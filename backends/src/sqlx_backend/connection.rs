@@ -1,0 +1,153 @@
+//! One sqlx connection as the kit's [`RawConnection`].
+
+use std::sync::Arc;
+
+use libsqlite3_sys as ffi;
+use sqlite_runtime::raw::{RawConnection, StatementWork};
+use sqlite_runtime::{Error, ErrorKind, OpenOptions, Result, RunResult, StatementStats, Target};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
+
+use super::errors::to_error;
+use super::plan::{Plan, Plans};
+use super::statement::{SqlxStatement, clear_statements, is_refused};
+use super::{NAME, bridge, open, stale};
+
+/// A database opened through sqlx: one `SqliteConnection` (and its worker thread).
+///
+/// The kit always closes it ([`close`](RawConnection::close) removes the stale-statement
+/// guard before freeing it).
+pub(super) struct SqlxConnection {
+    connection: SqliteConnection,
+    plans: Plans,
+    /// The stale-statement guard's state, referenced by the connection's authorizer.
+    guard: Option<Box<stale::Guard>>,
+    /// What the most recent statement run to completion reported.
+    last: RunResult,
+}
+
+impl SqlxConnection {
+    /// Connects to `target` and installs the stale-statement guard.
+    pub(super) fn open(target: &Target, options: &OpenOptions) -> Result<Self> {
+        let connect = open::connect_options(target, options);
+        let connection = bridge::wait(connect.connect()).map_err(|error| match error {
+            sqlx::Error::Database(_) => to_error(error),
+            other => Error::new(ErrorKind::CannotOpen, other.to_string()),
+        })?;
+        let mut connection = SqlxConnection {
+            connection,
+            plans: Plans::default(),
+            guard: None,
+            last: RunResult::default(),
+        };
+        let guard = with_raw(&mut connection.connection, |db| {
+            // SAFETY: `with_raw` holds the handle locked away from the worker thread.
+            unsafe { stale::install(db) }.map_err(|_| {
+                // SAFETY: as above.
+                unsafe { crate::raw::last_error(NAME, db) }
+            })
+        })?;
+        connection.guard = Some(guard);
+        Ok(connection)
+    }
+
+    /// The plan for `sql`, probing SQLite the first time it is seen.
+    fn plan(&mut self, sql: &str) -> Result<Arc<Plan>> {
+        if let Some(plan) = self.plans.get(sql) {
+            return Ok(plan);
+        }
+        // SAFETY: `with_raw` holds the handle locked away from the worker thread.
+        let plan = with_raw(&mut self.connection, |db| unsafe {
+            super::plan::probe(db, sql)
+        })?;
+        let plan = Arc::new(plan);
+        self.plans.insert(sql, Arc::clone(&plan));
+        Ok(plan)
+    }
+}
+
+/// Runs `f` on the raw handle while the worker thread is parked on its lock.
+fn with_raw<T>(
+    connection: &mut SqliteConnection,
+    f: impl FnOnce(*mut ffi::sqlite3) -> Result<T>,
+) -> Result<T> {
+    let mut locked = bridge::wait(connection.lock_handle()).map_err(to_error)?;
+    let result = f(locked.as_raw_handle().as_ptr());
+    drop(locked);
+    result
+}
+
+impl RawConnection for SqlxConnection {
+    fn with_statement(&mut self, sql: &str, work: &mut StatementWork<'_>) -> Result<()> {
+        let plan = self.plan(sql)?;
+        work(&mut SqlxStatement::new(
+            &mut self.connection,
+            &plan,
+            &mut self.last,
+        ))
+    }
+
+    fn exec_batch(&mut self, sql: &str) -> Result<()> {
+        // `raw_sql` runs every `;`-separated statement, unprepared-cached, without
+        // arguments, stopping at the first error.
+        let batch = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()));
+        match bridge::wait(self.connection.execute(batch)) {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                if is_refused(&error) {
+                    // A batch is not retried (its first statements ran), but the next
+                    // call must not meet the stale statement again.
+                    clear_statements(&mut self.connection)?;
+                }
+                Err(to_error(error))
+            }
+        }
+    }
+
+    fn changes(&self) -> u64 {
+        self.last.changes
+    }
+
+    fn last_insert_rowid(&self) -> i64 {
+        self.last.last_insert_rowid
+    }
+
+    fn in_transaction(&mut self) -> Result<bool> {
+        // SAFETY: `with_raw` holds the handle locked away from the worker thread.
+        with_raw(&mut self.connection, |db| {
+            Ok(!unsafe { crate::raw::is_autocommit(db) })
+        })
+    }
+
+    fn live_statements(&mut self) -> Result<Vec<StatementStats>> {
+        // SAFETY: `with_raw` holds the handle locked away from the worker thread.
+        let mut statements = with_raw(&mut self.connection, |db| {
+            Ok(unsafe { crate::raw::live_statements(db) })
+        })?;
+        // Report the caller's SQL where the backend changed the text it prepared.
+        for statement in &mut statements {
+            if let Some(original) = self.plans.original_of(&statement.sql) {
+                statement.sql = original.to_owned();
+            }
+        }
+        Ok(statements)
+    }
+
+    fn close(mut self) -> Result<()> {
+        // The guard may only go once SQLite can no longer call into it.
+        // SAFETY: `with_raw` holds the handle locked away from the worker thread.
+        let uninstalled = with_raw(&mut self.connection, |db| {
+            unsafe { stale::uninstall(db) };
+            Ok(())
+        });
+        match (uninstalled, self.guard.take()) {
+            (Ok(()), guard) => drop(guard),
+            // The handle could not be reached: leak the few bytes rather than leave
+            // SQLite a dangling pointer.
+            (Err(_), guard) => std::mem::forget(guard),
+        }
+        // Waits until the worker thread has finalized every statement and closed the
+        // handle.
+        bridge::wait(self.connection.close()).map_err(to_error)
+    }
+}

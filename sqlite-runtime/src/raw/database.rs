@@ -1,0 +1,169 @@
+//! [`KitDatabase`]: everything a [`SqliteDatabase`] does that does not depend on the
+//! binding.
+
+use std::ops::ControlFlow;
+
+use crate::{
+    Error, OpenOptions, Params, Result, RowRef, RowVisitor, RunResult, SqliteDatabase,
+    StatementCacheStats, Target,
+};
+
+use super::RawConnection;
+use super::binding::bind_params;
+use super::context::Context;
+use super::row::RawNames;
+use super::row_buffer::RowBuffer;
+
+/// A [`SqliteDatabase`] over any binding's [`RawConnection`].
+///
+/// It owns what every backend would otherwise repeat: the closed state
+/// ([`ErrorKind::Closed`](crate::ErrorKind::Closed) after [`close`](SqliteDatabase::close)),
+/// the backend's name and the file path on errors, the setup SQL at open, parameter
+/// checks, the row loop (narrow rows on the stack, no allocation per row, text checked
+/// for UTF-8 once, column names read and checked only when asked for), and closing on
+/// drop (a failure is logged as a warning).
+///
+/// An error returned by a row visitor comes back exactly as the visitor made it.
+pub struct KitDatabase<C: RawConnection> {
+    /// `None` once closed.
+    connection: Option<C>,
+    context: Context,
+    capacity: usize,
+    buffer: RowBuffer,
+}
+
+impl<C: RawConnection> KitDatabase<C> {
+    /// Connects with `connect`, then runs [`OpenOptions::setup_sql`]. Errors, `connect`'s
+    /// included, carry `backend` and, for file errors, the target's path.
+    ///
+    /// `backend` is the runtime's name ([`SqliteRuntime::name`](crate::SqliteRuntime::name)).
+    pub fn open(
+        backend: &'static str,
+        target: &Target,
+        options: &OpenOptions,
+        connect: impl FnOnce() -> Result<C>,
+    ) -> Result<Self> {
+        let context = Context::new(backend, target.path());
+        let connection = connect().map_err(|e| context.error(e))?;
+        let mut database = KitDatabase {
+            connection: Some(connection),
+            context,
+            capacity: options.statement_cache_capacity_value(),
+            buffer: RowBuffer::default(),
+        };
+        database.exec(&options.setup_sql(target))?;
+        Ok(database)
+    }
+
+    /// The open connection, or the closed error.
+    fn connection(&mut self) -> Result<&mut C> {
+        match &mut self.connection {
+            Some(connection) => Ok(connection),
+            None => Err(self.context.closed()),
+        }
+    }
+
+    /// Runs `f` on the open connection and adds the context to its error.
+    fn with_connection<T>(&mut self, f: impl FnOnce(&mut C) -> Result<T>) -> Result<T> {
+        let result = f(self.connection()?);
+        result.map_err(|e| self.context.error(e))
+    }
+}
+
+impl<C: RawConnection> SqliteDatabase for KitDatabase<C> {
+    fn backend(&self) -> &'static str {
+        self.context.backend()
+    }
+
+    fn exec(&mut self, sql: &str) -> Result<()> {
+        self.with_connection(|connection| connection.exec_batch(sql))
+    }
+
+    fn run(&mut self, sql: &str, params: Params<'_>) -> Result<RunResult> {
+        self.with_connection(|connection| {
+            connection.with_statement(sql, &mut |statement| {
+                bind_params(statement, params)?;
+                statement.execute()
+            })?;
+            Ok(RunResult {
+                changes: connection.changes(),
+                last_insert_rowid: connection.last_insert_rowid(),
+            })
+        })
+    }
+
+    fn for_each(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<()> {
+        let KitDatabase {
+            connection,
+            context,
+            buffer,
+            ..
+        } = self;
+        let connection = connection.as_mut().ok_or_else(|| context.closed())?;
+        // The visitor's own error is kept aside and returned unchanged, not given the
+        // connection's context.
+        let mut visitor_error: Option<Error> = None;
+        let context = &*context;
+        let outcome = connection.with_statement(sql, &mut |statement| {
+            bind_params(statement, params)?;
+            // Every row of one run has the columns of the first (a re-prepare happens
+            // only before the first step).
+            let mut count = None;
+            statement.rows(&mut |row| {
+                let names = RawNames::new(row, context);
+                let count = *count.get_or_insert_with(|| row.column_count());
+                buffer.visit(row, count, |values| {
+                    match visitor(&RowRef::with_names(&names, values)) {
+                        Ok(flow) => Ok(flow),
+                        Err(error) => {
+                            visitor_error = Some(error);
+                            Ok(ControlFlow::Break(()))
+                        }
+                    }
+                })
+            })
+        });
+        match visitor_error {
+            Some(error) => Err(error),
+            None => outcome.map_err(|e| context.error(e)),
+        }
+    }
+
+    fn in_transaction(&mut self) -> Result<bool> {
+        self.with_connection(|connection| connection.in_transaction())
+    }
+
+    fn statement_cache_stats(&mut self) -> Result<StatementCacheStats> {
+        let capacity = self.capacity;
+        self.with_connection(|connection| {
+            Ok(StatementCacheStats {
+                capacity,
+                statements: connection.live_statements()?,
+            })
+        })
+    }
+
+    fn close(&mut self) -> Result<()> {
+        match self.connection.take() {
+            None => Ok(()),
+            Some(connection) => connection.close().map_err(|e| self.context.error(e)),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.connection.is_none()
+    }
+}
+
+impl<C: RawConnection> Drop for KitDatabase<C> {
+    fn drop(&mut self) {
+        if let Err(error) = self.close() {
+            tracing::warn!(%error, backend = self.context.backend(), "closing a connection on drop failed");
+        }
+    }
+}
