@@ -1,6 +1,8 @@
 //! A file-system actor driver compatible with rivetkit's TypeScript one: each actor's
 //! metadata in `state/<id>` (versioned BARE), its KV store in `databases/<id>.db`
-//! (SQLite, through any [`sqlite_runtime::SqliteRuntime`]), its alarm in `alarms/<id>`.
+//! (SQLite, through any [`sqlite_runtime::SqliteRuntime`]), its alarm in `alarms/<id>`;
+//! or, on a replicated engine, all of it in databases (see
+//! [Actors on a shared engine](#actors-on-a-shared-engine)).
 //!
 //! - [`FsDriver`] runs actors: create, load, list, sleep, destroy; batch KV operations
 //!   with the Rivet engine's limits ([`LimitError`]); alarms. It is `Send + Sync`, with
@@ -25,6 +27,24 @@
 //! or destroy in progress elsewhere (up to 5 s, then [`Error::ActorBusy`]); a crashed
 //! process holds no lock. Not guaranteed: anything about programs that do not take the
 //! locks (rivetkit's driver), and network file systems.
+//!
+//! # Actors on a shared engine
+//!
+//! On a runtime without [`Capability::LocalFiles`](sqlite_runtime::Capability::LocalFiles)
+//! (a replicated engine such as dqlite, where a "file" is a database name on a server),
+//! [`FsDriver::open`] writes nothing locally: the root only names databases. Each
+//! actor's KV database is `<root>/databases/<id>.db` as on disk; its state record and
+//! alarm, the same versioned BARE bytes as rivetkit's files, are rows of one table in the
+//! index database `<root>/actors.db`, which also serves listing and due alarms (the
+//! engine cannot enumerate its databases). Limits, ordering, storage accounting and the
+//! lifecycle behave as on a local root, with one difference: an actor runs in one driver
+//! at a time. Each driver registers in the index database and renews its registration
+//! ([`DriverOptions::lease_timeout`]); waking, creating or destroying an actor takes its
+//! lease, so a second driver's wake is refused ([`Error::ActorOwnedElsewhere`]) and its
+//! destroy too ([`Error::ActorInUse`]) until the first puts the actor to sleep, closes,
+//! or stops renewing (a crash: its leases expire after the timeout). Destroying an actor
+//! empties its database (the engine cannot delete one). The legacy migration does not
+//! run there: legacy files are local.
 //!
 //! # What errors say
 //!

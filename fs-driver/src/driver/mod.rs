@@ -130,7 +130,7 @@ impl FsDriver {
     /// files removed, the legacy migration run (unless disabled) and persisted alarms
     /// read back. On a runtime without [`Capability::LocalFiles`] (a replicated engine)
     /// the root only names the actors' databases on that engine, and state records and
-    /// alarms live there too (see "Actors on a shared engine" in the crate docs); there
+    /// alarms live there too (see [Actors on a shared engine](crate#actors-on-a-shared-engine)); there
     /// are no legacy files to migrate.
     pub fn open(
         runtime: Arc<dyn SqliteRuntime>,
