@@ -162,9 +162,19 @@ fn out_of_range(index: usize, count: usize) -> Error {
 pub trait ColumnIndex {
     /// Resolves to a position below `columns.count()`.
     fn position(&self, columns: &dyn ColumnNames) -> Result<usize>;
+
+    /// The position itself, when the index is one (rows then check it against their
+    /// values alone, without asking the column names).
+    fn as_position(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl ColumnIndex for usize {
+    fn as_position(&self) -> Option<usize> {
+        Some(*self)
+    }
+
     fn position(&self, columns: &dyn ColumnNames) -> Result<usize> {
         let count = columns.count();
         if *self < count {
@@ -401,7 +411,10 @@ impl<'a> RowRef<'a> {
 
     /// The borrowed value of a column.
     pub fn value(&self, index: impl ColumnIndex) -> Result<ValueRef<'a>> {
-        let position = index.position(&self.names)?;
+        let position = match index.as_position() {
+            Some(position) => position,
+            None => index.position(&self.names)?,
+        };
         self.values
             .get(position)
             .copied()
@@ -410,7 +423,10 @@ impl<'a> RowRef<'a> {
 
     /// A column converted to `T`; a [`ErrorKind::TypeMismatch`] error names the column.
     pub fn get<T: FromValue>(&self, index: impl ColumnIndex) -> Result<T> {
-        let position = index.position(&self.names)?;
+        let position = match index.as_position() {
+            Some(position) => position,
+            None => index.position(&self.names)?,
+        };
         let value = self
             .values
             .get(position)

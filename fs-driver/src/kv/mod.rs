@@ -192,8 +192,8 @@ fn scan(
     }
     let mut left = limit;
     db.for_each(sql, params, &mut |row| {
-        match (row.value(0)?, row.value(1)?) {
-            (ValueRef::Blob(key), ValueRef::Blob(value)) => visit(key, value),
+        match row.values() {
+            [ValueRef::Blob(key), ValueRef::Blob(value)] => visit(key, value),
             _ => visit(&column_bytes(row, 0)?, &column_bytes(row, 1)?),
         }
         left -= 1;
