@@ -56,25 +56,7 @@ pub struct InspectReport {
 pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectReport> {
     let layout = Layout::new(root);
     let mut report = InspectReport::default();
-    let mut ids = Vec::new();
-    for name in fsutil::actor_file_names(&layout.state_dir())? {
-        match name {
-            Ok(id) if check_actor_id(&id).is_ok() => ids.push(id),
-            Ok(id) => {
-                let path = layout.state_path(&id);
-                report.failures.push(FileFailure {
-                    error: Error::InvalidFileName { path: path.clone() },
-                    path,
-                });
-            }
-            Err(path) => report.failures.push(FileFailure {
-                error: Error::InvalidFileName { path: path.clone() },
-                path,
-            }),
-        }
-    }
-    ids.sort();
-    for id in ids {
+    for id in state_ids(&layout, &mut report.failures)? {
         let path = layout.state_path(&id);
         let decoded = std::fs::read(&path)
             .map_err(|error| Error::io(&path, error))
@@ -133,6 +115,27 @@ pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectR
         });
     }
     Ok(report)
+}
+
+/// The ids of the state files, sorted; files whose names are no actor id are failures.
+fn state_ids(layout: &Layout, failures: &mut Vec<FileFailure>) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for name in fsutil::actor_file_names(&layout.state_dir())? {
+        let path = match name {
+            Ok(id) if check_actor_id(&id).is_ok() => {
+                ids.push(id);
+                continue;
+            }
+            Ok(id) => layout.state_path(&id),
+            Err(path) => path,
+        };
+        failures.push(FileFailure {
+            error: Error::InvalidFileName { path: path.clone() },
+            path,
+        });
+    }
+    ids.sort();
+    Ok(ids)
 }
 
 /// Rows in the database at `path`, read without changing anything; `None` when the file
