@@ -89,12 +89,13 @@ impl Context {
         self.runtime.open(&Target::file(self.path(name)), options)
     }
 
-    /// Every backend compiled into this build (the one under test included), for cases
-    /// that check interoperability.
+    /// Every backend compiled into this build whose databases are local files (the one
+    /// under test included), for cases that check that they share files.
     pub fn all_runtimes(&self) -> Vec<Arc<dyn SqliteRuntime>> {
         sqlite_runtime_backends::compiled_backends()
             .iter()
             .filter_map(|b| b.runtime())
+            .filter(|runtime| runtime.capabilities().has(Capability::LocalFiles))
             .collect()
     }
 }

@@ -9,6 +9,7 @@ pub const WITH_LOCAL_FILES: &[&str] = &[
     "driver::engine_records_are_rivetkits_bytes_in_the_index",
     "driver::engine_one_driver_runs_an_actor",
     "driver::engine_alarms_are_shared",
+    "driver::engine_reads_and_inspection_without_a_driver",
 ];
 
 /// Skipped by backends without [`LocalFiles`](sqlite_runtime::Capability::LocalFiles)

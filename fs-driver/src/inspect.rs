@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use sqlite_runtime::{ErrorKind, Params, SqliteRuntime};
+use sqlite_runtime::{Capability, ErrorKind, Params, SqliteRuntime};
 
 use crate::actor::ActorInfo;
 use crate::actor_id::check_actor_id;
@@ -12,7 +12,8 @@ use crate::fsutil;
 use crate::layout::Layout;
 use crate::migration::FileFailure;
 use crate::read_only::read_database;
-use crate::state::decode_state;
+use crate::state::{ActorState, decode_state};
+use crate::storage::database;
 
 const COUNT_SQL: &str = "SELECT count(*) FROM kv";
 
@@ -27,9 +28,11 @@ pub struct ActorSummary {
     pub legacy_entries: usize,
     /// Rows in the actor's database; `None` when it has no database file.
     pub entries: Option<u64>,
-    /// Size of `databases/<id>.db` in bytes (0 when missing).
+    /// Size of `databases/<id>.db` in bytes (0 when missing, and on an engine without
+    /// local files).
     pub db_size_bytes: u64,
-    /// Size of its `-wal` file in bytes (0 when missing).
+    /// Size of its `-wal` file in bytes (0 when missing, and on an engine without local
+    /// files).
     pub wal_size_bytes: u64,
     /// The persisted alarm, if any (milliseconds since the Unix epoch).
     pub alarm: Option<u64>,
@@ -52,8 +55,12 @@ pub struct InspectReport {
 /// Lists the actors of the storage root at `root` with their metadata, entry counts and
 /// database sizes. Changes nothing on disk, also while another process has databases
 /// open: no file is created, removed or checkpointed. Fails only when `state/` exists but
-/// cannot be listed.
+/// cannot be listed. On an engine without local files the actors are those of the root's
+/// index database (see [Actors on a shared engine](crate#actors-on-a-shared-engine)).
 pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectReport> {
+    if !runtime.capabilities().has(Capability::LocalFiles) {
+        return inspect_index(runtime, root);
+    }
     let layout = Layout::new(root);
     let mut report = InspectReport::default();
     for id in state_ids(&layout, &mut report.failures)? {
@@ -82,39 +89,89 @@ pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectR
             }
         };
         let db_path = layout.database_path(&id);
-        let entries = match count_entries(runtime, &db_path) {
-            Ok(entries) => entries,
-            Err(error) => {
-                report.failures.push(FileFailure {
-                    path: db_path.clone(),
-                    error,
-                });
-                None
-            }
-        };
+        let entries = entries_or_failure(runtime, &db_path, &mut report.failures);
         let alarm = fsutil::read_optional(&layout.alarm_path(&id))
             .ok()
             .flatten()
             .and_then(|bytes| decode_alarm(&bytes).ok())
             .map(|(_, alarm)| alarm.timestamp);
         report.actors.push(ActorSummary {
-            state_version,
-            legacy_entries: state.kv_storage.len(),
-            entries,
             db_size_bytes: fsutil::file_size(&db_path),
             wal_size_bytes: fsutil::file_size(&layout.wal_path(&id)),
-            alarm,
-            started_at: state.start_ts,
-            slept_at: state.sleep_ts,
-            info: ActorInfo {
-                id,
-                name: state.name,
-                key: state.key,
-                created_at: state.created_at,
-            },
+            ..summary(id, state_version, state, entries, alarm)
         });
     }
     Ok(report)
+}
+
+/// [`inspect_root`] on an engine without local files: the records of the index database
+/// (no sizes: there are no files).
+fn inspect_index(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectReport> {
+    let mut report = InspectReport::default();
+    let mut index = database::open_index(runtime, root)?;
+    for id in database::all_actor_ids(&mut *index)? {
+        let record = database::read_state_record(&mut *index, root, &id);
+        let (state_version, state) = match record {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(error) => {
+                let path = database::record_path(root, &id);
+                report.failures.push(FileFailure { path, error });
+                continue;
+            }
+        };
+        let db_path = Layout::new(root).database_path(&id);
+        let entries = entries_or_failure(runtime, &db_path, &mut report.failures);
+        let alarm = database::read_alarm(&mut *index, root, &id).ok().flatten();
+        report
+            .actors
+            .push(summary(id, state_version, state, entries, alarm));
+    }
+    Ok(report)
+}
+
+/// The summary of an actor, without file sizes.
+fn summary(
+    id: String,
+    state_version: u16,
+    state: ActorState,
+    entries: Option<u64>,
+    alarm: Option<u64>,
+) -> ActorSummary {
+    ActorSummary {
+        state_version,
+        legacy_entries: state.kv_storage.len(),
+        entries,
+        db_size_bytes: 0,
+        wal_size_bytes: 0,
+        alarm,
+        started_at: state.start_ts,
+        slept_at: state.sleep_ts,
+        info: ActorInfo {
+            id,
+            name: state.name,
+            key: state.key,
+            created_at: state.created_at,
+        },
+    }
+}
+
+/// The rows of the database at `path`; a failure to read them is recorded.
+fn entries_or_failure(
+    runtime: &dyn SqliteRuntime,
+    path: &Path,
+    failures: &mut Vec<FileFailure>,
+) -> Option<u64> {
+    match count_entries(runtime, path) {
+        Ok(entries) => entries,
+        Err(error) => {
+            failures.push(FileFailure {
+                path: path.to_path_buf(),
+                error,
+            });
+            None
+        }
+    }
 }
 
 /// The ids of the state files, sorted; files whose names are no actor id are failures.

@@ -15,7 +15,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use sqlite_runtime::{OpenOptions, SqliteDatabase, SqliteRuntime, Target};
+use sqlite_runtime::{Capability, OpenOptions, SqliteDatabase, SqliteRuntime, Target};
 
 use crate::error::{Error, Result};
 use crate::layout::with_suffix;
@@ -64,11 +64,17 @@ fn exists(path: &Path) -> Result<bool> {
 /// Runs `read` on the database at `path` without writing anything under its directory;
 /// `None` when there is no such file. `read` may run more than once (when a writer
 /// changed the file during a read); only the last run's value is returned.
+///
+/// On a runtime without local files (a remote engine) `path` names a database there:
+/// it is opened as it is (reading changes nothing there) and never `None`.
 pub(crate) fn read_database<T>(
     runtime: &dyn SqliteRuntime,
     path: &Path,
     mut read: impl FnMut(&mut dyn SqliteDatabase) -> Result<T>,
 ) -> Result<Option<T>> {
+    if !runtime.capabilities().has(Capability::LocalFiles) {
+        return read_with(runtime, path, &OpenOptions::new(), &mut read).map(Some);
+    }
     let wal = with_suffix(path.to_path_buf(), "-wal");
     let shm = with_suffix(path.to_path_buf(), "-shm");
     let journal = with_suffix(path.to_path_buf(), "-journal");

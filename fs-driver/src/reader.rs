@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sqlite_runtime::{Params, SqliteDatabase, SqliteRuntime, Target, params};
+use sqlite_runtime::{Capability, Params, SqliteDatabase, SqliteRuntime, Target, params};
 
 use crate::actor_id::check_actor_id;
 use crate::error::{Error, Result};
@@ -12,6 +12,7 @@ use crate::layout::Layout;
 use crate::migration::{has_rows, is_marked};
 use crate::read_only::read_database;
 use crate::state::KvEntry;
+use crate::storage::database;
 use crate::storage::disk::read_state;
 
 const HAS_KV_TABLE_SQL: &str = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'kv'";
@@ -71,7 +72,12 @@ pub fn read_actor<T>(
         reason,
     })?;
     let layout = Layout::new(root);
-    let state = read_state(&layout, id)?.ok_or_else(|| Error::ActorNotFound(id.to_owned()))?;
+    let state = if runtime.capabilities().has(Capability::LocalFiles) {
+        read_state(&layout, id)?
+    } else {
+        database::read_state(&mut *database::open_index(runtime, root)?, root, id)?
+    };
+    let state = state.ok_or_else(|| Error::ActorNotFound(id.to_owned()))?;
     let legacy = &state.kv_storage;
     let path = layout.database_path(id);
     let from_database = read_database(runtime, &path, |db| {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sqlite_runtime::SqliteRuntime;
+use sqlite_runtime::{Capability, SqliteRuntime};
 
 /// A compiled-in backend: its name and a runtime.
 #[derive(Clone)]
@@ -21,8 +21,9 @@ impl std::fmt::Debug for BackendRuntime {
     }
 }
 
-/// Every backend compiled in, in preference order. A build with none compiled in gets
-/// an empty list (the tests then check nothing, and say so).
+/// Every backend compiled in whose databases are local files, in preference order. A
+/// build with none compiled in gets an empty list (the tests then check nothing, and say
+/// so).
 pub fn compiled_runtimes() -> Vec<BackendRuntime> {
     sqlite_runtime_backends::compiled_backends()
         .into_iter()
@@ -32,6 +33,7 @@ pub fn compiled_runtimes() -> Vec<BackendRuntime> {
                 runtime,
             })
         })
+        .filter(|backend| backend.runtime.capabilities().has(Capability::LocalFiles))
         .collect()
 }
 

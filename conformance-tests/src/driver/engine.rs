@@ -132,3 +132,36 @@ pub(crate) fn engine_alarms_are_shared(cx: &Context) -> CaseResult {
     assert_eq!(driver.due_alarms(u64::MAX - 1)?.len(), 3);
     Ok(())
 }
+
+/// Reading an actor and inspecting the root without a driver, as `sqlrt kv` and
+/// `sqlrt actors` do: the records come from the index database.
+pub(crate) fn engine_reads_and_inspection_without_a_driver(cx: &Context) -> CaseResult {
+    let runtime = cx.runtime().as_ref();
+    let empty = fs_driver::inspect_root(runtime, cx.dir())?;
+    assert!(empty.actors.is_empty() && empty.failures.is_empty());
+    {
+        let driver = open(cx);
+        create(&driver, "b", &entries(&[("k1", "1"), ("k2", "2")]));
+        create(&driver, "a", &[]);
+        driver.set_alarm("b", 77)?;
+    }
+    let listed = fs_driver::read_actor(runtime, cx.dir(), "b", |kv| {
+        kv.list_prefix(b"k", fs_driver::ListOptions::new())
+    })?;
+    assert_eq!(listed, entries(&[("k1", "1"), ("k2", "2")]));
+    let error = expect_err(
+        fs_driver::read_actor(runtime, cx.dir(), "nope", |kv| kv.get(&[b"k"])),
+        "read a missing actor",
+    );
+    assert!(matches!(error, Error::ActorNotFound(_)), "{error:?}");
+
+    let report = fs_driver::inspect_root(runtime, cx.dir())?;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let found: Vec<_> = report
+        .actors
+        .iter()
+        .map(|actor| (actor.info.id.as_str(), actor.entries, actor.alarm))
+        .collect();
+    assert_eq!(found, [("a", Some(0), None), ("b", Some(2), Some(77))]);
+    Ok(())
+}

@@ -86,4 +86,5 @@ pub const CASES: &[Case] = cases![
     engine::engine_records_are_rivetkits_bytes_in_the_index unless LocalFiles,
     engine::engine_one_driver_runs_an_actor unless LocalFiles,
     engine::engine_alarms_are_shared unless LocalFiles,
+    engine::engine_reads_and_inspection_without_a_driver unless LocalFiles,
 ];

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use sqlite_runtime::{OpenOptions, SqliteDatabase, SqliteRuntime, Target, params};
+use sqlite_runtime::{ErrorKind, OpenOptions, SqliteDatabase, SqliteRuntime, Target, params};
 
 use super::leases::Leases;
 use super::{LifecycleLocks, Storage};
@@ -73,7 +73,7 @@ impl DatabaseStorage {
         root: PathBuf,
         lease_timeout: Duration,
     ) -> Result<Self> {
-        let mut index = runtime.open(&Target::file(index_path(&root)), &OpenOptions::new())?;
+        let mut index = open_index(&*runtime, &root)?;
         index.exec(SCHEMA_SQL)?;
         let index = Arc::new(Mutex::new(index));
         let leases = Leases::start(index.clone(), lease_timeout)?;
@@ -89,24 +89,103 @@ impl DatabaseStorage {
         self.index.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Where errors say an actor's record is: its row in the index database.
-    fn record_path(&self, id: &str) -> PathBuf {
-        index_path(&self.root).join(id)
-    }
-
     /// The timestamp of actor `id`'s alarm record.
     fn decode_alarm(&self, id: &str, bytes: &[u8]) -> Result<u64> {
-        let (_, alarm) = decode_alarm(bytes).map_err(|source| Error::Decode {
-            path: self.record_path(id),
-            source,
-        })?;
-        Ok(alarm.timestamp)
+        decode_alarm_record(&self.root, id, bytes)
     }
 }
 
 /// Where the index database of `root` is.
 fn index_path(root: &Path) -> PathBuf {
     root.join("actors.db")
+}
+
+/// Where errors say an actor's record is: its row in the index database.
+pub(crate) fn record_path(root: &Path, id: &str) -> PathBuf {
+    index_path(root).join(id)
+}
+
+/// Opens the index database of `root` for reading records (no lease, no schema: a root
+/// no driver opened reads as empty).
+pub(crate) fn open_index(
+    runtime: &dyn SqliteRuntime,
+    root: &Path,
+) -> Result<Box<dyn SqliteDatabase>> {
+    Ok(runtime.open(&Target::file(index_path(root)), &OpenOptions::new())?)
+}
+
+/// Actor `id`'s state record in the index database `index` of `root`; `None` when there
+/// is none. A record naming another actor is refused, as a state file would be.
+pub(crate) fn read_state(
+    index: &mut dyn SqliteDatabase,
+    root: &Path,
+    id: &str,
+) -> Result<Option<ActorState>> {
+    Ok(read_state_record(index, root, id)?.map(|(_, state)| state))
+}
+
+/// Like [`read_state`], with the record's version.
+pub(crate) fn read_state_record(
+    index: &mut dyn SqliteDatabase,
+    root: &Path,
+    id: &str,
+) -> Result<Option<(u16, ActorState)>> {
+    let bytes = match index.query_row(READ_STATE_SQL, params![id], |row| {
+        row.get::<Option<Vec<u8>>>(0)
+    }) {
+        Ok(bytes) => bytes.flatten(),
+        // No table yet: no driver ever opened this root.
+        Err(error) if error.kind() == ErrorKind::Sql => None,
+        Err(error) => return Err(error.into()),
+    };
+    let Some(bytes) = bytes else {
+        return Ok(None);
+    };
+    let (version, state) = decode_state(&bytes).map_err(|source| Error::Decode {
+        path: record_path(root, id),
+        source,
+    })?;
+    if state.actor_id != id {
+        return Err(Error::StateIdMismatch {
+            path: record_path(root, id),
+            actor_id: state.actor_id,
+        });
+    }
+    Ok(Some((version, state)))
+}
+
+/// Every actor id with a state record, sorted (empty when no driver opened the root).
+pub(crate) fn all_actor_ids(index: &mut dyn SqliteDatabase) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let listed = index.for_each(LIST_SQL, params!["", i64::MAX], &mut |row| {
+        ids.push(row.get::<String>(0)?);
+        Ok(std::ops::ControlFlow::Continue(()))
+    });
+    match listed {
+        Ok(()) => Ok(ids),
+        Err(error) if error.kind() == ErrorKind::Sql => Ok(Vec::new()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Actor `id`'s alarm in the index database `index`, if set.
+pub(crate) fn read_alarm(
+    index: &mut dyn SqliteDatabase,
+    root: &Path,
+    id: &str,
+) -> Result<Option<u64>> {
+    let alarm = index.query_row(READ_ALARM_SQL, params![id], |row| row.get::<Vec<u8>>(0))?;
+    alarm
+        .map(|bytes| decode_alarm_record(root, id, &bytes))
+        .transpose()
+}
+
+fn decode_alarm_record(root: &Path, id: &str, bytes: &[u8]) -> Result<u64> {
+    let (_, alarm) = decode_alarm(bytes).map_err(|source| Error::Decode {
+        path: record_path(root, id),
+        source,
+    })?;
+    Ok(alarm.timestamp)
 }
 
 impl Storage for DatabaseStorage {
@@ -123,26 +202,7 @@ impl Storage for DatabaseStorage {
     }
 
     fn read_state(&self, id: &str) -> Result<Option<ActorState>> {
-        let bytes = self
-            .index()
-            .query_row(READ_STATE_SQL, params![id], |row| {
-                row.get::<Option<Vec<u8>>>(0)
-            })?
-            .flatten();
-        let Some(bytes) = bytes else {
-            return Ok(None);
-        };
-        let (_, state) = decode_state(&bytes).map_err(|source| Error::Decode {
-            path: self.record_path(id),
-            source,
-        })?;
-        if state.actor_id != id {
-            return Err(Error::StateIdMismatch {
-                path: self.record_path(id),
-                actor_id: state.actor_id,
-            });
-        }
-        Ok(Some(state))
+        read_state(&mut **self.index(), &self.root, id)
     }
 
     fn write_state(&self, id: &str, state: &ActorState) -> Result<()> {
@@ -189,10 +249,7 @@ impl Storage for DatabaseStorage {
     }
 
     fn alarm(&self, id: &str) -> Result<Option<u64>> {
-        let alarm = self
-            .index()
-            .query_row(READ_ALARM_SQL, params![id], |row| row.get::<Vec<u8>>(0))?;
-        alarm.map(|bytes| self.decode_alarm(id, &bytes)).transpose()
+        read_alarm(&mut **self.index(), &self.root, id)
     }
 
     fn due_alarms(&self, now: u64) -> Result<Vec<(String, u64)>> {
