@@ -257,7 +257,7 @@ impl KvStore {
     fn write<R>(&mut self, work: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
         let verified = {
             let connection = self.writable_connection()?;
-            connection.files.as_ref().map_or(Ok(()), OpenFiles::verify)
+            connection.files.as_mut().map_or(Ok(()), OpenFiles::verify)
         };
         if let Err(error) = verified {
             // Its file is gone or is another file: closed, and reopened (or refused as
