@@ -13,6 +13,9 @@ pub struct BackendDescriptor {
     pub feature: &'static str,
     /// The binding crate behind it.
     pub binding: &'static str,
+    /// The environment variable that tells it where its databases are, for a backend
+    /// that needs one (dqlite's `DQLITE_CLUSTER`); `None` for local backends.
+    pub config_env: Option<&'static str>,
     constructor: Option<fn() -> Arc<dyn SqliteRuntime>>,
 }
 
@@ -20,6 +23,13 @@ impl BackendDescriptor {
     /// Whether the backend's feature was enabled at build time.
     pub fn is_compiled(&self) -> bool {
         self.constructor.is_some()
+    }
+
+    /// Whether it needs no configuration, or its [`config_env`](Self::config_env) is set
+    /// (to something not empty).
+    pub fn is_configured(&self) -> bool {
+        self.config_env
+            .is_none_or(|var| std::env::var_os(var).is_some_and(|value| !value.is_empty()))
     }
 
     /// A new runtime for this backend, or `None` when it is not compiled in. This does
@@ -70,18 +80,21 @@ pub const KNOWN_BACKENDS: [BackendDescriptor; 3] = [
         name: "rusqlite",
         feature: "rusqlite",
         binding: "rusqlite 0.39",
+        config_env: None,
         constructor: RUSQLITE,
     },
     BackendDescriptor {
         name: "sqlite",
         feature: "sqlite",
         binding: "sqlite 0.37",
+        config_env: None,
         constructor: SQLITE,
     },
     BackendDescriptor {
         name: "sqlx",
         feature: "sqlx",
         binding: "sqlx 0.9 (sqlx-sqlite)",
+        config_env: None,
         constructor: SQLX,
     },
 ];
@@ -94,4 +107,13 @@ pub fn backend(name: &str) -> Option<&'static BackendDescriptor> {
 /// The backends compiled into this build.
 pub fn compiled_backends() -> Vec<&'static BackendDescriptor> {
     KNOWN_BACKENDS.iter().filter(|b| b.is_compiled()).collect()
+}
+
+/// The backends compiled into this build and configured: what tools run when no
+/// backend is named (a dqlite backend without `DQLITE_CLUSTER` is left out).
+pub fn configured_backends() -> Vec<&'static BackendDescriptor> {
+    KNOWN_BACKENDS
+        .iter()
+        .filter(|b| b.is_compiled() && b.is_configured())
+        .collect()
 }

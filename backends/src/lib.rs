@@ -50,7 +50,9 @@ cfg_if::cfg_if! {
     }
 }
 
-pub use descriptor::{BackendDescriptor, KNOWN_BACKENDS, backend, compiled_backends};
+pub use descriptor::{
+    BackendDescriptor, KNOWN_BACKENDS, backend, compiled_backends, configured_backends,
+};
 pub use loader::{
     BackendFailure, BackendStatus, DEFAULT_PREFERENCE, ENV_VAR, LoadError, LoadedBackend, Loader,
     MIN_SQLITE_VERSION, NotCompiled, ProbeError, compiled_backend, load, probe,

@@ -129,9 +129,8 @@ impl BenchConfig {
 /// compiled-in backend, then the direct bindings.
 pub fn available_variants(config: &BenchConfig) -> Result<Vec<Variant>> {
     let mut variants = vec![Variant::raw()];
-    let compiled = sqlite_runtime_backends::compiled_backends();
     let selected: Vec<_> = match &config.backends {
-        None => compiled,
+        None => sqlite_runtime_backends::configured_backends(),
         Some(names) => {
             let mut chosen = Vec::new();
             for name in names {

@@ -45,10 +45,11 @@ pub fn runtime(global: &GlobalArgs) -> Result<Arc<dyn SqliteRuntime>, CliError> 
     Ok(loader(global)?.load()?.runtime)
 }
 
-/// The compiled-in backends named by `--backend` (all compiled in when none is named).
+/// The compiled-in backends named by `--backend` (when none is named, all compiled in
+/// and configured).
 pub fn selected_backends(global: &GlobalArgs) -> Result<Vec<&'static BackendDescriptor>, CliError> {
     if global.backends.is_empty() {
-        return Ok(sqlite_runtime_backends::compiled_backends());
+        return Ok(sqlite_runtime_backends::configured_backends());
     }
     Ok(global
         .backends
