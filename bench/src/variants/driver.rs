@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use fs_driver::{DriverOptions, FsDriver, ListOptions};
 use sqlite_runtime::{
-    BindingKind, Capabilities, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target,
+    BindingKind, Capabilities, Capability, OpenOptions, Params, SqliteDatabase, SqliteRuntime,
+    Target,
 };
 
 use super::{Durability, Entry, Settings, Store};
@@ -78,7 +79,7 @@ impl SqliteRuntime for DurabilityRuntime {
         if let Some(cache) = self.settings.cache_sql() {
             db.exec(&cache)?;
         }
-        if !target.is_memory() {
+        if !target.is_memory() && self.inner.capabilities().has(Capability::LocalFiles) {
             let durability = read_durability(&mut *db)?;
             *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(durability);
         }
@@ -93,13 +94,15 @@ pub(crate) struct DriverStore {
 }
 
 impl DriverStore {
-    /// Creates the actor under `root` through the driver, puts it to sleep, replaces its
-    /// database with a copy of `template`, and loads it again (which reads the storage
-    /// size from the copied table, so the driver's accounting is right).
+    /// Creates the actor under `root` through the driver with the `entries` of the
+    /// template at `template`: when its databases are local files, by putting it to
+    /// sleep, replacing its database with a copy of the template and loading it again
+    /// (which reads the storage size from the copied table, so the driver's accounting
+    /// is right); on a remote engine, by writing the same entries through the driver.
     pub(crate) fn open(
         backend: Arc<dyn SqliteRuntime>,
         root: &Path,
-        template: &Path,
+        (template, entries): (&Path, u64),
         settings: Settings,
     ) -> Result<Self> {
         let runtime = Arc::new(DurabilityRuntime::new(backend, settings));
@@ -107,8 +110,11 @@ impl DriverStore {
         let driver = FsDriver::open(runtime.clone(), root, options)?;
         let none: &[(&[u8], &[u8])] = &[];
         driver.create_actor(ACTOR, "bench", vec![], none)?;
+        let Some(layout) = driver.layout() else {
+            fill(&driver, entries)?;
+            return Ok(DriverStore { driver, runtime });
+        };
         driver.sleep_actor(ACTOR, None)?;
-        let layout = driver.layout().ok_or("the driver has no layout")?;
         for file in layout.database_files(ACTOR) {
             if file.exists() {
                 std::fs::remove_file(&file)?;
@@ -120,7 +126,7 @@ impl DriverStore {
         Ok(DriverStore { driver, runtime })
     }
 
-    /// What the actor's connection reported at open.
+    /// What the actor's connection reported at open (nothing on a remote engine).
     pub(crate) fn durability(&self) -> Option<Durability> {
         self.runtime.seen()
     }
@@ -129,6 +135,20 @@ impl DriverStore {
     pub(crate) fn storage_used(&self) -> Result<u64> {
         Ok(self.driver.kv_storage_used(ACTOR)?)
     }
+}
+
+/// Writes the template's entries through the driver, a batch of the most keys a put
+/// takes at a time.
+fn fill(driver: &FsDriver, entries: u64) -> Result<()> {
+    let mut batch = Vec::with_capacity(fs_driver::limits::MAX_KEYS);
+    for index in 0..entries {
+        batch.push((crate::keys::key(index), crate::keys::initial_value(index)));
+        if batch.len() == fs_driver::limits::MAX_KEYS || index + 1 == entries {
+            driver.kv_put(ACTOR, &batch)?;
+            batch.clear();
+        }
+    }
+    Ok(())
 }
 
 impl Store for DriverStore {

@@ -184,7 +184,7 @@ impl Variant {
                 let store = driver::DriverStore::open(
                     runtime.clone(),
                     &dir.join("root"),
-                    template,
+                    (template, entries),
                     settings,
                 )?;
                 let durability = store.durability();
