@@ -85,6 +85,23 @@ impl<S> StatementCache<S> {
     /// or, when full, the least recently used one. With capacity 0 nothing is kept and
     /// `value` comes back as the error.
     pub fn insert(&mut self, key: &str, value: S) -> Result<&mut S, S> {
+        self.insert_evicting(key, value)
+            .map(|(kept, _dropped)| kept)
+    }
+
+    /// [`insert`](Self::insert), handing back the value it displaced (the one `key` had,
+    /// or the least recently used one when the cache was full) instead of dropping it:
+    /// for bindings that must release a statement explicitly (a remote engine's
+    /// statement ids).
+    ///
+    /// ```
+    /// use sqlite_runtime::raw::StatementCache;
+    ///
+    /// let mut cache = StatementCache::new(1);
+    /// assert!(matches!(cache.insert_evicting("SELECT 1", 1), Ok((_, None))));
+    /// assert!(matches!(cache.insert_evicting("SELECT 2", 2), Ok((&mut 2, Some(1)))));
+    /// ```
+    pub fn insert_evicting(&mut self, key: &str, value: S) -> Result<(&mut S, Option<S>), S> {
         if self.capacity == 0 {
             return Err(value);
         }
@@ -105,7 +122,8 @@ impl<S> StatementCache<S> {
                 if *entry.key != *key {
                     entry.key = key.into();
                 }
-                Ok(entry.value.insert(value))
+                let displaced = entry.value.take();
+                Ok((entry.value.insert(value), displaced))
             }
             None => Err(value),
         }
@@ -217,6 +235,28 @@ mod tests {
                 assert_eq!(cache.len(), model.len());
             }
         }
+    }
+
+    #[test]
+    fn displaced_values_come_back() {
+        let mut cache = StatementCache::new(2);
+        assert!(matches!(cache.insert_evicting("a", 1), Ok((_, None))));
+        assert!(matches!(cache.insert_evicting("b", 2), Ok((_, None))));
+        // Replacing a key hands back its old value.
+        assert!(matches!(
+            cache.insert_evicting("a", 3),
+            Ok((&mut 3, Some(1)))
+        ));
+        // Full: the least recently used (`b`) goes.
+        assert!(matches!(
+            cache.insert_evicting("c", 4),
+            Ok((&mut 4, Some(2)))
+        ));
+        assert!(cache.get("b").is_none());
+        assert_eq!(
+            StatementCache::new(0).insert_evicting("a", 1).err(),
+            Some(1)
+        );
     }
 
     #[test]

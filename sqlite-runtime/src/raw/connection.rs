@@ -1,6 +1,6 @@
 //! A binding's connection: the one trait a backend implements.
 
-use crate::{Result, StatementStats};
+use crate::{OpenOptions, Result, StatementStats, Target};
 
 use super::RawStatement;
 
@@ -23,6 +23,16 @@ pub trait RawConnection: Send {
     /// Runs `;`-separated statements without parameters, each to completion (as
     /// `sqlite3_exec` does), stopping at the first error.
     fn exec_batch(&mut self, sql: &str) -> Result<()>;
+
+    /// The SQL [`KitDatabase::open`](super::KitDatabase::open) runs right after
+    /// connecting. The default, [`OpenOptions::setup_sql`], is what every local binding
+    /// runs; a binding whose engine gives some of those settings no meaning (a
+    /// replicated engine keeps its own journal and syncing) returns what applies, or
+    /// nothing (`""`) when its `connect` applied the settings itself, e.g. because it
+    /// applies them again on every reconnection.
+    fn setup_sql(&self, options: &OpenOptions, target: &Target) -> String {
+        options.setup_sql(target)
+    }
 
     /// Rows changed by the most recent `INSERT`, `UPDATE` or `DELETE` (`sqlite3_changes64`).
     fn changes(&self) -> u64;

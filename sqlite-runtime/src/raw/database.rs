@@ -18,7 +18,8 @@ use super::row_buffer::RowBuffer;
 ///
 /// It owns what every backend would otherwise repeat: the closed state
 /// ([`ErrorKind::Closed`](crate::ErrorKind::Closed) after [`close`](SqliteDatabase::close)),
-/// the backend's name and the file path on errors, the setup SQL at open, parameter
+/// the backend's name and the file path on errors, the setup SQL at open
+/// ([`RawConnection::setup_sql`]), parameter
 /// checks, the row loop (narrow rows on the stack, no allocation per row, text checked
 /// for UTF-8 once, column names read and checked only when asked for), and closing on
 /// drop (a failure is logged as a warning).
@@ -33,8 +34,10 @@ pub struct KitDatabase<C: RawConnection> {
 }
 
 impl<C: RawConnection> KitDatabase<C> {
-    /// Connects with `connect`, then runs [`OpenOptions::setup_sql`]. Errors, `connect`'s
-    /// included, carry `backend` and, for file errors, the target's path.
+    /// Connects with `connect`, then runs the connection's
+    /// [`setup_sql`](RawConnection::setup_sql) ([`OpenOptions::setup_sql`] unless the
+    /// binding says otherwise; nothing when it is empty). Errors, `connect`'s included,
+    /// carry `backend` and, for file errors, the target's path.
     ///
     /// `backend` is the runtime's name ([`SqliteRuntime::name`](crate::SqliteRuntime::name)).
     pub fn open(
@@ -45,13 +48,16 @@ impl<C: RawConnection> KitDatabase<C> {
     ) -> Result<Self> {
         let context = Context::new(backend, target.path());
         let connection = connect().map_err(|e| context.error(e))?;
+        let setup = connection.setup_sql(options, target);
         let mut database = KitDatabase {
             connection: Some(connection),
             context,
             capacity: options.statement_cache_capacity_value(),
             buffer: RowBuffer::default(),
         };
-        database.exec(&options.setup_sql(target))?;
+        if !setup.is_empty() {
+            database.exec(&setup)?;
+        }
         Ok(database)
     }
 

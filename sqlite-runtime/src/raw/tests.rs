@@ -27,6 +27,8 @@ struct Fake {
     names: Vec<Vec<u8>>,
     rows: Vec<Vec<Value>>,
     fail_close: bool,
+    /// The setup SQL it asks for, instead of the default.
+    setup: Option<String>,
 }
 
 struct FakeStatement<'c> {
@@ -104,6 +106,12 @@ impl RawConnection for Fake {
         record(&self.log, format!("exec {sql}"));
         Ok(())
     }
+    fn setup_sql(&self, options: &OpenOptions, target: &Target) -> String {
+        match &self.setup {
+            Some(setup) => setup.clone(),
+            None => options.setup_sql(target),
+        }
+    }
     fn changes(&self) -> u64 {
         3
     }
@@ -132,6 +140,7 @@ fn fake(names: &[&[u8]], rows: Vec<Vec<Value>>) -> (Fake, Log) {
         names: names.iter().map(|n| n.to_vec()).collect(),
         rows,
         fail_close: false,
+        setup: None,
     };
     (fake, log)
 }
@@ -156,6 +165,26 @@ fn open_runs_the_setup_sql_and_drop_closes() -> Result<()> {
     connection.fail_close = true;
     drop(open(connection, &target)?); // logged as a warning, no panic
     assert_eq!(logged(&log).last().map(String::as_str), Some("close"));
+    Ok(())
+}
+
+#[test]
+fn a_binding_may_ask_for_its_own_setup_sql_or_none() -> Result<()> {
+    let target = Target::file("/data/a.db");
+    let (mut connection, log) = fake(&[], Vec::new());
+    connection.setup = Some("PRAGMA foreign_keys = ON".to_owned());
+    drop(open(connection, &target)?);
+    assert_eq!(
+        logged(&log),
+        [
+            "exec PRAGMA foreign_keys = ON".to_owned(),
+            "close".to_owned()
+        ]
+    );
+    let (mut connection, log) = fake(&[], Vec::new());
+    connection.setup = Some(String::new());
+    drop(open(connection, &target)?);
+    assert_eq!(logged(&log), ["close".to_owned()], "nothing to run");
     Ok(())
 }
 
