@@ -13,10 +13,29 @@ pub const WITH_LOCAL_FILES: &[&str] = &[
 ];
 
 /// Skipped by backends without [`LocalFiles`](sqlite_runtime::Capability::LocalFiles)
-/// (a remote engine): the cases that look at the files themselves (rivetkit's layout,
+/// (a remote engine): the cases that look at the files themselves (journal modes, what
+/// an open does to files, paths, files shared by every local backend, rivetkit's layout,
 /// the migration of its legacy files, files replaced or removed underneath).
 pub const WITHOUT_LOCAL_FILES: &[&str] = &[
+    // Journal modes and `synchronous` of local files (a replicated engine keeps its own).
+    "runtime::journal_defaults_to_wal_on_files",
+    "runtime::journal_memory_databases_never_use_wal",
+    "runtime::journal_mode_option_is_applied",
+    "runtime::journal_synchronous_default_and_custom",
+    // The files an open creates, reads or refuses, and their paths.
     "runtime::open_missing_directory_is_cannot_open",
+    "runtime::open_read_only_rejects_writes",
+    "runtime::open_non_database_file_is_corrupt",
+    "runtime::open_creates_and_reopens",
+    "runtime::open_path_with_special_characters",
+    "runtime::open_main_database_path_is_reported",
+    "runtime::open_immutable_reads_without_side_files",
+    "runtime::open_read_only_shm_reads_the_wal_and_writes_nothing",
+    // One file, and one linked SQLite, shared by every local backend.
+    "runtime::interop_files_are_shared_by_all_backends",
+    "runtime::interop_concurrent_handles_across_backends",
+    "runtime::interop_same_sqlite_version",
+    // The driver's files: rivetkit's layout, its legacy files, files changed underneath.
     "driver::actors_longest_valid_id_works",
     "driver::actors_lifecycle_timestamps",
     "driver::files_state_v3_bytes",
