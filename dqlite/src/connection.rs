@@ -3,13 +3,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use sqlite_runtime::raw::RawRowVisitor;
 use sqlite_runtime::{ErrorKind, Params, Result, RowVisitor, RunResult, ValueRef};
 
 use crate::error::refused;
 use crate::guard::{SqlUse, check_database_name, check_param_count, check_sql, positional};
 use crate::node::{Leader, NodeInfo};
 use crate::options::ConnectOptions;
-use crate::query::{QuerySummary, stream_rows};
+use crate::query::{QuerySummary, stream_raw_rows, stream_rows};
 use crate::statement::Statement;
 use crate::transport::Transport;
 use crate::wire::{Request, Response};
@@ -182,9 +183,43 @@ impl Connection {
         stream_rows(&mut self.transport, db, visitor)
     }
 
+    /// [`query`](Self::query) handing rows over as [`RawRow`](sqlite_runtime::raw::RawRow)s
+    /// (names and text unchecked for UTF-8); returns how many rows were handed over.
+    pub(crate) fn query_raw(
+        &mut self,
+        statement: &Statement,
+        params: &[ValueRef<'_>],
+        on_row: &mut RawRowVisitor<'_>,
+    ) -> Result<u64> {
+        let (db, stmt, params) = self.bind(statement, Params::Positional(params))?;
+        self.transport.send(&Request::Query { db, stmt, params })?;
+        stream_raw_rows(&mut self.transport, db, on_row)
+    }
+
+    /// [`query_sql`](Self::query_sql) handing rows over as raw rows.
+    pub(crate) fn query_sql_raw(
+        &mut self,
+        sql: &str,
+        on_row: &mut RawRowVisitor<'_>,
+    ) -> Result<u64> {
+        let db = self.db()?;
+        check_sql(sql, SqlUse::OneStatement)?;
+        self.transport.send(&Request::QuerySql {
+            db,
+            sql,
+            params: &[],
+        })?;
+        stream_raw_rows(&mut self.transport, db, on_row)
+    }
+
     /// Destroys a prepared statement.
     pub fn finalize(&mut self, statement: Statement) -> Result<()> {
-        self.check_owner(&statement)?;
+        self.finalize_ref(&statement)
+    }
+
+    /// Destroys a prepared statement, which must not be used again.
+    pub(crate) fn finalize_ref(&mut self, statement: &Statement) -> Result<()> {
+        self.check_owner(statement)?;
         let db = self.db()?;
         let stmt = statement.id;
         self.transport

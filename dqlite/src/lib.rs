@@ -1,6 +1,15 @@
-//! A client for [dqlite](https://dqlite.io)'s wire protocol, the base of a dqlite backend
-//! for sqlite-runtime: Raft-replicated SQLite reached over plain blocking TCP.
+//! A [dqlite](https://dqlite.io) backend for sqlite-runtime: Raft-replicated SQLite
+//! reached over dqlite's wire protocol, on plain blocking TCP.
 //!
+//! - [`DqliteRuntime`] is the backend: a [`sqlite_runtime::SqliteRuntime`] whose
+//!   databases are names on a dqlite cluster, handed to drivers as
+//!   `Arc<dyn SqliteRuntime>` like any other binding. It lacks only
+//!   [`Capability::LocalFiles`](sqlite_runtime::Capability::LocalFiles), so drivers
+//!   keep their records in databases. Failures a replicated engine adds are
+//!   [`ErrorKind::Unavailable`](sqlite_runtime::ErrorKind::Unavailable) (nothing
+//!   applied, retry) and [`ErrorKind::OutcomeUnknown`](sqlite_runtime::ErrorKind::OutcomeUnknown)
+//!   (a commit that may or may not have happened); the next statement reconnects to
+//!   the leader.
 //! - [`Cluster`] holds the node addresses (e.g. from `DQLITE_CLUSTER`) and finds the
 //!   leader; [`Cluster::open`] returns a [`Connection`] to the leader with a database
 //!   open.
@@ -9,7 +18,8 @@
 //!   [`sqlite_runtime::RowVisitor`] as borrowed [`sqlite_runtime::RowRef`]s.
 //! - Every error is a [`sqlite_runtime::Error`] with backend `"dqlite"`: FAILURE
 //!   responses keep the server's extended SQLite code; connection failures are
-//!   [`ErrorKind::Io`](sqlite_runtime::ErrorKind::Io) with a [`Fault`] as source.
+//!   [`ErrorKind::Io`](sqlite_runtime::ErrorKind::Io) with a [`Fault`] as source (the
+//!   runtime reports them as `Unavailable` or `OutcomeUnknown`).
 //!   [`is_leadership_error`], [`needs_reconnect`] and [`write_outcome`] answer what a
 //!   caller must decide (see [`classify`] for the rules, notably when a `COMMIT`'s
 //!   outcome is unknown).
@@ -17,6 +27,38 @@
 //!
 //! Written against dqlite 1.11.1 (Debian 12's `libdqlite0`), whose hazards it refuses
 //! client-side (see [`Connection`]).
+//!
+//! A driver written against `Arc<dyn SqliteRuntime>` runs on dqlite unchanged; the
+//! application picks the runtime (here from `DQLITE_CLUSTER=host:port,...`):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use sqlite_runtime::{ErrorKind, OpenOptions, Result, SqliteRuntime, Target, params};
+//! use sqlite_runtime_dqlite::DqliteRuntime;
+//!
+//! /// Driver code: knows nothing of the binding.
+//! fn remember(runtime: &Arc<dyn SqliteRuntime>, key: &[u8], value: &[u8]) -> Result<()> {
+//!     let mut db = runtime.open(&Target::file("/app/kv.db"), &OpenOptions::new())?;
+//!     db.exec("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")?;
+//!     let mut tx = db.transaction()?;
+//!     tx.run("INSERT OR REPLACE INTO kv VALUES (?, ?)", params![key, value])?;
+//!     tx.commit()
+//! }
+//!
+//! # fn main() -> Result<()> {
+//! let runtime: Arc<dyn SqliteRuntime> = Arc::new(DqliteRuntime::from_env());
+//! match remember(&runtime, b"k", b"v") {
+//!     // No leader right now, or the connection broke before anything was applied: the
+//!     // write did not happen and may run again (on a new connection to the leader).
+//!     Err(error) if error.kind() == ErrorKind::Unavailable => remember(&runtime, b"k", b"v"),
+//!     // Otherwise, `OutcomeUnknown` says the commit may or may not have happened:
+//!     // check before writing again.
+//!     other => other,
+//! }
+//! # }
+//! ```
+//!
+//! The protocol client alone:
 //!
 //! ```no_run
 //! use std::ops::ControlFlow;
@@ -46,6 +88,7 @@ mod guard;
 mod node;
 mod options;
 mod query;
+mod runtime;
 mod sql_scan;
 mod statement;
 mod transport;
@@ -64,6 +107,7 @@ pub use error::{
 pub use node::{Leader, NodeInfo, NodeRole};
 pub use options::ConnectOptions;
 pub use query::QuerySummary;
+pub use runtime::DqliteRuntime;
 pub use statement::Statement;
 
 #[cfg(test)]
@@ -77,6 +121,7 @@ mod tests {
     /// cluster is shared by them.
     #[test]
     fn thread_safety() {
+        send_and_sync::<DqliteRuntime>();
         send::<Connection>();
         send::<Statement>();
         send_and_sync::<Cluster>();

@@ -10,12 +10,14 @@
 
 use std::ops::ControlFlow;
 
+use sqlite_runtime::raw::{RawRow, RawRowVisitor, RawValue};
 use sqlite_runtime::{Error, Result, RowRef, RowVisitor, ValueRef};
 
 use crate::error::failure_error;
 use crate::transport::Transport;
 use crate::wire::{
     DecodeError, ROWS_DONE, ROWS_PART, Request, Response, ResponseType, RowsDecoder, RowsEnd, WORD,
+    decode_query_failure,
 };
 
 /// What a query returned besides its rows.
@@ -50,7 +52,7 @@ pub(crate) fn stream_rows(
             Ok(Response::Rows { body }) => visit_batch(body, &mut summary, visitor),
             // The query failed on the server (possibly after earlier batches): the server
             // is done with it and the connection is usable.
-            Ok(Response::Failure { code, message }) => return Err(failure_error(code, &message)),
+            Ok(Response::Failure { .. }) => return Err(query_failure(transport)),
             Ok(other) => Err(DecodeError::UnexpectedResponse {
                 expected: "ROWS",
                 got: other.name(),
@@ -72,6 +74,109 @@ pub(crate) fn stream_rows(
             (_, Some(Stop::Failed(error))) => return Err(error),
         }
     }
+}
+
+/// Reads the ROWS messages answering a QUERY or QUERY_SQL already sent, handing each
+/// row to `on_row` as a [`RawRow`]: names and text as the server sent them, unchecked
+/// for UTF-8 (the caller checks what it reads). Returns how many rows were handed over.
+pub(crate) fn stream_raw_rows(
+    transport: &mut Transport,
+    db: u32,
+    on_row: &mut RawRowVisitor<'_>,
+) -> Result<u64> {
+    let mut rows = 0;
+    let mut first_count = None;
+    loop {
+        let kind = transport.receive()?;
+        let batch = match Response::decode(kind, transport.input()) {
+            Ok(Response::Rows { body }) => {
+                visit_raw_batch(body, &mut first_count, &mut rows, on_row)
+            }
+            Ok(Response::Failure { .. }) => return Err(query_failure(transport)),
+            Ok(other) => Err(DecodeError::UnexpectedResponse {
+                expected: "ROWS",
+                got: other.name(),
+            }),
+            Err(error) => Err(error),
+        };
+        let (end, stop) = batch.map_err(|error| transport.malformed(error))?;
+        if end == RowsEnd::Part && stop.is_some() {
+            interrupt(transport, db)?;
+        }
+        match (end, stop) {
+            (RowsEnd::Part, None) => continue,
+            (RowsEnd::Done, None) | (_, Some(Stop::Break)) => return Ok(rows),
+            (_, Some(Stop::Failed(error))) => return Err(error),
+        }
+    }
+}
+
+/// The error of the FAILURE just received for a query (see [`decode_query_failure`]
+/// for how dqlite 1.11 garbles it).
+fn query_failure(transport: &mut Transport) -> Error {
+    match decode_query_failure(transport.input()) {
+        Ok((code, message)) => failure_error(code, &message),
+        Err(error) => transport.malformed(error),
+    }
+}
+
+/// One row of a ROWS message, borrowed from it.
+struct BatchRow<'r> {
+    names: &'r [&'r [u8]],
+    values: &'r [RawValue<'r>],
+}
+
+impl RawRow for BatchRow<'_> {
+    fn column_count(&self) -> usize {
+        self.values.len()
+    }
+
+    fn column_name(&self, index: usize) -> Option<&[u8]> {
+        self.names.get(index).copied()
+    }
+
+    fn column(&self, index: usize) -> Result<RawValue<'_>> {
+        self.values.get(index).copied().ok_or_else(|| {
+            Error::new(
+                sqlite_runtime::ErrorKind::Misuse,
+                format!("column index {index} out of range"),
+            )
+        })
+    }
+}
+
+/// Hands the rows of one ROWS body to `on_row` as raw rows.
+fn visit_raw_batch(
+    body: &[u8],
+    first_count: &mut Option<usize>,
+    rows: &mut u64,
+    on_row: &mut RawRowVisitor<'_>,
+) -> Result<(RowsEnd, Option<Stop>), DecodeError> {
+    let mut decoder = RowsDecoder::new_raw(body)?;
+    let count = *first_count.get_or_insert(decoder.column_count());
+    if decoder.column_count() != count {
+        return Err(DecodeError::ColumnCountChanged {
+            first: count,
+            now: decoder.column_count(),
+        });
+    }
+    let names: Vec<&[u8]> = decoder.column_name_bytes().collect();
+    let mut values: Vec<RawValue<'_>> = Vec::with_capacity(count);
+    while decoder.next_raw_row(&mut values)? {
+        *rows += 1;
+        let row = BatchRow {
+            names: &names,
+            values: &values,
+        };
+        let stop = match on_row(&row) {
+            Ok(ControlFlow::Continue(())) => continue,
+            Ok(ControlFlow::Break(())) => Stop::Break,
+            Err(error) => Stop::Failed(error),
+        };
+        return Ok((trailing_marker(body)?, Some(stop)));
+    }
+    let end = decoder.end().ok_or(DecodeError::BadMarker { word: 0 })?;
+    Ok((end, None))
 }
 
 /// Hands the rows of one ROWS body to the visitor; returns how the body ends and

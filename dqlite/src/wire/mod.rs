@@ -25,7 +25,7 @@ pub use encode::EncodeError;
 pub use header::{HEADER_LEN, Header, WORD, pad8};
 pub use params::MAX_PARAMS;
 pub use request::Request;
-pub use response::Response;
+pub use response::{Response, decode_query_failure};
 pub use rows::{RowsDecoder, RowsEnd};
 
 #[cfg(test)]

@@ -135,9 +135,75 @@ impl<'a> Response<'a> {
     }
 }
 
+/// The code and message of a FAILURE answering QUERY or QUERY_SQL.
+///
+/// dqlite 1.11 encodes a result set's column names (and any rows of the batch) before
+/// stepping, and when a step fails it appends the failure to what it had encoded and
+/// sends the whole as a FAILURE: the body then starts with the column count and names,
+/// which a plain decoding takes for the code and message, and the real code and message
+/// are its last two fields. A body with nothing after its message is an ordinary
+/// FAILURE; otherwise the last word holding the message's terminating NUL is found,
+/// then the words before it holding no NUL (the rest of the message), and the word
+/// before those is the code (a code always has NUL bytes: it is below 2^32).
+pub fn decode_query_failure(body: &[u8]) -> Result<(u64, Cow<'_, str>), DecodeError> {
+    let mut cursor = Cursor::new(body);
+    let code = cursor.u64("failure code")?;
+    let message = cursor.text_bytes("failure message")?;
+    if cursor.is_empty() {
+        return Ok((code, String::from_utf8_lossy(message)));
+    }
+    let words: Vec<&[u8]> = body.chunks(8).collect();
+    let last = words.len().saturating_sub(1);
+    if !body.len().is_multiple_of(8) || !words.get(last).is_some_and(|word| word.contains(&0)) {
+        return Err(DecodeError::UnterminatedText {
+            what: "failure message",
+        });
+    }
+    let mut start = last;
+    while start > 1 && words.get(start - 1).is_some_and(|word| !word.contains(&0)) {
+        start -= 1;
+    }
+    let mut tail = Cursor::new(body.get((start - 1) * 8..).unwrap_or_default());
+    let code = tail.u64("failure code")?;
+    let message = tail.text_bytes("failure message")?;
+    Ok((code, String::from_utf8_lossy(message)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_failures_appended_to_rows_are_found_at_the_end() {
+        // An ordinary failure.
+        let plain = b"\x13\0\0\0\0\0\0\0UNIQUE\0\0";
+        let (code, message) = decode_query_failure(plain).unwrap();
+        assert_eq!((code, message.as_ref()), (19, "UNIQUE"));
+        // One column `abs(...)`, then the failure 1 "integer overflow" (16 bytes of text,
+        // so its NUL takes a word of its own).
+        let mut garbled = Vec::new();
+        garbled.extend_from_slice(&1u64.to_le_bytes());
+        garbled.extend_from_slice(b"abs(x)\0\0");
+        garbled.extend_from_slice(&1u64.to_le_bytes());
+        garbled.extend_from_slice(b"integer overflow\0\0\0\0\0\0\0\0");
+        let (code, message) = decode_query_failure(&garbled).unwrap();
+        assert_eq!((code, message.as_ref()), (1, "integer overflow"));
+        // Two columns and a row before the failure; an empty message.
+        let mut rows = Vec::new();
+        rows.extend_from_slice(&2u64.to_le_bytes());
+        rows.extend_from_slice(b"one\0\0\0\0\0two\0\0\0\0\0");
+        rows.extend_from_slice(&[0x11, 0, 0, 0, 0, 0, 0, 0]);
+        rows.extend_from_slice(&1i64.to_le_bytes());
+        rows.extend_from_slice(&(-1i64).to_le_bytes());
+        rows.extend_from_slice(&2067u64.to_le_bytes());
+        rows.extend_from_slice(&[0; 8]);
+        let (code, message) = decode_query_failure(&rows).unwrap();
+        assert_eq!((code, message.as_ref()), (2067, ""));
+        // Cut or odd bodies are errors, never panics.
+        for len in 0..garbled.len() {
+            let _ = decode_query_failure(&garbled[..len]);
+        }
+    }
 
     fn unhex(hex: &str) -> Vec<u8> {
         let hex: String = hex.split_whitespace().collect();

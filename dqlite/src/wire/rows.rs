@@ -13,6 +13,7 @@
 //! `0xbb`.
 
 use sqlite_runtime::ValueRef;
+use sqlite_runtime::raw::RawValue;
 
 use super::codes::{ROWS_DONE, ROWS_PART, value_type};
 use super::decode::{Cursor, DecodeError};
@@ -37,14 +38,29 @@ pub struct RowsDecoder<'a> {
 }
 
 impl<'a> RowsDecoder<'a> {
-    /// Reads the column count and names (checking them) from a ROWS body.
+    /// Reads the column count and names (checking that they are UTF-8) from a ROWS body.
     pub fn new(body: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::start(body, true)
+    }
+
+    /// Like [`new`](Self::new), but names need not be UTF-8 (a hostile schema can hold
+    /// such names): read them with [`column_name_bytes`](Self::column_name_bytes) and
+    /// the rows with [`next_raw_row`](Self::next_raw_row).
+    pub fn new_raw(body: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::start(body, false)
+    }
+
+    fn start(body: &'a [u8], utf8_names: bool) -> Result<Self, DecodeError> {
         let mut cursor = Cursor::new(body);
         let declared = cursor.u64("column count")?;
         let columns = cursor.count(declared, WORD, "column")?;
         let names = cursor.clone();
         for _ in 0..columns {
-            cursor.text("column name")?;
+            if utf8_names {
+                cursor.text("column name")?;
+            } else {
+                cursor.text_bytes("column name")?;
+            }
         }
         Ok(RowsDecoder {
             cursor,
@@ -59,10 +75,16 @@ impl<'a> RowsDecoder<'a> {
         self.columns
     }
 
-    /// The column names, in order.
+    /// The column names, in order (for a decoder made with [`new`](Self::new)).
     pub fn column_names(&self) -> impl Iterator<Item = &'a str> + use<'a> {
         let mut cursor = self.names.clone();
         (0..self.columns).map_while(move |_| cursor.text("column name").ok())
+    }
+
+    /// The column names as the server sent them, in order, not checked for UTF-8.
+    pub fn column_name_bytes(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let mut cursor = self.names.clone();
+        (0..self.columns).map_while(move |_| cursor.text_bytes("column name").ok())
     }
 
     /// How the message ended, once [`next_row`](Self::next_row) returned `false`.
@@ -71,13 +93,36 @@ impl<'a> RowsDecoder<'a> {
     }
 
     /// Decodes the next row into `values` (cleared first). Returns `false` at the end
-    /// marker, after which [`end`](Self::end) says which it was.
+    /// marker, after which [`end`](Self::end) says which it was. Text that is not UTF-8
+    /// is an error ([`next_raw_row`](Self::next_raw_row) leaves the check to the caller).
     ///
     /// Types that only rows carry map to the storage classes: UNIXTIME and BOOLEAN to
     /// integers, ISO8601 to text, except that an empty ISO8601 text (the server's
     /// encoding of NULL in a `DATE`/`DATETIME`/`TIMESTAMP` column) is NULL, as in
     /// go-dqlite.
     pub fn next_row(&mut self, values: &mut Vec<ValueRef<'a>>) -> Result<bool, DecodeError> {
+        self.next_row_with(values, |raw| match raw {
+            RawValue::Null => Ok(ValueRef::Null),
+            RawValue::Integer(i) => Ok(ValueRef::Integer(i)),
+            RawValue::Real(r) => Ok(ValueRef::Real(r)),
+            RawValue::Blob(b) => Ok(ValueRef::Blob(b)),
+            RawValue::Text(t) => std::str::from_utf8(t)
+                .map(ValueRef::Text)
+                .map_err(|_| DecodeError::InvalidUtf8 { what: "text value" }),
+        })
+    }
+
+    /// [`next_row`](Self::next_row) with text as the server sent it, not checked for
+    /// UTF-8.
+    pub fn next_raw_row(&mut self, values: &mut Vec<RawValue<'a>>) -> Result<bool, DecodeError> {
+        self.next_row_with(values, Ok)
+    }
+
+    fn next_row_with<V>(
+        &mut self,
+        values: &mut Vec<V>,
+        convert: impl Fn(RawValue<'a>) -> Result<V, DecodeError>,
+    ) -> Result<bool, DecodeError> {
         values.clear();
         if self.end.is_some() {
             return Ok(false);
@@ -115,27 +160,27 @@ impl<'a> RowsDecoder<'a> {
             } else {
                 byte >> 4
             };
-            values.push(self.value(code, column)?);
+            values.push(convert(self.value(code, column)?)?);
         }
         Ok(true)
     }
 
-    fn value(&mut self, code: u8, column: usize) -> Result<ValueRef<'a>, DecodeError> {
+    fn value(&mut self, code: u8, column: usize) -> Result<RawValue<'a>, DecodeError> {
         let cursor = &mut self.cursor;
         Ok(match code {
             value_type::INTEGER | value_type::UNIXTIME | value_type::BOOLEAN => {
-                ValueRef::Integer(cursor.i64("integer value")?)
+                RawValue::Integer(cursor.i64("integer value")?)
             }
-            value_type::FLOAT => ValueRef::Real(cursor.f64("float value")?),
-            value_type::TEXT => ValueRef::Text(cursor.text("text value")?),
-            value_type::BLOB => ValueRef::Blob(cursor.blob("blob value")?),
+            value_type::FLOAT => RawValue::Real(cursor.f64("float value")?),
+            value_type::TEXT => RawValue::Text(cursor.text_bytes("text value")?),
+            value_type::BLOB => RawValue::Blob(cursor.blob("blob value")?),
             value_type::NULL => {
                 cursor.u64("null value")?;
-                ValueRef::Null
+                RawValue::Null
             }
-            value_type::ISO8601 => match cursor.text("time value")? {
-                "" => ValueRef::Null,
-                text => ValueRef::Text(text),
+            value_type::ISO8601 => match cursor.text_bytes("time value")? {
+                b"" => RawValue::Null,
+                text => RawValue::Text(text),
             },
             code => return Err(DecodeError::UnknownValueType { code, column }),
         })
@@ -184,6 +229,36 @@ mod tests {
             [["Integer(1)", "Text(\"x\")"], ["Null", "Blob([1, 2])"],]
         );
         assert_eq!(end, RowsEnd::Done);
+    }
+
+    #[test]
+    fn raw_rows_leave_utf8_to_the_caller() {
+        // One column named "a\xff" holding the text "\xfe".
+        let body = unhex(
+            "0100000000000000 61ff000000000000 0300000000000000 fe00000000000000 ffffffffffffffff",
+        );
+        assert_eq!(
+            RowsDecoder::new(&body).unwrap_err(),
+            DecodeError::InvalidUtf8 {
+                what: "column name"
+            }
+        );
+        let mut decoder = RowsDecoder::new_raw(&body).unwrap();
+        assert_eq!(decoder.column_name_bytes().collect::<Vec<_>>(), [b"a\xff"]);
+        let mut values = Vec::new();
+        assert!(decoder.next_raw_row(&mut values).unwrap());
+        assert_eq!(values, [RawValue::Text(b"\xfe")]);
+        assert!(!decoder.next_raw_row(&mut values).unwrap());
+        assert_eq!(decoder.end(), Some(RowsEnd::Done));
+        // The checked decoder refuses the text.
+        let utf8_name = unhex(
+            "0100000000000000 6100000000000000 0300000000000000 fe00000000000000 ffffffffffffffff",
+        );
+        let mut decoder = RowsDecoder::new(&utf8_name).unwrap();
+        assert_eq!(
+            decoder.next_row(&mut Vec::new()).unwrap_err(),
+            DecodeError::InvalidUtf8 { what: "text value" }
+        );
     }
 
     #[test]
