@@ -119,8 +119,10 @@ fn inode_of(path: &Path) -> Result<Option<Inode>> {
 fn dir_stamp(dir: &Path) -> Result<Option<DirStamp>> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(dir).map_err(|error| Error::io(dir, error))?;
-    let (Ok(secs), Ok(nanos)) = (u64::try_from(meta.ctime()), u32::try_from(meta.ctime_nsec()))
-    else {
+    let (Ok(secs), Ok(nanos)) = (
+        u64::try_from(meta.ctime()),
+        u32::try_from(meta.ctime_nsec()),
+    ) else {
         return Ok(None);
     };
     if nanos == 0 {
