@@ -27,6 +27,12 @@ pub enum Capability {
     /// other backends apply. A remote backend (its "files" are names on a server) lacks
     /// it; drivers then keep their records in databases rather than in files.
     LocalFiles,
+    /// `INSERT`/`UPDATE`/`DELETE … RETURNING` (SQLite 3.35+); a server that cannot run
+    /// it safely lacks it.
+    Returning,
+    /// Text values holding NUL characters, sent and read back whole; a wire protocol
+    /// that carries text NUL-terminated lacks it.
+    NulInText,
 }
 
 /// What a backend can do: plain data, read by the conformance suite.
@@ -39,6 +45,10 @@ pub struct Capabilities {
     pub statement_cache_stats: bool,
     /// See [`Capability::LocalFiles`].
     pub local_files: bool,
+    /// See [`Capability::Returning`].
+    pub returning: bool,
+    /// See [`Capability::NulInText`].
+    pub nul_in_text: bool,
 }
 
 impl Capabilities {
@@ -47,6 +57,8 @@ impl Capabilities {
         named_parameters: true,
         statement_cache_stats: true,
         local_files: true,
+        returning: true,
+        nul_in_text: true,
     };
 
     /// Whether `capability` is present.
@@ -55,6 +67,8 @@ impl Capabilities {
             Capability::NamedParameters => self.named_parameters,
             Capability::StatementCacheStats => self.statement_cache_stats,
             Capability::LocalFiles => self.local_files,
+            Capability::Returning => self.returning,
+            Capability::NulInText => self.nul_in_text,
         }
     }
 
@@ -64,6 +78,8 @@ impl Capabilities {
             Capability::NamedParameters => self.named_parameters = false,
             Capability::StatementCacheStats => self.statement_cache_stats = false,
             Capability::LocalFiles => self.local_files = false,
+            Capability::Returning => self.returning = false,
+            Capability::NulInText => self.nul_in_text = false,
         }
         self
     }

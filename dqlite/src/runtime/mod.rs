@@ -244,10 +244,15 @@ impl SqliteRuntime for DqliteRuntime {
         BindingKind::Sync
     }
 
-    /// Every capability but [`Capability::LocalFiles`]: databases are names on the
-    /// cluster, not files here.
+    /// Every capability but [`Capability::LocalFiles`] (databases are names on the
+    /// cluster, not files here), [`Capability::Returning`] (dqlite 1.11 aborts the node
+    /// that runs `… RETURNING`: refused client-side) and [`Capability::NulInText`] (the
+    /// wire protocol carries text NUL-terminated: refused client-side).
     fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL.without(Capability::LocalFiles)
+        Capabilities::ALL
+            .without(Capability::LocalFiles)
+            .without(Capability::Returning)
+            .without(Capability::NulInText)
     }
 
     fn open(&self, target: &Target, options: &OpenOptions) -> Result<Box<dyn SqliteDatabase>> {
