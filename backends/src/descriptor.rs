@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use sqlite_runtime::SqliteRuntime;
 
+use crate::SqliteVersion;
+
 /// One known backend. Its constructor is present only when its feature is compiled in.
 #[derive(Clone, Copy)]
 pub struct BackendDescriptor {
@@ -16,6 +18,9 @@ pub struct BackendDescriptor {
     /// The environment variable that tells it where its databases are, for a backend
     /// that needs one (dqlite's `DQLITE_CLUSTER`); `None` for local backends.
     pub config_env: Option<&'static str>,
+    /// The oldest SQLite it accepts when that is not the loader's default: a server's
+    /// SQLite, which the application does not build (dqlite on Debian 12 runs 3.40).
+    pub min_sqlite_version: Option<SqliteVersion>,
     constructor: Option<fn() -> Arc<dyn SqliteRuntime>>,
 }
 
@@ -74,13 +79,24 @@ cfg_if::cfg_if! {
     }
 }
 
-/// Every backend this crate knows, compiled in or not, in default preference order.
-pub const KNOWN_BACKENDS: [BackendDescriptor; 3] = [
+cfg_if::cfg_if! {
+    if #[cfg(feature = "dqlite")] {
+        const DQLITE: Option<fn() -> Arc<dyn SqliteRuntime>> =
+            Some(|| Arc::new(sqlite_runtime_dqlite::DqliteRuntime::from_env()));
+    } else {
+        const DQLITE: Option<fn() -> Arc<dyn SqliteRuntime>> = None;
+    }
+}
+
+/// Every backend this crate knows, compiled in or not: the local ones in default
+/// preference order, then dqlite (tried only when named: it needs a cluster).
+pub const KNOWN_BACKENDS: [BackendDescriptor; 4] = [
     BackendDescriptor {
         name: "rusqlite",
         feature: "rusqlite",
         binding: "rusqlite 0.39",
         config_env: None,
+        min_sqlite_version: None,
         constructor: RUSQLITE,
     },
     BackendDescriptor {
@@ -88,6 +104,7 @@ pub const KNOWN_BACKENDS: [BackendDescriptor; 3] = [
         feature: "sqlite",
         binding: "sqlite 0.37",
         config_env: None,
+        min_sqlite_version: None,
         constructor: SQLITE,
     },
     BackendDescriptor {
@@ -95,7 +112,16 @@ pub const KNOWN_BACKENDS: [BackendDescriptor; 3] = [
         feature: "sqlx",
         binding: "sqlx 0.9 (sqlx-sqlite)",
         config_env: None,
+        min_sqlite_version: None,
         constructor: SQLX,
+    },
+    BackendDescriptor {
+        name: "dqlite",
+        feature: "dqlite",
+        binding: "dqlite wire protocol",
+        config_env: Some("DQLITE_CLUSTER"),
+        min_sqlite_version: Some(SqliteVersion::new(3, 40, 0)),
+        constructor: DQLITE,
     },
 ];
 

@@ -3,7 +3,10 @@
 //!
 //! Each binding is a Cargo feature: `rusqlite` (default), `sqlite` and `sqlx`. All of
 //! them link the one SQLite that `libsqlite3-sys` builds (feature `bundled`, default),
-//! so any combination builds into one binary.
+//! so any combination builds into one binary. Feature `dqlite` adds
+//! [`sqlite-runtime-dqlite`](https://docs.rs/sqlite-runtime-dqlite), Raft-replicated
+//! SQLite on a cluster named by `DQLITE_CLUSTER` (no native library; loaded only when
+//! named, as `dqlite`).
 //!
 //! Each backend implements only what is specific to its binding (opening, its statement
 //! type, its error conversion) on the backend kit, [`sqlite_runtime::raw`], which does
@@ -13,7 +16,10 @@
 //! use sqlite_runtime::{OpenOptions, Params, Target, ValueRef};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # if sqlite_runtime_backends::compiled_backends().is_empty() { return Ok(()); }
+//! # use sqlite_runtime_backends::{DEFAULT_PREFERENCE, compiled_backends};
+//! # if !compiled_backends().iter().any(|b| DEFAULT_PREFERENCE.contains(&b.name)) {
+//! #     return Ok(()); // no local backend compiled in
+//! # }
 //! // The first compiled-in backend that works, or the one named by SQLITE_RUNTIME.
 //! let loaded = sqlite_runtime_backends::load()?;
 //! let mut db = loaded.runtime.open(&Target::Memory, &OpenOptions::new())?;

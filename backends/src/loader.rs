@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use sqlite_runtime::{ErrorKind, OpenOptions, Params, SqliteRuntime, Target};
+use sqlite_runtime::{Capability, ErrorKind, OpenOptions, Params, SqliteRuntime, Target};
 
 use crate::version::ParseVersionError;
 use crate::{BackendDescriptor, KNOWN_BACKENDS, SqliteVersion, backend};
@@ -42,8 +42,9 @@ impl fmt::Debug for LoadedBackend {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProbeError {
-    /// `:memory:` could not be opened.
-    #[error("cannot open :memory:: {message}")]
+    /// The probe database (`:memory:`, or [`PROBE_DATABASE`] on a remote engine) could
+    /// not be opened.
+    #[error("cannot open a database: {message}")]
     Open {
         /// The error's kind.
         kind: ErrorKind,
@@ -203,14 +204,24 @@ fn describe_failures(failures: &[BackendFailure], not_compiled: &[NotCompiled]) 
     failures.chain(not_compiled).collect::<Vec<_>>().join("; ")
 }
 
-/// Opens `:memory:` through `runtime` and returns the SQLite version it reports,
-/// failing when it is older than `minimum`.
+/// The database a runtime without local files is probed on: a fixed name, so that
+/// probing a server leaves one small database there, not one per probe.
+pub const PROBE_DATABASE: &str = "sqlite-runtime-probe.db";
+
+/// Opens `:memory:` (on a runtime without local files: [`PROBE_DATABASE`]) through
+/// `runtime` and returns the SQLite version it reports, failing when it is older than
+/// `minimum`.
 pub fn probe(
     runtime: &dyn SqliteRuntime,
     minimum: SqliteVersion,
 ) -> Result<SqliteVersion, ProbeError> {
+    let target = if runtime.capabilities().has(Capability::LocalFiles) {
+        Target::Memory
+    } else {
+        Target::file(PROBE_DATABASE)
+    };
     let mut db = runtime
-        .open(&Target::Memory, &OpenOptions::new())
+        .open(&target, &OpenOptions::new())
         .map_err(|e| ProbeError::open(&e))?;
     let row = db
         .get("SELECT sqlite_version()", Params::NONE)
@@ -238,7 +249,8 @@ pub fn probe(
 pub struct Loader {
     preference: Vec<String>,
     selected: Option<String>,
-    minimum: SqliteVersion,
+    /// Set by [`Loader::min_sqlite_version`]; otherwise each backend's own minimum.
+    minimum: Option<SqliteVersion>,
 }
 
 impl Default for Loader {
@@ -255,7 +267,7 @@ impl Loader {
         Loader {
             preference: DEFAULT_PREFERENCE.map(String::from).to_vec(),
             selected,
-            minimum: MIN_SQLITE_VERSION,
+            minimum: None,
         }
     }
 
@@ -279,8 +291,16 @@ impl Loader {
 
     /// The oldest SQLite version accepted.
     pub fn min_sqlite_version(mut self, minimum: SqliteVersion) -> Self {
-        self.minimum = minimum;
+        self.minimum = Some(minimum);
         self
+    }
+
+    /// The oldest SQLite accepted from `descriptor`: the one set on this loader, else the
+    /// backend's own, else [`MIN_SQLITE_VERSION`].
+    fn minimum_for(&self, descriptor: &BackendDescriptor) -> SqliteVersion {
+        self.minimum
+            .or(descriptor.min_sqlite_version)
+            .unwrap_or(MIN_SQLITE_VERSION)
     }
 
     /// The backends this loader would try, in order.
@@ -316,7 +336,7 @@ impl Loader {
                 not_compiled.push(NotCompiled::from(descriptor));
                 continue;
             };
-            match probe(runtime.as_ref(), self.minimum) {
+            match probe(runtime.as_ref(), self.minimum_for(descriptor)) {
                 Ok(sqlite_version) => {
                     tracing::debug!(backend = descriptor.name, %sqlite_version, "loaded SQLite backend");
                     return Ok(LoadedBackend {
@@ -355,7 +375,7 @@ impl Loader {
                 descriptor,
                 probe: descriptor
                     .runtime()
-                    .map(|runtime| probe(runtime.as_ref(), self.minimum)),
+                    .map(|runtime| probe(runtime.as_ref(), self.minimum_for(descriptor))),
             })
             .collect()
     }
@@ -391,7 +411,7 @@ mod tests {
         let error = Loader::new().selected(Some("nope")).load().unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown SQLite backend `nope`: valid names are rusqlite, sqlite, sqlx"
+            "unknown SQLite backend `nope`: valid names are rusqlite, sqlite, sqlx, dqlite"
         );
         let error = Loader::new()
             .selected(None)
@@ -455,14 +475,19 @@ mod tests {
         );
     }
 
-    #[cfg(not(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx")))]
+    #[cfg(not(any(
+        feature = "rusqlite",
+        feature = "sqlite",
+        feature = "sqlx",
+        feature = "dqlite"
+    )))]
     #[test]
     fn no_backend_compiled_in_is_an_error() {
         let error = Loader::new().selected(None).load().unwrap_err();
         assert_eq!(error, LoadError::NoneCompiled);
         assert_eq!(
             error.to_string(),
-            "no SQLite backend is compiled in: enable one of the features `rusqlite`, `sqlite`, `sqlx`"
+            "no SQLite backend is compiled in: enable one of the features `rusqlite`, `sqlite`, `sqlx`, `dqlite`"
         );
         assert!(Loader::new().status().iter().all(|s| s.probe.is_none()));
     }
@@ -482,7 +507,12 @@ mod tests {
         else {
             panic!("expected AllFailed, got {error:?}");
         };
-        let compiled: Vec<&str> = crate::compiled_backends().iter().map(|b| b.name).collect();
+        // Tried: the compiled-in backends of the default preference.
+        let compiled: Vec<&str> = crate::compiled_backends()
+            .iter()
+            .map(|b| b.name)
+            .filter(|name| DEFAULT_PREFERENCE.contains(name))
+            .collect();
         assert_eq!(
             failures.iter().map(|f| f.name).collect::<Vec<_>>(),
             compiled
@@ -518,14 +548,14 @@ mod tests {
     #[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
     #[test]
     fn selection_and_preference_pick_the_named_backend() {
-        for descriptor in crate::compiled_backends() {
+        for descriptor in crate::configured_backends() {
             let loaded = Loader::new()
                 .selected(Some(descriptor.name))
                 .load()
                 .unwrap();
             assert_eq!(loaded.descriptor.name, descriptor.name);
             assert_eq!(loaded.runtime.name(), descriptor.name);
-            assert!(loaded.sqlite_version >= MIN_SQLITE_VERSION);
+            assert!(loaded.sqlite_version >= Loader::new().minimum_for(descriptor));
             let loaded = Loader::new()
                 .selected(None)
                 .preference([descriptor.name])

@@ -4,7 +4,7 @@
 //! thread of this binary reads.
 
 use sqlite_runtime_backends::{
-    ENV_VAR, KNOWN_BACKENDS, LoadError, Loader, compiled_backends, load,
+    DEFAULT_PREFERENCE, ENV_VAR, KNOWN_BACKENDS, LoadError, Loader, compiled_backends, load,
 };
 
 fn set(value: Option<&str>) {
@@ -27,7 +27,7 @@ fn sqlite_runtime_variable_selects_or_rejects_backends() {
     assert!(
         error
             .to_string()
-            .contains("valid names are rusqlite, sqlite, sqlx"),
+            .contains("valid names are rusqlite, sqlite, sqlx, dqlite"),
         "{error}"
     );
 
@@ -44,6 +44,23 @@ fn sqlite_runtime_variable_selects_or_rejects_backends() {
                 assert_eq!(requested, descriptor.name);
                 assert_eq!(feature, descriptor.feature);
             }
+            // A backend that needs configuration and has none (dqlite without
+            // `DQLITE_CLUSTER`) fails its probe, saying what is missing.
+            Err(LoadError::AllFailed { failures, .. }) if !descriptor.is_configured() => {
+                let [failure] = failures.as_slice() else {
+                    panic!(
+                        "{}: one failure expected, got {failures:?}",
+                        descriptor.name
+                    );
+                };
+                let variable = descriptor.config_env.unwrap_or_default();
+                assert!(
+                    failure.reason.to_string().contains(variable),
+                    "{}: {}",
+                    descriptor.name,
+                    failure.reason
+                );
+            }
             Err(other) => panic!("{}: unexpected {other}", descriptor.name),
         }
         // An explicit selection in code overrides the variable.
@@ -53,12 +70,19 @@ fn sqlite_runtime_variable_selects_or_rejects_backends() {
         ));
     }
 
-    // Unset or empty: the first compiled backend in preference order.
+    // Unset or empty: the first compiled backend in the default preference order (dqlite,
+    // which needs a cluster, is tried only when named).
+    let first = compiled_backends()
+        .into_iter()
+        .find(|b| DEFAULT_PREFERENCE.contains(&b.name));
     for value in [None, Some(""), Some("  ")] {
         set(value);
-        match (load(), compiled_backends().first()) {
+        match (load(), first) {
             (Ok(loaded), Some(first)) => assert_eq!(loaded.descriptor.name, first.name),
-            (Err(LoadError::NoneCompiled), None) => {}
+            (Err(LoadError::NoneCompiled), None) => assert!(compiled_backends().is_empty()),
+            (Err(LoadError::AllFailed { failures, .. }), None) => {
+                assert!(failures.is_empty(), "nothing was tried: {failures:?}");
+            }
             (result, first) => panic!("unexpected {result:?} with first compiled {first:?}"),
         }
     }

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 fn sqlrt() -> Command {
     let mut command = Command::cargo_bin("sqlrt").unwrap();
-    command.env_remove("SQLITE_RUNTIME");
+    command
+        .env_remove("SQLITE_RUNTIME")
+        .env_remove("DQLITE_CLUSTER");
     command
 }
 
@@ -55,8 +57,21 @@ fn backends_lists_every_known_backend() {
         .iter()
         .map(|b| b["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["rusqlite", "sqlite", "sqlx"]);
-    for backend in doc["backends"].as_array().unwrap() {
+    assert_eq!(names, ["rusqlite", "sqlite", "sqlx", "dqlite"]);
+    let (local, dqlite) = doc["backends"].as_array().unwrap().split_at(3);
+    // Without DQLITE_CLUSTER the dqlite backend is compiled in and says what it lacks.
+    let dqlite = &dqlite[0];
+    assert_eq!(dqlite["compiled"], true);
+    assert_eq!(dqlite["loaded"], false);
+    assert_eq!(dqlite["config"]["DQLITE_CLUSTER"], serde_json::Value::Null);
+    assert!(
+        dqlite["error"]
+            .as_str()
+            .unwrap()
+            .contains("DQLITE_CLUSTER is not set"),
+        "{dqlite}"
+    );
+    for backend in local {
         assert_eq!(backend["compiled"], true);
         assert_eq!(backend["loaded"], true, "{backend}");
         assert!(
@@ -85,7 +100,7 @@ fn backends_lists_every_known_backend() {
 fn unknown_backend_is_one_line_listing_valid_names() {
     let stderr = error_of(sqlrt().args(["backends", "--backend", "oracle"]));
     assert!(
-        stderr.contains("valid names are rusqlite, sqlite, sqlx"),
+        stderr.contains("valid names are rusqlite, sqlite, sqlx, dqlite"),
         "{stderr}"
     );
     let stderr = error_of(sqlrt().arg("actors").arg(".").env("SQLITE_RUNTIME", "nope"));

@@ -11,8 +11,8 @@ use crate::args::{GlobalArgs, RootArgs};
 use crate::output::{one_line, print_json};
 
 pub fn run(global: &GlobalArgs, args: &RootArgs) -> Result<ExitCode, CliError> {
-    check_root(&args.root)?;
     let runtime = runtime(global)?;
+    check_root(&args.root, runtime.as_ref())?;
     let report = inspect_root(runtime.as_ref(), &args.root)?;
     if global.json {
         let actors: Vec<_> = report

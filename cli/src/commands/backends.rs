@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use serde_json::json;
+use sqlite_runtime_backends::BackendDescriptor;
 
 use super::{CliError, loader, selected_backends};
 use crate::args::GlobalArgs;
@@ -28,6 +29,7 @@ pub fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
                     "name": status.descriptor.name,
                     "binding": status.descriptor.binding,
                     "feature": status.descriptor.feature,
+                    "config": config(status.descriptor).map(|(var, value)| json!({ var: value })),
                     "compiled": status.descriptor.is_compiled(),
                     "loaded": loaded,
                     "sqlite_version": version,
@@ -65,8 +67,27 @@ pub fn run(global: &GlobalArgs) -> Result<ExitCode, CliError> {
             status.descriptor.name, status.descriptor.binding, version
         );
     }
+    for (var, value) in statuses
+        .iter()
+        .filter_map(|status| config(status.descriptor))
+    {
+        match value {
+            Some(value) => println!("{var}={value}"),
+            None => println!("{var} is not set"),
+        }
+    }
     if let Err(error) = chosen {
         println!("load() fails: {error}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The variable that configures a backend (dqlite's cluster) and its value, for a
+/// compiled-in backend that has one.
+fn config(descriptor: &BackendDescriptor) -> Option<(&'static str, Option<String>)> {
+    let var = descriptor.config_env.filter(|_| descriptor.is_compiled())?;
+    Some((
+        var,
+        std::env::var(var).ok().filter(|value| !value.is_empty()),
+    ))
 }

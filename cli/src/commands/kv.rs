@@ -34,12 +34,12 @@ fn entry_json(key: &[u8], value: &[u8]) -> Value {
 }
 
 pub fn run(global: &GlobalArgs, args: &KvArgs) -> Result<ExitCode, CliError> {
-    check_root(&args.root)?;
     fs_driver::check_actor_id(&args.actor)
         .map_err(|reason| format!("invalid actor id {:?}: {reason}", args.actor))?;
     // Parse every argument before touching the root: bad input changes nothing.
     let request = Request::parse(args)?;
     let runtime = runtime(global)?;
+    check_root(&args.root, runtime.as_ref())?;
     let output = match request {
         Request::Read(read) => {
             if args.create {

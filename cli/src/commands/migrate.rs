@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use fs_driver::{MigrationOptions, migrate_legacy};
 use serde_json::json;
+use sqlite_runtime::Capability;
 
 use super::root::check_root;
 use super::{CliError, runtime};
@@ -12,8 +13,15 @@ use crate::args::{GlobalArgs, MigrateArgs};
 use crate::output::{one_line, print_json, spinner};
 
 pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<ExitCode, CliError> {
-    check_root(&args.root)?;
     let runtime = runtime(global)?;
+    if !runtime.capabilities().has(Capability::LocalFiles) {
+        return Err(format!(
+            "the legacy migration reads a local root's state files; backend `{}` keeps no local files",
+            runtime.name()
+        )
+        .into());
+    }
+    check_root(&args.root, runtime.as_ref())?;
     let spinner = spinner("migrating legacy state files", global.json, global.quiet);
     spinner.enable_steady_tick(Duration::from_millis(100));
     let report = migrate_legacy(

@@ -1,11 +1,19 @@
-//! Storage roots on the command line: they must exist and be directories.
+//! Storage roots on the command line: they must exist and be directories (on a backend
+//! whose databases are local files).
 
 use std::path::Path;
 
+use sqlite_runtime::{Capability, SqliteRuntime};
+
 use super::CliError;
 
-/// Fails with one clear line unless `root` is an existing directory.
-pub fn check_root(root: &Path) -> Result<(), CliError> {
+/// Fails with one clear line unless `root` is an existing directory; on a backend
+/// without local files any root is a name.
+pub fn check_root(root: &Path, runtime: &dyn SqliteRuntime) -> Result<(), CliError> {
+    if !runtime.capabilities().has(Capability::LocalFiles) {
+        // On a remote engine the root only names databases there.
+        return Ok(());
+    }
     match std::fs::metadata(root) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(format!("storage root `{}` is not a directory", root.display()).into()),
