@@ -183,15 +183,36 @@ impl Cluster {
     }
 
     /// A registered connection to the leader reached through `node`, or why not.
+    ///
+    /// Discovery waits for an answer no longer than the connect timeout: a healthy node
+    /// answers LEADER and CLIENT at once, while a stopped one (whose kernel still accepts
+    /// connections) would otherwise hold each attempt for a whole request timeout.
     fn probe(&self, node: &str) -> std::result::Result<Connection, String> {
-        let mut connection = Connection::connect(node, &self.options).map_err(describe)?;
+        let request_timeout = self.options.get_request_timeout();
+        let discovery = self
+            .options
+            .clone()
+            .request_timeout(request_timeout.min(self.options.get_connect_timeout()));
+        let mut connection = self.probe_with(node, &discovery)?;
+        connection
+            .set_request_timeout(request_timeout)
+            .map_err(describe)?;
+        Ok(connection)
+    }
+
+    fn probe_with(
+        &self,
+        node: &str,
+        options: &ConnectOptions,
+    ) -> std::result::Result<Connection, String> {
+        let mut connection = Connection::connect(node, options).map_err(describe)?;
         let leader = match connection.leader().map_err(describe)? {
             None => return Err("knows of no leader".to_owned()),
             Some(leader) if leader.address == node => return register(connection),
             Some(leader) => leader,
         };
         drop(connection);
-        let mut connection = Connection::connect(&leader.address, &self.options)
+        let mut connection = Connection::connect(&leader.address, options)
             .map_err(|error| format!("names leader {}: {}", leader.address, describe(error)))?;
         match connection.leader().map_err(describe)? {
             Some(confirmed) if confirmed.address == leader.address => register(connection),

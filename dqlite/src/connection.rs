@@ -60,6 +60,15 @@ impl Connection {
         })
     }
 
+    /// Changes the request timeout of this connection from now on (leader discovery
+    /// asks with a short one, then works with the configured one).
+    pub(crate) fn set_request_timeout(&mut self, timeout: std::time::Duration) -> Result<()> {
+        let node = self.transport.node().to_owned();
+        self.transport.set_timeout(timeout).map_err(|source| {
+            crate::error::fault_error(crate::error::Fault::NotSent { node, source })
+        })
+    }
+
     /// The address this connection dialled.
     pub fn address(&self) -> &str {
         self.transport.node()

@@ -66,6 +66,15 @@ impl Transport {
         })
     }
 
+    /// Changes how long one read or write may block from now on.
+    pub(crate) fn set_timeout(&mut self, timeout: std::time::Duration) -> io::Result<()> {
+        let stream = self.reader.get_ref();
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        self.timeout = timeout;
+        Ok(())
+    }
+
     /// The address this transport dialled.
     pub(crate) fn node(&self) -> &str {
         &self.node

@@ -101,6 +101,9 @@ pub struct Node {
 pub struct TestCluster {
     /// The nodes, the bootstrap node first.
     pub nodes: Vec<Node>,
+    /// Keepers of nodes that were restarted: kept until the end, since a keeper whose
+    /// pipe closes removes its node's directory, which the restarted node now uses.
+    retired: Vec<Node>,
     dir: tempfile::TempDir,
 }
 
@@ -115,6 +118,7 @@ impl TestCluster {
         let ports = free_ports(6);
         let mut cluster = TestCluster {
             nodes: Vec::new(),
+            retired: Vec::new(),
             dir,
         };
         let first = format!("127.0.0.1:{}", ports[0]);
@@ -259,6 +263,56 @@ impl TestCluster {
         assert!(status.success(), "kill -s {signal} {}", node.pid);
     }
 
+    /// Starts node `index` again on its data after it was killed (it rejoins on its own)
+    /// and waits until the cluster has three voters again.
+    pub fn restart(&mut self, index: usize) {
+        let (address, api) = (
+            self.nodes[index].address.clone(),
+            self.nodes[index].api.clone(),
+        );
+        let node = self.spawn(index, address, api, None);
+        let old = std::mem::replace(&mut self.nodes[index], node);
+        self.retired.push(old);
+        self.wait_for(
+            Duration::from_secs(30),
+            "three voters after a restart",
+            |c| c.voters() == 3,
+        );
+    }
+
+    /// The index of the leader (waiting up to `limit` for one).
+    pub fn leader_index(&self, limit: Duration) -> usize {
+        self.wait_for(limit, "leader", |c| c.leader_address().is_some());
+        let leader = self.leader_address().expect("a leader");
+        self.index_of(&leader)
+    }
+
+    /// Makes node `index` the leader (a leadership transfer), waiting until it is.
+    pub fn transfer_leadership(&self, index: usize) {
+        let target = self.nodes[index].address.clone();
+        self.wait_for(Duration::from_secs(30), "leadership transfer", |c| {
+            let Some(leader) = c.leader_address() else {
+                return false;
+            };
+            if leader == target {
+                return true;
+            }
+            let transferred =
+                Connection::connect(&leader, &test_options()).and_then(|mut leader| {
+                    let id = leader
+                        .cluster_nodes()?
+                        .into_iter()
+                        .find(|node| node.address == target)
+                        .map_or(0, |node| node.id);
+                    leader.transfer_leadership(id)
+                });
+            if transferred.is_err() {
+                thread::sleep(Duration::from_millis(200));
+            }
+            false
+        });
+    }
+
     /// The nodes' logs, for failure messages.
     pub fn logs(&self) -> String {
         let mut all = String::new();
@@ -285,7 +339,8 @@ impl TestCluster {
 
 impl Drop for TestCluster {
     fn drop(&mut self) {
-        for node in &mut self.nodes {
+        // Retired keepers last: closing them removes directories the live nodes use.
+        for node in self.nodes.iter_mut().chain(self.retired.iter_mut()) {
             let _ = Command::new("sh")
                 .args([
                     "-c",
