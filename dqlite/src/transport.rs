@@ -116,6 +116,7 @@ impl Transport {
             self.input = Vec::new();
         }
         self.input.clear();
+        quick_ack(self.reader.get_ref());
         let mut header = [0; HEADER_LEN];
         if let Err(source) = self.reader.read_exact(&mut header) {
             return Err(self.lost(source));
@@ -238,6 +239,32 @@ fn dial(address: &str, options: &ConnectOptions) -> io::Result<TcpStream> {
         )
     }))
 }
+
+/// Asks the kernel to acknowledge what arrives at once rather than after its
+/// delayed-ACK timer. A dqlite node writes a response of several parts without
+/// `TCP_NODELAY`: its second part waits for the ACK of the first, which a client with
+/// nothing to send would otherwise delay by 40 ms (a 100-row query took 44 ms instead
+/// of 1). Linux turns quick-ACK mode off again by itself, so it is set before every
+/// response.
+#[cfg(target_os = "linux")]
+fn quick_ack(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor, and a c_int option value that outlives the
+    // call. A failure only costs latency, so it is ignored.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&raw const on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn quick_ack(_stream: &TcpStream) {}
 
 #[cfg(test)]
 mod tests {
