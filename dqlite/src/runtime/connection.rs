@@ -5,7 +5,7 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlite_runtime::raw::{
     RawConnection, RawRow, RawRowVisitor, RawValue, StatementCache, StatementWork,
@@ -21,7 +21,9 @@ use crate::error::refused;
 use crate::sql_scan::{self, ParamNames, StatementKind};
 use crate::statement::Statement;
 
+use super::busy::BusyWait;
 use super::errors::{Role, classify_failure};
+use super::settings::{CONNECTION_PRAGMAS, Settings, apply_settings};
 use super::statement::DqliteStatement;
 use super::tracking::{PROBE_SQL, Probe, TxState};
 
@@ -34,32 +36,9 @@ const SQLITE_BUSY: i32 = 5;
 /// (SQLite does not call its busy handler for it either).
 const SQLITE_BUSY_SNAPSHOT: i32 = 517;
 
-/// The pauses between attempts of a statement that found the database locked, as
-/// SQLite's busy handler sleeps (but capped lower: each attempt is a round trip, not a
-/// lock check), until the busy timeout has passed.
-const BUSY_PAUSES_MS: [u64; 7] = [1, 2, 5, 10, 15, 20, 25];
-
 /// The server's statements with SQLite's own counters (the `sqlite_stmt` virtual table,
 /// `SQLITE_ENABLE_STMTVTAB`, which Debian's and Ubuntu's SQLite have).
 const STATS_SQL: &str = "SELECT sql, run, reprep FROM sqlite_stmt";
-
-/// Pragmas that set something of the connection (not of the database): run again, as
-/// the caller last ran them, on every new connection, so that a reconnection is not
-/// seen. Database settings (`user_version`, `journal_mode`, ...) live in the database.
-const CONNECTION_PRAGMAS: &[&str] = &[
-    "automatic_index",
-    "busy_timeout",
-    "cache_size",
-    "case_sensitive_like",
-    "cell_size_check",
-    "foreign_keys",
-    "ignore_check_constraints",
-    "query_only",
-    "recursive_triggers",
-    "reverse_unordered_selects",
-    "temp_store",
-    "trusted_schema",
-];
 
 /// Whether a prepared statement returns rows: not known yet (a pragma not run yet).
 const ROWS_UNKNOWN: u8 = 0;
@@ -86,44 +65,6 @@ pub(crate) struct Prepared {
 
 /// The schema version of a statement not run yet (it was just compiled).
 const SCHEMA_UNKNOWN: i64 = i64::MIN;
-
-/// The settings every server connection gets from [`OpenOptions`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Settings {
-    busy_timeout: Duration,
-    foreign_keys: bool,
-    query_only: bool,
-}
-
-impl Settings {
-    /// What `options` ask of a connection: the busy timeout and foreign keys as every
-    /// backend applies them, and `query_only` for read-only (and immutable) opens.
-    /// Journal mode and `synchronous` belong to dqlite.
-    pub(crate) fn new(options: &OpenOptions) -> Self {
-        Settings {
-            busy_timeout: options.busy_timeout_value(),
-            foreign_keys: options.foreign_keys_value(),
-            query_only: options.is_read_only(),
-        }
-    }
-
-    /// The statements applying the settings, for one EXEC_SQL. The last one,
-    /// `busy_timeout` (dqlite never waits for a lock itself: the client waits this
-    /// long), returns the new value as a row, so the server answers "a row" once it has
-    /// applied it.
-    pub(crate) fn sql(&self) -> String {
-        format!(
-            "PRAGMA foreign_keys = {};{} PRAGMA busy_timeout = {}",
-            if self.foreign_keys { "ON" } else { "OFF" },
-            if self.query_only {
-                " PRAGMA query_only = ON;"
-            } else {
-                ""
-            },
-            self.busy_timeout.as_millis()
-        )
-    }
-}
 
 /// What one request runs: a prepared statement with its values, or SQL text.
 #[derive(Clone, Copy)]
@@ -601,24 +542,6 @@ impl DqliteConnection {
     }
 }
 
-/// Applies the settings and the replayed pragmas to a new server connection.
-fn apply_settings(
-    link: &mut Connection,
-    settings: &Settings,
-    replay: &[(String, String)],
-) -> Result<()> {
-    let statements =
-        std::iter::once(settings.sql()).chain(replay.iter().map(|(_, sql)| sql.clone()));
-    for sql in statements {
-        match link.exec_sql(&sql, Params::NONE) {
-            // A setter that returns the new value was applied all the same.
-            Err(error) if error.extended_code() != Some(SQLITE_ROW) => return Err(error),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 fn remember(rows: Option<&AtomicU8>, value: u8) {
     if let Some(rows) = rows {
         rows.store(value, Ordering::Relaxed);
@@ -633,44 +556,6 @@ fn connection_gone() -> Error {
         "the connection to the dqlite leader was lost",
     )
     .with_backend(crate::error::BACKEND)
-}
-
-/// Waiting out a locked database, as SQLite's busy handler does.
-#[derive(Debug)]
-struct BusyWait {
-    started: Instant,
-    timeout: Duration,
-    pauses: usize,
-}
-
-impl BusyWait {
-    fn new(timeout: Duration) -> Self {
-        BusyWait {
-            started: Instant::now(),
-            timeout,
-            pauses: 0,
-        }
-    }
-
-    /// Sleeps before the next attempt; `false` once the timeout has passed.
-    fn pause(&mut self) -> bool {
-        let elapsed = self.started.elapsed();
-        let Some(left) = self
-            .timeout
-            .checked_sub(elapsed)
-            .filter(|left| !left.is_zero())
-        else {
-            return false;
-        };
-        let pause = BUSY_PAUSES_MS
-            .get(self.pauses)
-            .or(BUSY_PAUSES_MS.last())
-            .copied()
-            .unwrap_or(1);
-        std::thread::sleep(Duration::from_millis(pause).min(left));
-        self.pauses += 1;
-        true
-    }
 }
 
 impl RawConnection for DqliteConnection {
@@ -775,51 +660,5 @@ impl RawConnection for DqliteConnection {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_follow_the_options() {
-        let defaults = Settings::new(&OpenOptions::new());
-        assert_eq!(
-            defaults.sql(),
-            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000"
-        );
-        let custom = Settings::new(
-            &OpenOptions::new()
-                .foreign_keys(false)
-                .read_only(true)
-                .busy_timeout(Duration::ZERO),
-        );
-        assert_eq!(
-            custom.sql(),
-            "PRAGMA foreign_keys = OFF; PRAGMA query_only = ON; PRAGMA busy_timeout = 0"
-        );
-        assert!(Settings::new(&OpenOptions::new().immutable(true)).query_only);
-        assert_eq!(sqlite_scan_pieces(&defaults.sql()), 2);
-    }
-
-    fn sqlite_scan_pieces(sql: &str) -> usize {
-        sql_scan::split(sql).len()
-    }
-
-    #[test]
-    fn busy_waits_last_the_timeout() {
-        let mut none = BusyWait::new(Duration::ZERO);
-        assert!(!none.pause());
-        let started = Instant::now();
-        let mut wait = BusyWait::new(Duration::from_millis(60));
-        let mut pauses = 0;
-        while wait.pause() {
-            pauses += 1;
-        }
-        let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(60), "{waited:?}");
-        assert!(waited < Duration::from_millis(500), "{waited:?}");
-        assert!(pauses >= 5, "{pauses}");
     }
 }

@@ -41,8 +41,10 @@
 //! [`ErrorKind::Unavailable`]: sqlite_runtime::ErrorKind::Unavailable
 //! [`ErrorKind::OutcomeUnknown`]: sqlite_runtime::ErrorKind::OutcomeUnknown
 
+mod busy;
 mod connection;
 mod errors;
+mod settings;
 mod statement;
 mod tracking;
 
