@@ -61,6 +61,6 @@ pub use descriptor::{
 };
 pub use loader::{
     BackendFailure, BackendStatus, DEFAULT_PREFERENCE, ENV_VAR, LoadError, LoadedBackend, Loader,
-    MIN_SQLITE_VERSION, NotCompiled, ProbeError, compiled_backend, load, probe,
+    MIN_SQLITE_VERSION, NotCompiled, PROBE_DATABASE, ProbeError, compiled_backend, load, probe,
 };
 pub use version::{ParseVersionError, SqliteVersion};
