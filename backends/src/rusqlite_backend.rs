@@ -58,7 +58,7 @@ fn connect(target: &Target, options: &OpenOptions) -> Result<RusqliteConnection>
         Target::File(_) => Connection::open_with_flags(options.sqlite_filename(target), flags),
     }
     .map_err(to_error)?;
-    connection.set_prepared_statement_cache_capacity(options.statement_cache_capacity_value());
+    connection.set_prepared_statement_cache_capacity(options.statement_cache_capacity);
     Ok(RusqliteConnection(connection))
 }
 
@@ -266,7 +266,7 @@ mod tests {
             .flatten()
             .map(|e| (e.kind(), e.backend(), e.message().to_owned()));
         let message = "a column name is not valid UTF-8".to_owned();
-        assert_eq!(described, Some((ErrorKind::Corrupt, NAME, message)));
+        assert_eq!(described, Some((ErrorKind::Corrupt, Some(NAME), message)));
         let error = db.all("SELECT * FROM t", Params::NONE).err();
         assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Corrupt));
         assert_eq!(

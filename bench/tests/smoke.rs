@@ -9,7 +9,7 @@ use sqlrt_bench::{BenchConfig, SyncLevel, VariantKind, Workload, available_varia
 fn every_variant_runs_every_workload() {
     let config = BenchConfig::tiny();
     let variants = available_variants(&config).unwrap();
-    let compiled = sqlite_runtime_backends::compiled_backends().len();
+    let compiled = sqlite_runtime_backends::configured_backends().len();
     assert_eq!(variants.len(), 1 + compiled + 2, "{variants:?}");
 
     let report = run(&config, &mut |_| {}).unwrap();

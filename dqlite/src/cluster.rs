@@ -188,11 +188,11 @@ impl Cluster {
     /// answers LEADER and CLIENT at once, while a stopped one (whose kernel still accepts
     /// connections) would otherwise hold each attempt for a whole request timeout.
     fn probe(&self, node: &str) -> std::result::Result<Connection, String> {
-        let request_timeout = self.options.get_request_timeout();
+        let request_timeout = self.options.request_timeout;
         let discovery = self
             .options
             .clone()
-            .request_timeout(request_timeout.min(self.options.get_connect_timeout()));
+            .request_timeout(request_timeout.min(self.options.connect_timeout));
         let mut connection = self.probe_with(node, &discovery)?;
         connection
             .set_request_timeout(request_timeout)

@@ -213,7 +213,7 @@ mod tests {
             ErrorKind::Constraint(ConstraintKind::PrimaryKey)
         );
         assert_eq!(error.extended_code(), Some(1555));
-        assert_eq!(error.backend(), "dqlite");
+        assert_eq!(error.backend(), Some("dqlite"));
         assert_eq!(error.message(), "UNIQUE constraint failed: kv.key");
         assert_eq!(failure_error(1, "syntax").kind(), ErrorKind::Sql);
         let not_leader = failure_error(10250, "not leader");

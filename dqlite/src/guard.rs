@@ -119,7 +119,7 @@ mod tests {
         assert!(check_sql("SELECT 1;", SqlUse::OneStatement).is_ok());
         let multi = check_sql("SELECT 1; SELECT 2", SqlUse::OneStatement).unwrap_err();
         assert_eq!(multi.kind(), ErrorKind::Misuse);
-        assert_eq!(multi.backend(), "dqlite");
+        assert_eq!(multi.backend(), Some("dqlite"));
         assert!(
             check_sql(
                 "CREATE TABLE t(x); INSERT INTO t VALUES (1)",

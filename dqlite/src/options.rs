@@ -20,13 +20,19 @@ use crate::error::refused;
 /// let options = ConnectOptions::new()
 ///     .connect_timeout(Duration::from_millis(500))
 ///     .request_timeout(Duration::from_secs(2));
-/// assert_eq!(options.get_request_timeout(), Duration::from_secs(2));
+/// assert_eq!(options.request_timeout, Duration::from_secs(2));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConnectOptions {
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    max_response_size: usize,
+    /// How long a TCP connect may take (see [`connect_timeout`](Self::connect_timeout)).
+    pub connect_timeout: Duration,
+    /// How long one read or write may block (see
+    /// [`request_timeout`](Self::request_timeout)).
+    pub request_timeout: Duration,
+    /// The largest response body accepted (see
+    /// [`max_response_size`](Self::max_response_size)).
+    pub max_response_size: usize,
 }
 
 impl ConnectOptions {
@@ -67,21 +73,7 @@ impl ConnectOptions {
         self
     }
 
-    /// The connect timeout.
-    pub fn get_connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
-    /// The request timeout.
-    pub fn get_request_timeout(&self) -> Duration {
-        self.request_timeout
-    }
-
-    /// The largest response body accepted.
-    pub fn get_max_response_size(&self) -> usize {
-        self.max_response_size
-    }
-
+    /// Refuses zero timeouts.
     pub(crate) fn validate(&self) -> Result<()> {
         if self.connect_timeout.is_zero() || self.request_timeout.is_zero() {
             return Err(refused(

@@ -47,8 +47,8 @@ impl Transport {
         let stream = dial(address, options).map_err(connect_fault)?;
         let setup = |stream: &TcpStream| -> io::Result<()> {
             stream.set_nodelay(true)?;
-            stream.set_read_timeout(Some(options.get_request_timeout()))?;
-            stream.set_write_timeout(Some(options.get_request_timeout()))?;
+            stream.set_read_timeout(Some(options.request_timeout))?;
+            stream.set_write_timeout(Some(options.request_timeout))?;
             // The handshake: one word, which the server does not answer.
             let mut writer = stream;
             writer.write_all(&PROTOCOL_VERSION.to_le_bytes())
@@ -60,8 +60,8 @@ impl Transport {
             node: address.to_owned(),
             output: Vec::new(),
             input: Vec::new(),
-            max_response_size: options.get_max_response_size(),
-            timeout: options.get_request_timeout(),
+            max_response_size: options.max_response_size,
+            timeout: options.request_timeout,
             broken: None,
         })
     }
@@ -227,7 +227,7 @@ fn dial(address: &str, options: &ConnectOptions) -> io::Result<TcpStream> {
     let mut last = None;
     let addresses: Vec<SocketAddr> = address.to_socket_addrs()?.collect();
     for socket_address in addresses {
-        match TcpStream::connect_timeout(&socket_address, options.get_connect_timeout()) {
+        match TcpStream::connect_timeout(&socket_address, options.connect_timeout) {
             Ok(stream) => return Ok(stream),
             Err(error) => last = Some(error),
         }

@@ -268,7 +268,7 @@ fn server_errors_map_to_kinds() {
     let syntax = db.exec_sql("SELEKT 1", Params::NONE).unwrap_err();
     assert_eq!(syntax.kind(), ErrorKind::Sql);
     assert_eq!(syntax.extended_code(), Some(1));
-    assert_eq!(syntax.backend(), "dqlite");
+    assert_eq!(syntax.backend(), Some("dqlite"));
     assert!(syntax.message().contains("syntax error"), "{syntax}");
 
     let missing = db.prepare("SELECT * FROM nowhere").unwrap_err();

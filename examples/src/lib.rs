@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn counters_work_on_every_backend() -> Result<()> {
-        for backend in sqlite_runtime_backends::compiled_backends() {
+        for backend in sqlite_runtime_backends::configured_backends() {
             let Some(runtime) = backend.runtime() else {
                 continue;
             };

@@ -144,7 +144,7 @@ impl fmt::Display for ErrorKind {
 #[derive(Debug, thiserror::Error)]
 pub struct Error {
     kind: ErrorKind,
-    backend: &'static str,
+    backend: Option<&'static str>,
     extended_code: Option<i32>,
     message: String,
     path: Option<PathBuf>,
@@ -159,7 +159,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
-            backend: "",
+            backend: None,
             extended_code: None,
             message: message.into(),
             path: None,
@@ -177,7 +177,7 @@ impl Error {
     ) -> Self {
         Error {
             kind: ErrorKind::from_sqlite_code(extended_code),
-            backend,
+            backend: Some(backend),
             extended_code: Some(extended_code),
             message: message.into(),
             path: None,
@@ -201,7 +201,7 @@ impl Error {
 
     /// Sets the backend that produced the error.
     pub fn with_backend(mut self, backend: &'static str) -> Self {
-        self.backend = backend;
+        self.backend = Some(backend);
         self
     }
 
@@ -255,8 +255,8 @@ impl Error {
         self.kind.is_retryable()
     }
 
-    /// The backend that reported the error, or `""` when it came from this crate.
-    pub fn backend(&self) -> &'static str {
+    /// The backend that reported the error; `None` when it came from this crate.
+    pub fn backend(&self) -> Option<&'static str> {
         self.backend
     }
 
@@ -278,8 +278,8 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.backend.is_empty() {
-            write!(f, "{}: ", self.backend)?;
+        if let Some(backend) = self.backend {
+            write!(f, "{backend}: ")?;
         }
         write!(f, "{}", self.kind)?;
         if let Some(path) = &self.path {

@@ -135,17 +135,28 @@ impl Synchronous {
 /// assert_eq!(options.effective_journal_mode(&Target::Memory), None);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OpenOptions {
-    read_only: bool,
-    create: bool,
-    busy_timeout: Duration,
-    /// `None`: leave the file's journal mode as it is.
-    journal_mode: Option<JournalMode>,
-    synchronous: Synchronous,
-    foreign_keys: bool,
-    statement_cache_capacity: usize,
-    immutable: bool,
-    read_only_shm: bool,
+    /// Open read-only (see [`read_only`](Self::read_only)).
+    pub read_only: bool,
+    /// Create the file when missing (see [`create`](Self::create)).
+    pub create: bool,
+    /// How long a statement waits for a lock (see [`busy_timeout`](Self::busy_timeout)).
+    pub busy_timeout: Duration,
+    /// The journal mode for files; `None` leaves the file's as it is (see
+    /// [`journal_mode`](Self::journal_mode), [`keep_journal_mode`](Self::keep_journal_mode)).
+    pub journal_mode: Option<JournalMode>,
+    /// The `synchronous` level (see [`synchronous`](Self::synchronous)).
+    pub synchronous: Synchronous,
+    /// Whether foreign keys are enforced (see [`foreign_keys`](Self::foreign_keys)).
+    pub foreign_keys: bool,
+    /// Prepared statements kept per connection (see
+    /// [`statement_cache_capacity`](Self::statement_cache_capacity)).
+    pub statement_cache_capacity: usize,
+    /// Open as immutable (see [`immutable`](Self::immutable)).
+    pub immutable: bool,
+    /// Open the `-shm` read-only (see [`read_only_shm`](Self::read_only_shm)).
+    pub read_only_shm: bool,
 }
 
 impl Default for OpenOptions {
@@ -247,19 +258,10 @@ impl OpenOptions {
         self
     }
 
-    /// Whether the database is opened read-only (also when [`immutable`](Self::immutable)).
+    /// Whether the database is opened read-only: [`read_only`](Self::read_only), or
+    /// [`immutable`](Self::immutable).
     pub fn is_read_only(&self) -> bool {
         self.read_only || self.immutable
-    }
-
-    /// Whether the file is opened as immutable.
-    pub fn is_immutable(&self) -> bool {
-        self.immutable
-    }
-
-    /// Whether the `-shm` file is opened read-only.
-    pub fn is_read_only_shm(&self) -> bool {
-        self.read_only_shm
     }
 
     /// The name to hand `sqlite3_open_v2` together with `SQLITE_OPEN_URI`: `:memory:`
@@ -307,26 +309,6 @@ impl OpenOptions {
     /// Whether a missing file is created (never when read-only).
     pub fn creates(&self) -> bool {
         self.create && !self.read_only
-    }
-
-    /// The busy timeout.
-    pub fn busy_timeout_value(&self) -> Duration {
-        self.busy_timeout
-    }
-
-    /// The `synchronous` level.
-    pub fn synchronous_value(&self) -> Synchronous {
-        self.synchronous
-    }
-
-    /// Whether foreign keys are enforced.
-    pub fn foreign_keys_value(&self) -> bool {
-        self.foreign_keys
-    }
-
-    /// The statement cache capacity.
-    pub fn statement_cache_capacity_value(&self) -> usize {
-        self.statement_cache_capacity
     }
 
     /// The journal mode the open will set: `None` for memory databases, for read-only
@@ -383,8 +365,8 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         let options = OpenOptions::new();
-        assert_eq!(options.busy_timeout_value(), Duration::from_millis(5000));
-        assert_eq!(options.synchronous_value(), Synchronous::Full);
+        assert_eq!(options.busy_timeout, Duration::from_millis(5000));
+        assert_eq!(options.synchronous, Synchronous::Full);
         assert!(options.creates());
         assert_eq!(
             options.setup_sql(&Target::file("x.db")),

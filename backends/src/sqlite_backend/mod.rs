@@ -52,7 +52,7 @@ impl SqliteRuntime for SqliteCrateRuntime {
     fn open(&self, target: &Target, options: &OpenOptions) -> Result<Box<dyn SqliteDatabase>> {
         let database = KitDatabase::open(NAME, target, options, || {
             let connection = open_connection(target, options)?;
-            let capacity = options.statement_cache_capacity_value();
+            let capacity = options.statement_cache_capacity;
             Ok(CrateConnection(Handle::new(connection, |_| {
                 StatementCache::new(capacity)
             })))

@@ -254,7 +254,7 @@ fn errors_carry_extended_codes() -> Result<()> {
     assert_eq!(error.and_then(|e| e.extended_code()), Some(2067));
     let error = db.run("SELEC 1", Params::NONE).err();
     assert_eq!(error.as_ref().map(|e| e.kind()), Some(ErrorKind::Sql));
-    assert_eq!(error.map(|e| e.backend()), Some("sqlite"));
+    assert_eq!(error.and_then(|e| e.backend()), Some("sqlite"));
     let error = db.exec("SELECT * FROM missing").err();
     assert_eq!(error.map(|e| e.kind()), Some(ErrorKind::Sql));
     Ok(())

@@ -17,13 +17,13 @@ use sqlx::sqlite::SqliteConnectOptions;
 pub(super) fn connect_options(target: &Target, options: &OpenOptions) -> SqliteConnectOptions {
     // sqlx panics on a busy timeout above i32::MAX ms; SQLite could not use more.
     let busy_timeout = options
-        .busy_timeout_value()
+        .busy_timeout
         .min(Duration::from_millis(i32::MAX as u64));
     SqliteConnectOptions::new()
         .filename(options.sqlite_filename(target))
         .read_only(options.is_read_only())
         .create_if_missing(options.creates())
         .busy_timeout(busy_timeout)
-        .statement_cache_capacity(options.statement_cache_capacity_value())
-        .foreign_keys(options.foreign_keys_value())
+        .statement_cache_capacity(options.statement_cache_capacity)
+        .foreign_keys(options.foreign_keys)
 }

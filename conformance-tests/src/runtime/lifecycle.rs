@@ -33,7 +33,7 @@ pub(crate) fn lifecycle_closed_database_rejects_everything(cx: &Context) -> Case
         for error in &errors {
             assert_kind(error, ErrorKind::Closed);
             assert!(!error.is_retryable());
-            assert_eq!(error.backend(), cx.runtime().name());
+            assert_eq!(error.backend(), Some(cx.runtime().name()));
         }
         db.close()?;
         db.close()?;

@@ -105,7 +105,7 @@ impl DqliteConnection {
         target: &Target,
         options: &OpenOptions,
     ) -> Result<Self> {
-        let capacity = options.statement_cache_capacity_value();
+        let capacity = options.statement_cache_capacity;
         let mut connection = DqliteConnection {
             cluster,
             patience,

@@ -171,7 +171,7 @@ mod tests {
             let commit = classify_failure(error, Role::Commit);
             assert_eq!(commit.error.kind(), ErrorKind::OutcomeUnknown);
             assert_eq!(commit.error.extended_code(), code, "the code is kept");
-            assert_eq!(commit.error.backend(), "dqlite");
+            assert_eq!(commit.error.backend(), Some("dqlite"));
             assert!(commit.reconnect);
         }
         let inside = classify_failure(lost(), Role::NoCommit);

@@ -316,7 +316,7 @@ mod tests {
             for target in [Target::Memory, Target::file("kv.db")] {
                 let error = runtime.open(&target, &OpenOptions::new()).err().unwrap();
                 assert_eq!(error.kind(), ErrorKind::CannotOpen);
-                assert_eq!(error.backend(), "dqlite");
+                assert_eq!(error.backend(), Some("dqlite"));
                 assert!(error.to_string().contains(says), "{error}");
             }
         }
@@ -345,6 +345,6 @@ mod tests {
         assert_eq!(error.kind(), ErrorKind::Unavailable);
         assert!(error.is_retryable());
         assert!(error.to_string().contains(&address), "{error}");
-        assert_eq!(error.backend(), "dqlite");
+        assert_eq!(error.backend(), Some("dqlite"));
     }
 }

@@ -43,8 +43,8 @@ impl Settings {
     /// Journal mode and `synchronous` belong to dqlite.
     pub(crate) fn new(options: &OpenOptions) -> Self {
         Settings {
-            busy_timeout: options.busy_timeout_value(),
-            foreign_keys: options.foreign_keys_value(),
+            busy_timeout: options.busy_timeout,
+            foreign_keys: options.foreign_keys,
             query_only: options.is_read_only(),
         }
     }

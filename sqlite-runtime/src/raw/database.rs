@@ -52,7 +52,7 @@ impl<C: RawConnection> KitDatabase<C> {
         let mut database = KitDatabase {
             connection: Some(connection),
             context,
-            capacity: options.statement_cache_capacity_value(),
+            capacity: options.statement_cache_capacity,
             buffer: RowBuffer::default(),
         };
         if !setup.is_empty() {

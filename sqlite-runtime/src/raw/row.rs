@@ -95,7 +95,9 @@ mod tests {
         assert_eq!(names.name(0).ok(), Some("ok"));
         let error = names.name(1).err();
         assert_eq!(
-            error.as_ref().map(|e| (e.kind(), e.backend(), e.message())),
+            error
+                .as_ref()
+                .map(|e| (e.kind(), e.backend().unwrap_or_default(), e.message())),
             Some((
                 ErrorKind::Corrupt,
                 "kit",
