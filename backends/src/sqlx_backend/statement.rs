@@ -2,7 +2,7 @@
 //! (copied once, sqlx's worker needs owned arguments) into slots in parameter order,
 //! then the plan's SQL runs with them.
 
-use sqlite_runtime::raw::{RawRowVisitor, RawStatement};
+use sqlite_runtime::raw::{RawRowVisitor, RawStatement, bind_owned};
 use sqlite_runtime::{Error, ErrorKind, Result, RunResult, Value, ValueRef};
 use sqlx::sqlite::{SqliteArguments, SqliteConnection};
 use sqlx::{Arguments, AssertSqlSafe, Connection, Executor, Sqlite};
@@ -65,15 +65,7 @@ impl RawStatement for SqlxStatement<'_> {
     }
 
     fn bind(&mut self, index: usize, value: ValueRef<'_>) -> Result<()> {
-        let slot = index.checked_sub(1).and_then(|i| self.values.get_mut(i));
-        let slot = slot.ok_or_else(|| {
-            Error::new(
-                ErrorKind::Misuse,
-                format!("parameter index {index} out of range"),
-            )
-        })?;
-        *slot = value.to_owned_value();
-        Ok(())
+        bind_owned(&mut self.values, index, value)
     }
 
     fn rows(&mut self, on_row: &mut RawRowVisitor<'_>) -> Result<()> {

@@ -2,8 +2,8 @@
 //! bound (copied: the request is encoded when the statement runs) into slots in
 //! parameter order, then the statement runs with them.
 
-use sqlite_runtime::raw::{RawRowVisitor, RawStatement};
-use sqlite_runtime::{Error, ErrorKind, Result, Value, ValueRef};
+use sqlite_runtime::raw::{RawRowVisitor, RawStatement, bind_owned};
+use sqlite_runtime::{Result, Value, ValueRef};
 
 use super::connection::{DqliteConnection, Prepared};
 
@@ -44,15 +44,7 @@ impl RawStatement for DqliteStatement<'_> {
     }
 
     fn bind(&mut self, index: usize, value: ValueRef<'_>) -> Result<()> {
-        let slot = index.checked_sub(1).and_then(|i| self.values.get_mut(i));
-        let slot = slot.ok_or_else(|| {
-            Error::new(
-                ErrorKind::Misuse,
-                format!("parameter index {index} out of range"),
-            )
-        })?;
-        *slot = value.to_owned_value();
-        Ok(())
+        bind_owned(&mut self.values, index, value)
     }
 
     fn rows(&mut self, on_row: &mut RawRowVisitor<'_>) -> Result<()> {

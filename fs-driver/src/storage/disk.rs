@@ -2,11 +2,10 @@
 //! `alarms/<id>`, and the lifecycle locks under `locks/`.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sqlite_runtime::Target;
 
-use super::{LifecycleLocks, Storage};
+use super::{AlarmTable, LifecycleLocks, Storage};
 use crate::actor_id::check_actor_id;
 use crate::alarm::{ActorAlarm, decode_alarm, encode_alarm};
 use crate::error::{Error, Result};
@@ -20,7 +19,7 @@ pub(crate) struct DiskStorage {
     layout: Layout,
     locks: Option<ActorLocks>,
     /// The alarm files' contents, read at open and kept in step.
-    alarms: Mutex<HashMap<String, u64>>,
+    alarms: AlarmTable,
 }
 
 impl DiskStorage {
@@ -43,16 +42,12 @@ impl DiskStorage {
             fsutil::remove_stale_temps(&dir, stale_temp_age);
         }
         let locks = ActorLocks::open(&layout.locks_dir());
-        let alarms = Mutex::new(load_alarms(&layout)?);
+        let alarms = AlarmTable::new(load_alarms(&layout)?);
         Ok(DiskStorage {
             layout,
             locks,
             alarms,
         })
-    }
-
-    fn alarms(&self) -> MutexGuard<'_, HashMap<String, u64>> {
-        self.alarms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -90,7 +85,7 @@ impl Storage for DiskStorage {
         ] {
             fsutil::remove_if_exists(&path)?;
         }
-        self.alarms().remove(id);
+        self.alarms.clear(id);
         Ok(())
     }
 
@@ -112,22 +107,22 @@ impl Storage for DiskStorage {
             timestamp,
         };
         fsutil::write_atomic(&self.layout.alarm_path(id), &encode_alarm(&alarm))?;
-        self.alarms().insert(id.to_owned(), timestamp);
+        self.alarms.set(id, timestamp);
         Ok(())
     }
 
     fn clear_alarm(&self, id: &str) -> Result<()> {
         fsutil::remove_if_exists(&self.layout.alarm_path(id))?;
-        self.alarms().remove(id);
+        self.alarms.clear(id);
         Ok(())
     }
 
     fn alarm(&self, id: &str) -> Result<Option<u64>> {
-        Ok(self.alarms().get(id).copied())
+        Ok(self.alarms.get(id))
     }
 
     fn due_alarms(&self, now: u64) -> Result<Vec<(String, u64)>> {
-        Ok(super::due_in(&self.alarms(), now))
+        Ok(self.alarms.due(now))
     }
 
     fn locks(&self) -> Option<&dyn LifecycleLocks> {

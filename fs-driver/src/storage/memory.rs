@@ -1,13 +1,13 @@
 //! Nothing persisted: state records and alarms in maps, every KV database a private
 //! `:memory:` one (kept open for the actor's whole life).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sqlite_runtime::Target;
 
-use super::{LifecycleLocks, Storage};
+use super::{AlarmTable, LifecycleLocks, Storage};
 use crate::error::Result;
 use crate::state::ActorState;
 
@@ -15,16 +15,12 @@ use crate::state::ActorState;
 #[derive(Default)]
 pub(crate) struct MemoryStorage {
     states: Mutex<BTreeMap<String, ActorState>>,
-    alarms: Mutex<HashMap<String, u64>>,
+    alarms: AlarmTable,
 }
 
 impl MemoryStorage {
     fn states(&self) -> MutexGuard<'_, BTreeMap<String, ActorState>> {
         self.states.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn alarms(&self) -> MutexGuard<'_, HashMap<String, u64>> {
-        self.alarms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -47,7 +43,7 @@ impl Storage for MemoryStorage {
     }
 
     fn remove_actor(&self, id: &str) -> Result<()> {
-        self.alarms().remove(id);
+        self.alarms.clear(id);
         self.states().remove(id);
         Ok(())
     }
@@ -63,21 +59,21 @@ impl Storage for MemoryStorage {
     }
 
     fn set_alarm(&self, id: &str, timestamp: u64) -> Result<()> {
-        self.alarms().insert(id.to_owned(), timestamp);
+        self.alarms.set(id, timestamp);
         Ok(())
     }
 
     fn clear_alarm(&self, id: &str) -> Result<()> {
-        self.alarms().remove(id);
+        self.alarms.clear(id);
         Ok(())
     }
 
     fn alarm(&self, id: &str) -> Result<Option<u64>> {
-        Ok(self.alarms().get(id).copied())
+        Ok(self.alarms.get(id))
     }
 
     fn due_alarms(&self, now: u64) -> Result<Vec<(String, u64)>> {
-        Ok(super::due_in(&self.alarms(), now))
+        Ok(self.alarms.due(now))
     }
 
     fn locks(&self) -> Option<&dyn LifecycleLocks> {

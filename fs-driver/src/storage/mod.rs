@@ -12,7 +12,9 @@ pub(crate) mod disk;
 mod leases;
 pub(crate) mod memory;
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sqlite_runtime::Target;
 
@@ -90,16 +92,45 @@ pub(crate) trait LifecycleLocks: Send + Sync {
     fn release(&self, id: &str);
 }
 
-/// The alarms of `alarms` due at `now`, earliest first (ties by id).
-pub(crate) fn due_in(
-    alarms: &std::collections::HashMap<String, u64>,
-    now: u64,
-) -> Vec<(String, u64)> {
-    let mut due: Vec<(String, u64)> = alarms
-        .iter()
-        .filter(|(_, timestamp)| **timestamp <= now)
-        .map(|(id, timestamp)| (id.clone(), *timestamp))
-        .collect();
-    due.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    due
+/// Alarms kept in memory (the disk storage's copy of its alarm files, the memory
+/// storage's only copy).
+#[derive(Debug, Default)]
+pub(crate) struct AlarmTable(Mutex<HashMap<String, u64>>);
+
+impl AlarmTable {
+    /// A table holding `alarms`.
+    pub(crate) fn new(alarms: HashMap<String, u64>) -> Self {
+        AlarmTable(Mutex::new(alarms))
+    }
+
+    fn map(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets (or replaces) the actor's alarm.
+    pub(crate) fn set(&self, id: &str, timestamp: u64) {
+        self.map().insert(id.to_owned(), timestamp);
+    }
+
+    /// Removes the actor's alarm, if any.
+    pub(crate) fn clear(&self, id: &str) {
+        self.map().remove(id);
+    }
+
+    /// The actor's alarm.
+    pub(crate) fn get(&self, id: &str) -> Option<u64> {
+        self.map().get(id).copied()
+    }
+
+    /// The alarms due at `now`, earliest first (ties by id).
+    pub(crate) fn due(&self, now: u64) -> Vec<(String, u64)> {
+        let mut due: Vec<(String, u64)> = self
+            .map()
+            .iter()
+            .filter(|(_, timestamp)| **timestamp <= now)
+            .map(|(id, timestamp)| (id.clone(), *timestamp))
+            .collect();
+        due.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        due
+    }
 }

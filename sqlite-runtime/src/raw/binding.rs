@@ -1,7 +1,7 @@
 //! Binding [`Params`] to a [`RawStatement`], with the same checks and messages on every
 //! backend.
 
-use crate::{Error, ErrorKind, Params, Result};
+use crate::{Error, ErrorKind, Params, Result, Value, ValueRef};
 
 use super::RawStatement;
 
@@ -35,6 +35,31 @@ pub(crate) fn bind_params(statement: &mut dyn RawStatement, params: Params<'_>) 
             }
         }
     }
+    Ok(())
+}
+
+/// Stores `value` as parameter `index` (`1`-based) of `values`, for a binding that
+/// sends owned values with the statement (a network protocol, an async driver) rather
+/// than binding them into it: what its [`RawStatement::bind`] does.
+///
+/// ```
+/// use sqlite_runtime::raw::bind_owned;
+/// use sqlite_runtime::{Value, ValueRef};
+///
+/// let mut values = vec![Value::Null; 2];
+/// bind_owned(&mut values, 2, ValueRef::Text("b")).unwrap();
+/// assert_eq!(values, [Value::Null, Value::from("b")]);
+/// assert!(bind_owned(&mut values, 3, ValueRef::Null).is_err());
+/// ```
+pub fn bind_owned(values: &mut [Value], index: usize, value: ValueRef<'_>) -> Result<()> {
+    let slot = index.checked_sub(1).and_then(|i| values.get_mut(i));
+    let slot = slot.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Misuse,
+            format!("parameter index {index} out of range"),
+        )
+    })?;
+    *slot = value.to_owned_value();
     Ok(())
 }
 

@@ -103,6 +103,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use binding::bind_owned;
 pub use cache::StatementCache;
 pub use connection::{RawConnection, StatementWork};
 pub use database::KitDatabase;
