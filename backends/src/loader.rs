@@ -18,7 +18,8 @@ pub const DEFAULT_PREFERENCE: [&str; 3] = ["rusqlite", "sqlite", "sqlx"];
 /// the WAL fixes the drivers rely on are all older than this).
 pub const MIN_SQLITE_VERSION: SqliteVersion = SqliteVersion::new(3, 45, 0);
 
-/// A backend that loaded: it opened `:memory:` and reported a recent enough SQLite.
+/// A backend that loaded: its [`probe`] opened a database and reported a recent enough
+/// SQLite.
 #[derive(Clone)]
 pub struct LoadedBackend {
     /// The runtime, ready to open databases.

@@ -144,6 +144,17 @@ pub enum Error {
 
 impl Error {
     /// An I/O error about `path`.
+    /// Whether this is a write whose outcome is unknown: [`Error::WriteOutcomeUnknown`],
+    /// or an engine's [`ErrorKind::OutcomeUnknown`](sqlite_runtime::ErrorKind::OutcomeUnknown)
+    /// (a state record or alarm written on a remote engine whose commit was cut off).
+    pub fn is_outcome_unknown(&self) -> bool {
+        match self {
+            Error::WriteOutcomeUnknown { .. } => true,
+            Error::Sqlite(error) => error.kind() == sqlite_runtime::ErrorKind::OutcomeUnknown,
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
             path: path.into(),

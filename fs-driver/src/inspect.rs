@@ -108,7 +108,9 @@ pub fn inspect_root(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectR
 /// (no sizes: there are no files).
 fn inspect_index(runtime: &dyn SqliteRuntime, root: &Path) -> Result<InspectReport> {
     let mut report = InspectReport::default();
-    let mut index = database::open_index(runtime, root)?;
+    let Some(mut index) = database::read_index(runtime, root)? else {
+        return Ok(report);
+    };
     for id in database::all_actor_ids(&mut *index)? {
         let record = database::read_state_record(&mut *index, root, &id);
         let (state_version, state) = match record {

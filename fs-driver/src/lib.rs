@@ -38,19 +38,25 @@
 //! index database `<root>/actors.db`, which also serves listing and due alarms (the
 //! engine cannot enumerate its databases). Limits, ordering, storage accounting and the
 //! lifecycle behave as on a local root, with one difference: an actor runs in one driver
-//! at a time. Each driver registers in the index database and renews its registration
+//! at a time (alarms, like the actors, are seen by every driver). Each driver registers in the index database and renews its registration
 //! ([`DriverOptions::lease_timeout`]); waking, creating or destroying an actor takes its
 //! lease, so a second driver's wake is refused ([`Error::ActorOwnedElsewhere`]) and its
 //! destroy too ([`Error::ActorInUse`]) until the first puts the actor to sleep, closes,
-//! or stops renewing (a crash: its leases expire after the timeout). Destroying an actor
-//! empties its database (the engine cannot delete one). The legacy migration does not
+//! or stops renewing (a crash: its leases expire after the timeout). A driver cut off
+//! from the engine for longer than the timeout is not fenced: its KV writes to actors it
+//! still has awake go through, although another driver may have taken them over.
+//! Destroying an actor empties its database (the engine cannot delete one). The legacy migration does not
 //! run there: legacy files are local.
 //!
 //! # What errors say
 //!
-//! A write is applied or not, and the error says which: [`Error::WriteOutcomeUnknown`]
-//! (a commit whose `fsync` or write failed) is the only "maybe"; after it, nothing is read
-//! until the database was reopened and checkpointed. A missing database is
+//! A write is applied or not, and the error says which: a "maybe" is
+//! [`Error::is_outcome_unknown`]: [`Error::WriteOutcomeUnknown`] for KV writes (a commit
+//! whose `fsync` or write failed, or a remote engine's commit cut off), after which
+//! nothing is read until the database was reopened (and, locally, checkpointed); and, on
+//! a remote engine, a state record or alarm written when the connection was lost
+//! ([`sqlite_runtime::ErrorKind::OutcomeUnknown`]; a destroy then counts as begun, and
+//! a retry finishes it). A missing database is
 //! [`Error::DatabaseMissing`], a database removed or replaced while open refuses writes
 //! ([`Error::DatabaseReplaced`]), a read-only one reads and refuses writes
 //! ([`Error::ReadOnly`]) until the cause clears. SQLite errors carry the OS error behind

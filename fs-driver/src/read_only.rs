@@ -15,7 +15,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use sqlite_runtime::{Capability, OpenOptions, SqliteDatabase, SqliteRuntime, Target};
+use sqlite_runtime::{Capability, ErrorKind, OpenOptions, SqliteDatabase, SqliteRuntime, Target};
 
 use crate::error::{Error, Result};
 use crate::layout::with_suffix;
@@ -66,14 +66,18 @@ fn exists(path: &Path) -> Result<bool> {
 /// changed the file during a read); only the last run's value is returned.
 ///
 /// On a runtime without local files (a remote engine) `path` names a database there:
-/// it is opened as it is (reading changes nothing there) and never `None`.
+/// it is opened read-only, and `None` when the engine says there is none.
 pub(crate) fn read_database<T>(
     runtime: &dyn SqliteRuntime,
     path: &Path,
     mut read: impl FnMut(&mut dyn SqliteDatabase) -> Result<T>,
 ) -> Result<Option<T>> {
     if !runtime.capabilities().has(Capability::LocalFiles) {
-        return read_with(runtime, path, &OpenOptions::new(), &mut read).map(Some);
+        let options = OpenOptions::new().read_only(true);
+        return match read_with(runtime, path, &options, &mut read) {
+            Err(Error::Sqlite(error)) if error.kind() == ErrorKind::CannotOpen => Ok(None),
+            other => other.map(Some),
+        };
     }
     let wal = with_suffix(path.to_path_buf(), "-wal");
     let shm = with_suffix(path.to_path_buf(), "-shm");

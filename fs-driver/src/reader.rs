@@ -75,7 +75,10 @@ pub fn read_actor<T>(
     let state = if runtime.capabilities().has(Capability::LocalFiles) {
         read_state(&layout, id)?
     } else {
-        database::read_state(&mut *database::open_index(runtime, root)?, root, id)?
+        match database::read_index(runtime, root)? {
+            Some(mut index) => database::read_state(&mut *index, root, id)?,
+            None => None,
+        }
     };
     let state = state.ok_or_else(|| Error::ActorNotFound(id.to_owned()))?;
     let legacy = &state.kv_storage;

@@ -35,7 +35,9 @@ pub(crate) enum Role {
 impl Role {
     /// The role of `kind` run in transaction state `tx`.
     pub(crate) fn of(kind: &StatementKind, tx: &TxState) -> Role {
-        if tx.commits(kind) {
+        // A COMMIT may commit whatever the client believes of the transaction: trusting
+        // the tracking here could turn a lost commit into "not applied".
+        if tx.commits(kind) || matches!(kind, StatementKind::Commit) {
             return Role::Commit;
         }
         let writes = match kind {
@@ -128,8 +130,9 @@ mod tests {
         let none = TxState::default();
         let open = in_transaction();
         for (sql, outside, inside) in [
-            ("COMMIT", Role::NoCommit, Role::Commit),
-            ("END", Role::NoCommit, Role::Commit),
+            // Whatever the client believes: a lost COMMIT is never "not applied".
+            ("COMMIT", Role::Commit, Role::Commit),
+            ("END", Role::Commit, Role::Commit),
             ("INSERT INTO t VALUES (1)", Role::Commit, Role::NoCommit),
             ("CREATE TABLE t (x)", Role::Commit, Role::NoCommit),
             ("PRAGMA user_version = 1", Role::Commit, Role::NoCommit),

@@ -101,10 +101,14 @@ impl FsDriver {
             let created = self.create_locked(id, name, key, initial, &slot);
             if let Some(locks) = locks {
                 match &created {
-                    Ok(_) => locks.share(id)?,
-                    Err(_) => {
-                        locks.release(id);
+                    // Still held exclusively: stricter than needed (other processes wait
+                    // to wake it until it sleeps), never wrong, so the actor runs.
+                    Ok(_) => {
+                        if let Err(error) = locks.share(id) {
+                            tracing::warn!(actor = %id, %error, "keeping the exclusive lifecycle lock of a created actor");
+                        }
                     }
+                    Err(_) => locks.release(id),
                 }
             }
             let loaded = created?;
@@ -399,9 +403,15 @@ fn destroy_records(storage: &dyn Storage, id: &str) -> std::result::Result<bool,
     };
     if state.destroy_ts.is_none() {
         state.destroy_ts = Some(now_ms());
-        storage
-            .write_state(id, &state)
-            .map_err(DestroyError::Intact)?;
+        storage.write_state(id, &state).map_err(|error| {
+            // A tombstone that may have been written (a remote engine's lost commit) may
+            // have passed the point of no return: a retry finishes the destroy.
+            if error.is_outcome_unknown() {
+                DestroyError::Unfinished(error)
+            } else {
+                DestroyError::Intact(error)
+            }
+        })?;
     }
     storage.remove_actor(id).map_err(DestroyError::Unfinished)?;
     Ok(true)

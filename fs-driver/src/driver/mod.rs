@@ -199,12 +199,14 @@ impl FsDriver {
         Self::with_storage(runtime, Box::new(MemoryStorage::default()), options, None)
     }
 
-    /// The storage root, `None` in memory mode.
+    /// The storage root (on an engine without local files, the name its databases are
+    /// under), `None` in memory mode.
     pub fn root(&self) -> Option<&Path> {
         self.storage.root()
     }
 
-    /// The storage layout, `None` in memory mode.
+    /// The storage layout on disk; `None` in memory mode and on an engine without local
+    /// files.
     pub fn layout(&self) -> Option<&Layout> {
         self.storage.layout()
     }

@@ -24,10 +24,11 @@ pub struct DriverOptions {
     /// callers see no error, only the reopen's cost. Ignored in memory mode.
     pub max_open_databases: usize,
     /// On a runtime whose databases are not local files (a replicated engine), how long
-    /// this driver's claim on its awake actors outlives its last renewal (default 15 s).
-    /// Renewed every third of it; a driver that stops renewing (it crashed, or lost the
-    /// engine) lets other drivers take its actors over once it has passed. Ignored on a
-    /// local root, where the kernel's locks die with their process.
+    /// this driver's claim on its awake actors outlives its last renewal (default 30 s,
+    /// well above a leader election plus a request timeout). Renewed every third of it;
+    /// a driver that stops renewing (it crashed, or lost the engine) lets other drivers
+    /// take its actors over once it has passed. Ignored on a local root, where the
+    /// kernel's locks die with their process.
     pub lease_timeout: Duration,
 }
 
@@ -49,7 +50,7 @@ impl Default for DriverOptions {
 pub const DEFAULT_MAX_OPEN_DATABASES: usize = 256;
 
 /// The default of [`DriverOptions::lease_timeout`].
-pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The shortest lease timeout: renewals are a third of it apart.
 const MIN_LEASE_TIMEOUT: Duration = Duration::from_millis(300);

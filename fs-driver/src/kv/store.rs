@@ -140,8 +140,11 @@ impl KvStore {
                 Connection::open(&*self.runtime, &self.target, false).map_err(|error| {
                     missing_database(&self.id, local_path(&*self.runtime, &self.target), error)
                 })?;
-            if self.recover && connection.files.is_some() {
-                connection.checkpoint()?;
+            if self.recover {
+                // A remote engine has no `-wal` here to bring to disk.
+                if connection.files.is_some() {
+                    connection.checkpoint()?;
+                }
                 self.recover = false;
             }
             self.connection = Some(connection);
@@ -346,13 +349,7 @@ fn run_transaction<R>(
         Ok(_) => Ok(value),
         Err(error) => {
             rollback(connection);
-            let unknown = match error.kind() {
-                ErrorKind::OutcomeUnknown => true,
-                ErrorKind::Io => error
-                    .extended_code()
-                    .is_some_and(|code| code & 0xff != SQLITE_FULL),
-                _ => false,
-            };
+            let unknown = commit_outcome_unknown(&error);
             if unknown {
                 Err(Written::Unknown(Error::WriteOutcomeUnknown {
                     id: id.to_owned(),
@@ -362,6 +359,29 @@ fn run_transaction<R>(
                 Err(not_applied(connection, error.into()))
             }
         }
+    }
+}
+
+/// Whether a failed `COMMIT` may have been applied. Only the failures known to leave
+/// nothing written count as "not applied": a lock, a constraint (deferred), a
+/// read-only or full disk, a refused or unreachable engine; anything else (an I/O error,
+/// a lost connection, an unknown kind) is unknown.
+fn commit_outcome_unknown(error: &sqlite_runtime::Error) -> bool {
+    match error.kind() {
+        ErrorKind::Busy
+        | ErrorKind::Constraint(_)
+        | ErrorKind::Sql
+        | ErrorKind::ReadOnly
+        | ErrorKind::Unavailable
+        | ErrorKind::Misuse
+        | ErrorKind::Closed
+        | ErrorKind::TypeMismatch
+        | ErrorKind::CannotOpen
+        | ErrorKind::Unsupported => false,
+        ErrorKind::Io => error
+            .extended_code()
+            .is_none_or(|code| code & 0xff != SQLITE_FULL),
+        _ => true,
     }
 }
 

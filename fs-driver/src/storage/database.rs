@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS actor (
 );
 CREATE INDEX IF NOT EXISTS actor_alarm_at ON actor (alarm_at, id) WHERE alarm_at IS NOT NULL;";
 
+const HAS_ACTOR_TABLE_SQL: &str =
+    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'actor'";
 const READ_STATE_SQL: &str = "SELECT state FROM actor WHERE id = ?1";
 const WRITE_STATE_SQL: &str = "INSERT INTO actor (id, state) VALUES (?1, ?2) \
      ON CONFLICT (id) DO UPDATE SET state = excluded.state";
@@ -73,10 +75,11 @@ impl DatabaseStorage {
         root: PathBuf,
         lease_timeout: Duration,
     ) -> Result<Self> {
-        let mut index = open_index(&*runtime, &root)?;
+        let mut index = open_index(&*runtime, &root, &OpenOptions::new())?;
         index.exec(SCHEMA_SQL)?;
         let index = Arc::new(Mutex::new(index));
-        let leases = Leases::start(index.clone(), lease_timeout)?;
+        let renewals = open_index(&*runtime, &root, &OpenOptions::new())?;
+        let leases = Leases::start(index.clone(), renewals, lease_timeout)?;
         Ok(DatabaseStorage {
             root,
             runtime,
@@ -105,13 +108,33 @@ pub(crate) fn record_path(root: &Path, id: &str) -> PathBuf {
     index_path(root).join(id)
 }
 
-/// Opens the index database of `root` for reading records (no lease, no schema: a root
-/// no driver opened reads as empty).
-pub(crate) fn open_index(
+/// Opens the index database of `root` with `options`.
+fn open_index(
     runtime: &dyn SqliteRuntime,
     root: &Path,
+    options: &OpenOptions,
 ) -> Result<Box<dyn SqliteDatabase>> {
-    Ok(runtime.open(&Target::file(index_path(root)), &OpenOptions::new())?)
+    Ok(runtime.open(&Target::file(index_path(root)), options)?)
+}
+
+/// Opens the index database of `root` to read records without a driver (no lease):
+/// `None` when no driver ever wrote it. Opened read-only, so that reading creates
+/// nothing where the engine allows it (dqlite creates any database it is asked to open,
+/// even to read; it then holds no table).
+pub(crate) fn read_index(
+    runtime: &dyn SqliteRuntime,
+    root: &Path,
+) -> Result<Option<Box<dyn SqliteDatabase>>> {
+    let options = OpenOptions::new().read_only(true);
+    let mut index = match open_index(runtime, root, &options) {
+        Ok(index) => index,
+        Err(Error::Sqlite(error)) if error.kind() == ErrorKind::CannotOpen => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let has_table = index
+        .query_row(HAS_ACTOR_TABLE_SQL, params![], |_| Ok(()))?
+        .is_some();
+    Ok(has_table.then_some(index))
 }
 
 /// Actor `id`'s state record in the index database `index` of `root`; `None` when there
@@ -130,14 +153,11 @@ pub(crate) fn read_state_record(
     root: &Path,
     id: &str,
 ) -> Result<Option<(u16, ActorState)>> {
-    let bytes = match index.query_row(READ_STATE_SQL, params![id], |row| {
-        row.get::<Option<Vec<u8>>>(0)
-    }) {
-        Ok(bytes) => bytes.flatten(),
-        // No table yet: no driver ever opened this root.
-        Err(error) if error.kind() == ErrorKind::Sql => None,
-        Err(error) => return Err(error.into()),
-    };
+    let bytes = index
+        .query_row(READ_STATE_SQL, params![id], |row| {
+            row.get::<Option<Vec<u8>>>(0)
+        })?
+        .flatten();
     let Some(bytes) = bytes else {
         return Ok(None);
     };
@@ -154,18 +174,14 @@ pub(crate) fn read_state_record(
     Ok(Some((version, state)))
 }
 
-/// Every actor id with a state record, sorted (empty when no driver opened the root).
+/// Every actor id with a state record, sorted.
 pub(crate) fn all_actor_ids(index: &mut dyn SqliteDatabase) -> Result<Vec<String>> {
     let mut ids = Vec::new();
-    let listed = index.for_each(LIST_SQL, params!["", i64::MAX], &mut |row| {
+    index.for_each(LIST_SQL, params!["", i64::MAX], &mut |row| {
         ids.push(row.get::<String>(0)?);
         Ok(std::ops::ControlFlow::Continue(()))
-    });
-    match listed {
-        Ok(()) => Ok(ids),
-        Err(error) if error.kind() == ErrorKind::Sql => Ok(Vec::new()),
-        Err(error) => Err(error.into()),
-    }
+    })?;
+    Ok(ids)
 }
 
 /// Actor `id`'s alarm in the index database `index`, if set.

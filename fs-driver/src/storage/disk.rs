@@ -75,6 +75,9 @@ impl Storage for DiskStorage {
     /// The database's `-wal` first (a stale one could be replayed into a new database
     /// of the same id), its `-shm`, the database, the alarm, the state file last.
     fn remove_actor(&self, id: &str) -> Result<()> {
+        // Past the tombstone the actor is gone: its alarm never comes due, whatever
+        // removal fails below.
+        self.alarms.clear(id);
         let [database, wal, shm] = self.layout.database_files(id);
         for path in [
             wal,
@@ -85,7 +88,6 @@ impl Storage for DiskStorage {
         ] {
             fsutil::remove_if_exists(&path)?;
         }
-        self.alarms.clear(id);
         Ok(())
     }
 

@@ -13,9 +13,14 @@
 //! actor awake, SQLite serializing their writes), a lease is exclusive: on a shared
 //! engine the drivers are usually on different hosts, and an actor runs in one place.
 //! Expiry compares one driver's clock with another's, so the hosts' clocks must agree
-//! to well within the timeout (NTP does). A driver cut off from the engine for longer
-//! than the timeout loses its leases without being told; its next lifecycle operation
-//! finds out, but KV operations on actors it still has open are not fenced.
+//! to well within the timeout (NTP does). Renewals use a connection of their own and
+//! retry quickly after a failure, so a leader election (seconds) does not let a live
+//! driver's leases lapse under the default timeout (30 s). A driver cut off from the
+//! engine for longer than the timeout loses its leases without being told: its next
+//! lifecycle operation finds out, but KV writes to actors it still has awake are not
+//! fenced (another driver may have taken them over). A release that fails (the engine
+//! unreachable at that moment) leaves the lease to this driver until it wakes and puts
+//! the actor to sleep again, or closes.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -55,6 +60,12 @@ const FORGET_LEASES_SQL: &str = "DELETE FROM lease WHERE owner NOT IN (SELECT ow
 /// How long a create waits for another driver's create or destroy of the same id.
 const WAIT: Duration = Duration::from_secs(5);
 
+/// The shortest lease (a `DriverOptions` literal may hold less).
+const MIN_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// The pause before retrying a failed renewal: short, since the lease is running out.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
 type Index = Arc<Mutex<Box<dyn SqliteDatabase>>>;
 
 fn lock(index: &Index) -> MutexGuard<'_, Box<dyn SqliteDatabase>> {
@@ -69,8 +80,15 @@ pub(crate) struct Leases {
 }
 
 impl Leases {
-    /// Registers a new driver in `index` (creating the tables) and starts renewing it.
-    pub(crate) fn start(index: Index, timeout: Duration) -> Result<Self> {
+    /// Registers a new driver in `index` (creating the tables) and starts renewing it
+    /// through `renewals`, a connection of its own to the same database (so that a
+    /// renewal never waits behind the driver's other work on the index).
+    pub(crate) fn start(
+        index: Index,
+        renewals: Box<dyn SqliteDatabase>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let timeout = timeout.max(MIN_TIMEOUT);
         let owner = owner_name();
         {
             let mut db = lock(&index);
@@ -84,11 +102,11 @@ impl Leases {
         }
         let (stop, stopped) = mpsc::channel();
         let renewer = {
-            let index = index.clone();
             let owner = owner.clone();
+            let mut renewals = renewals;
             std::thread::Builder::new()
                 .name("fs-driver-leases".to_owned())
-                .spawn(move || renew_until_stopped(&index, &owner, timeout, &stopped))
+                .spawn(move || renew_until_stopped(&mut *renewals, &owner, timeout, &stopped))
                 .map_err(|error| {
                     sqlite_runtime::Error::new(
                         sqlite_runtime::ErrorKind::Other,
@@ -106,12 +124,26 @@ impl Leases {
     /// Takes actor `id`'s lease; `Err(owner)` when a live driver holds it.
     fn acquire(&self, id: &str) -> Result<std::result::Result<(), String>> {
         let mut db = lock(&self.index);
-        let taken = db.run(ACQUIRE_SQL, params![id, &self.owner, sql_ms(now_ms())])?;
-        if taken.changes > 0 {
-            return Ok(Ok(()));
+        match db.run(ACQUIRE_SQL, params![id, &self.owner, sql_ms(now_ms())]) {
+            Ok(taken) if taken.changes > 0 => return Ok(Ok(())),
+            Ok(_) => {}
+            // The take may have been applied (a remote engine's lost commit): the owner
+            // says. Unread, a lease taken unknowingly would stay this driver's.
+            Err(error) => {
+                let owner = db.query_row(OWNER_SQL, params![id], |row| row.get::<String>(0));
+                if owner
+                    .as_ref()
+                    .is_ok_and(|owner| owner.as_deref() == Some(self.owner.as_str()))
+                {
+                    return Ok(Ok(()));
+                }
+                return Err(error.into());
+            }
         }
         let owner = db.query_row(OWNER_SQL, params![id], |row| row.get::<String>(0))?;
-        Ok(Err(owner.unwrap_or_default()))
+        Ok(Err(owner.unwrap_or_else(|| {
+            "a driver that just released it".to_owned()
+        })))
     }
 }
 
@@ -186,27 +218,35 @@ impl Drop for Leases {
     }
 }
 
-/// Renews the registration every third of `timeout` until `stopped` says so (or its
-/// sender is gone).
+/// Renews the registration every third of `timeout` (sooner after a failure) until
+/// `stopped` says so (or its sender is gone).
 fn renew_until_stopped(
-    index: &Index,
+    db: &mut dyn SqliteDatabase,
     owner: &str,
     timeout: Duration,
     stopped: &mpsc::Receiver<()>,
 ) {
     let mut last_renewed = Instant::now();
+    let mut pause = timeout / 3;
     loop {
-        match stopped.recv_timeout(timeout / 3) {
+        match stopped.recv_timeout(pause) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
-        match renew(&mut **lock(index), owner, timeout) {
-            Ok(()) => last_renewed = Instant::now(),
+        pause = match renew(db, owner, timeout) {
+            Ok(()) => {
+                last_renewed = Instant::now();
+                timeout / 3
+            }
             Err(error) if last_renewed.elapsed() >= timeout => {
                 tracing::error!(%error, "this driver's leases have expired: other drivers may take its actors over");
+                RETRY_PAUSE
             }
-            Err(error) => tracing::warn!(%error, "renewing this driver's leases failed; retrying"),
-        }
+            Err(error) => {
+                tracing::warn!(%error, "renewing this driver's leases failed; retrying");
+                RETRY_PAUSE
+            }
+        };
     }
 }
 
