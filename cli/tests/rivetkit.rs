@@ -2,7 +2,8 @@
 //! Parity with rivetkit 2.2.1, checked against rivetkit's own file-system driver code run
 //! under Node (`tools/rivetkit/`): roots it writes read back exactly and stay untouched
 //! by read commands, its limit messages and their order, lifecycle timestamps, actors
-//! made by `sqlrt kv --create` that rivetkit can start, and its legacy migration.
+//! made by `sqlrt kv --create` that rivetkit can start, databases with our bookkeeping that
+//! it writes while our sizes stay exact, and its legacy migration.
 //!
 //! Without the harness installed (`tools/rivetkit/install.sh`) each test says it is
 //! skipped and returns; `SQLRT_REQUIRE_RIVETKIT=1` (set by CI) makes that a failure.
@@ -346,6 +347,74 @@ fn actors_created_by_sqlrt_start_in_rivetkit_with_matching_timestamps() {
     rivetkit.ok(&root, json!({"op": "destroy", "id": "bare"}));
     let driver = FsDriver::open(runtime(), &root, DriverOptions::new()).unwrap();
     assert!(driver.load_actor("bare").unwrap_err().is_not_found());
+}
+
+/// Databases carrying our bookkeeping (the kept storage size and its triggers) stay
+/// rivetkit's: its own driver reads and writes them while our driver has the actor awake,
+/// and our storage size stays exact through its puts, deletes and range deletes.
+#[test]
+fn rivetkit_writes_databases_with_our_bookkeeping_and_sizes_stay_exact() {
+    let Some(rivetkit) = rivetkit("rivetkit_writes_databases_with_our_bookkeeping") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let driver = FsDriver::open(runtime(), &root, DriverOptions::new()).unwrap();
+    let ours: Vec<(Vec<u8>, Vec<u8>)> = (0..20u8).map(|i| (vec![0x05, i], vec![i; 100])).collect();
+    let initial: Vec<(&[u8], &[u8])> = ours.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+    driver
+        .create_actor("shared", "n", vec![], &initial)
+        .unwrap();
+    let scanned = |driver: &FsDriver| -> (u64, BTreeMap<Vec<u8>, Vec<u8>>) {
+        let all = driver
+            .kv_list_prefix("shared", b"", ListOptions::new())
+            .unwrap();
+        let size = all.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+        (size, all.into_iter().collect())
+    };
+    let before = driver.kv_storage_used("shared").unwrap();
+    assert_eq!(before, scanned(&driver).0);
+
+    // rivetkit overwrites (shorter and longer), inserts, deletes one key and a range, and
+    // reads what we wrote; all while our driver holds the actor awake.
+    let results = rivetkit.run(
+        &root,
+        json!([
+            {"op": "put", "id": "shared", "entries": [["0500", "ff"], ["0501", "ee".repeat(400)], ["0600", "dd".repeat(50)]]},
+            {"op": "delete", "id": "shared", "keys": ["0502"]},
+            {"op": "deleteRange", "id": "shared", "start": "050a", "end": "050f"},
+            {"op": "get", "id": "shared", "keys": ["0503", "0600"]},
+        ]),
+        false,
+    );
+    assert!(results.iter().all(|r| r["ok"] == true), "{results:?}");
+    assert_eq!(
+        results[3]["result"],
+        json!([hex(&[3; 100]), "dd".repeat(50)])
+    );
+
+    let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = ours.into_iter().collect();
+    expected.insert(vec![0x05, 0], vec![0xff]);
+    expected.insert(vec![0x05, 1], vec![0xee; 400]);
+    expected.insert(vec![0x06, 0], vec![0xdd; 50]);
+    expected.remove(&vec![0x05, 2]);
+    expected.retain(|k, _| !(k[..] >= [0x05, 0x0a][..] && k[..] < [0x05, 0x0f][..]));
+    let (size, contents) = scanned(&driver);
+    assert_eq!(contents, expected);
+    assert_ne!(size, before, "rivetkit's writes changed the size");
+    assert_eq!(driver.kv_storage_used("shared").unwrap(), size);
+
+    // Our write after rivetkit's is what rivetkit reads, and the size still matches.
+    driver
+        .kv_put("shared", &[(b"\x07".as_slice(), b"ours".as_slice())])
+        .unwrap();
+    assert_eq!(
+        driver.kv_storage_used("shared").unwrap(),
+        scanned(&driver).0
+    );
+    let read = rivetkit.ok(&root, json!({"op": "get", "id": "shared", "keys": ["07"]}));
+    assert_eq!(read, json!([hex(b"ours")]));
 }
 
 /// A legacy root (KV inside the state files, as rivetkit 2.0.x wrote) migrates to
