@@ -79,12 +79,14 @@ pub enum Error {
     /// On a runtime whose databases are not local files, another driver holds the
     /// actor's lease (it has the actor awake): an actor there runs in one driver at a
     /// time. Nothing was changed. Retry after that driver put it to sleep, or after its
-    /// lease expired (it stopped renewing).
+    /// lease expired (it stopped renewing). A driver also gets it for an actor it had
+    /// awake but lost (its lease expired and another driver took the actor over): every
+    /// write it then tries is refused; put the actor to sleep.
     #[error("actor {id:?} is awake in another driver ({owner}); it runs in one driver at a time")]
     ActorOwnedElsewhere {
         /// The actor.
         id: String,
-        /// The driver that holds the lease (`host:pid:uuid`).
+        /// The driver that holds the lease (`host:pid:uuid`), or `no driver`.
         owner: String,
     },
     /// Another process is creating or destroying the actor, for longer than a wake or a

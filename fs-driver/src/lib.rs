@@ -30,23 +30,28 @@
 //!
 //! # Actors on a shared engine
 //!
-//! On a runtime without [`Capability::LocalFiles`](sqlite_runtime::Capability::LocalFiles)
-//! (a replicated engine such as dqlite, where a "file" is a database name on a server),
-//! [`FsDriver::open`] writes nothing locally: the root only names databases. Each
-//! actor's KV database is `<root>/databases/<id>.db` as on disk; its state record and
-//! alarm, the same versioned BARE bytes as rivetkit's files, are rows of one table in the
-//! index database `<root>/actors.db`, which also serves listing and due alarms (the
-//! engine cannot enumerate its databases). Limits, ordering, storage accounting and the
+//! On a runtime without
+//! [`Capability::LocalFiles`](sqlite_runtime::Capability::LocalFiles) (a replicated
+//! engine such as dqlite, where a "file" is a database name on a server),
+//! [`FsDriver::open`] writes nothing locally: the root only names databases. Each actor's
+//! KV database is `<root>/databases/<id>.db` as on disk; its state record and alarm, the
+//! same versioned BARE bytes as rivetkit's files, are rows of one table in the index
+//! database `<root>/actors.db`, which also serves listing and due alarms (the engine
+//! cannot enumerate its databases). Limits, ordering, storage accounting and the
 //! lifecycle behave as on a local root, with one difference: an actor runs in one driver
-//! at a time (alarms, like the actors, are seen by every driver). Each driver registers in the index database and renews its registration
-//! ([`DriverOptions::lease_timeout`]); waking, creating or destroying an actor takes its
-//! lease, so a second driver's wake is refused ([`Error::ActorOwnedElsewhere`]) and its
-//! destroy too ([`Error::ActorInUse`]) until the first puts the actor to sleep, closes,
-//! or stops renewing (a crash: its leases expire after the timeout). A driver cut off
-//! from the engine for longer than the timeout is not fenced: its KV writes to actors it
-//! still has awake go through, although another driver may have taken them over.
-//! Destroying an actor empties its database (the engine cannot delete one). The legacy migration does not
-//! run there: legacy files are local.
+//! at a time (alarms, like the actors, are seen by every driver). Each driver registers
+//! in the index database and renews its registration ([`DriverOptions::lease_timeout`]);
+//! waking, creating or destroying an actor takes its lease, so a second driver's wake is
+//! refused ([`Error::ActorOwnedElsewhere`]) and its destroy too ([`Error::ActorInUse`])
+//! until the first puts the actor to sleep, closes, or stops renewing (a crash: its
+//! leases expire after the timeout). Leases are also fences: a driver cut off from the
+//! engine (or paused) for longer than the timeout may find, when it comes back, that
+//! another driver took its actors over; every write it then tries on them (KV, alarms,
+//! state records) is refused with [`Error::ActorOwnedElsewhere`] and writes nothing,
+//! since each write checks, inside its own transaction, that the actor's database is
+//! still claimed by its driver. Reads are not fenced: it may serve what it had until it
+//! puts the actor to sleep. Destroying an actor empties its database (the engine cannot
+//! delete one). The legacy migration does not run there: legacy files are local.
 //!
 //! # What errors say
 //!

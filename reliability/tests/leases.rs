@@ -1,7 +1,8 @@
 //! Drivers sharing an engine without local files (everything in databases, as on
 //! dqlite), one of them in another process: an actor runs in one driver at a time; a
 //! driver that quits gives its actors up at once, one that is killed when its lease
-//! expires, and not before.
+//! expires, and not before; one stopped past its lease cannot write to the actors it
+//! lost.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -88,4 +89,81 @@ fn a_closed_drivers_actors_are_free_at_once() {
     assert!(answer.starts_with("owned-elsewhere"), "{answer}");
     let answer = again.run("destroy a").unwrap_err();
     assert!(answer.starts_with("in-use"), "{answer}");
+}
+
+/// Sends `signal` to the served driver's process.
+fn signal(served: &Served, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(served.child.id()).unwrap();
+    // SAFETY: kill(2) on our own child's pid; no memory is shared.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+/// The lease is a fence: a driver frozen (`SIGSTOP`, as a partition would) for longer
+/// than its lease loses its actor to another driver, and once it runs again, every write
+/// it tries on that actor (KV, alarm, the sleep's state record) is refused, not applied;
+/// so are its writes to an actor the other driver destroyed meanwhile.
+#[test]
+fn a_driver_stopped_past_its_lease_cannot_write_to_the_actors_it_lost() {
+    let dir = tempdir();
+    let mut other = theirs(dir.path());
+    other.run("create b").unwrap();
+    let driver = ours(dir.path());
+    signal(&other, libc::SIGSTOP);
+    let stopped = Instant::now();
+    loop {
+        match driver.kv_put("a", &[(b"k", b"ours")]) {
+            Ok(()) => break,
+            Err(Error::ActorOwnedElsewhere { .. }) if stopped.elapsed() < GIVE_UP => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!(
+                "no takeover {:?} after the stop: {error}",
+                stopped.elapsed()
+            ),
+        }
+    }
+    driver.set_alarm("a", 42).unwrap();
+    driver.destroy_actor("b", None).unwrap();
+    signal(&other, libc::SIGCONT);
+
+    let ours = format!(":{}:", std::process::id());
+    for command in [
+        "put a 6b 7468656972",
+        "delete a 6b",
+        "delete-range a 00 ff",
+        "alarm a 7",
+        "sleep a",
+        "put b 6b 7468656972",
+    ] {
+        let refused = other.run(command).unwrap_err();
+        assert!(
+            refused.starts_with("owned-elsewhere") && refused.contains(&ours),
+            "{command}: {refused}"
+        );
+    }
+    assert_eq!(
+        driver.kv_get_one("a", b"k").unwrap().as_deref(),
+        Some(b"ours".as_slice())
+    );
+    assert_eq!(driver.get_alarm("a").unwrap(), Some(42));
+    // The refused sleep recorded nothing: the record says awake, with this driver's wake.
+    let runtime = runtime_named(BACKEND).unwrap();
+    let report = fs_driver::inspect_root(&*runtime, dir.path()).unwrap();
+    let summary = report
+        .actors
+        .iter()
+        .find(|actor| actor.info.id == "a")
+        .unwrap();
+    assert_eq!((summary.slept_at, summary.alarm), (None, Some(42)));
+    assert!(summary.started_at.unwrap() >= since_epoch_ms(stopped));
+
+    assert!(driver.load_actor("b").unwrap_err().is_not_found());
+}
+
+/// `at` as milliseconds since the Unix epoch.
+fn since_epoch_ms(at: Instant) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    u64::try_from((now - at.elapsed()).as_millis()).unwrap()
 }

@@ -51,6 +51,7 @@ impl FsDriver {
             self.storage.database(id),
             self.options.max_storage_bytes,
         )?;
+        self.claim(&mut kv)?;
         if !awake_elsewhere {
             let now = now_ms();
             state.start_ts = Some(now);
@@ -70,6 +71,14 @@ impl FsDriver {
             state,
             kv,
         }))
+    }
+
+    /// Claims a store just opened under a lease, so that its writes are fenced.
+    fn claim(&self, kv: &mut KvStore) -> Result<()> {
+        match self.storage.locks().and_then(|locks| locks.fence()) {
+            Some(owner) => kv.claim(owner),
+            None => Ok(()),
+        }
     }
 
     /// Creates an actor with `name`, `key` and `initial` KV entries (written in the same
@@ -177,8 +186,9 @@ impl FsDriver {
         };
         // The database first, the state record last: until it exists there is no
         // actor, and a crash leaves only leftovers that the next create removes.
-        let written = kv
-            .put(initial)
+        let written = self
+            .claim(&mut kv)
+            .and_then(|()| kv.put(initial))
             .and_then(|()| storage.write_state(id, state));
         if let Err(error) = written {
             let _ = kv.close();

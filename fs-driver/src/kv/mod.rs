@@ -1,12 +1,14 @@
 //! Actor KV stores: the `kv` table's statements and reads (`mod.rs`), one actor's open
 //! store with its write rules (`store`), the storage size kept in the database by
-//! triggers (`size`), and the identity of the files a store has open (`files`).
+//! triggers (`size`), the identity of the files a store has open (`files`), and the
+//! lease holder's claim that fences writes on a shared engine (`fence`).
 //!
 //! Every statement is a constant, so the connection's statement cache prepares each one
 //! once; scans go through `for_each` and blobs are bound borrowed. Limits are checked
 //! before anything is written.
 
 mod diagnose;
+pub(crate) mod fence;
 mod files;
 pub(crate) mod size;
 mod store;

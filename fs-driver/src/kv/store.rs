@@ -20,6 +20,7 @@ use sqlite_runtime::{
 };
 
 use super::diagnose::diagnose;
+use super::fence;
 use super::files::OpenFiles;
 use super::{
     CREATE_TABLE_SQL, DELETE_RANGE_SQL, DELETE_SQL, ListOptions, PUT_SQL, get_value, get_values,
@@ -64,6 +65,9 @@ pub(crate) struct KvStore {
     connection: Option<Connection>,
     /// Set after a write whose outcome is unknown: the reopen checkpoints first.
     recover: bool,
+    /// The lease holder whose claim every write checks (see [`fence`]); `None` where
+    /// lifecycles are not leased.
+    fence: Option<String>,
 }
 
 impl KvStore {
@@ -105,12 +109,26 @@ impl KvStore {
             max_storage,
             connection: Some(connection),
             recover: false,
+            fence: None,
         }
     }
 
     /// Whether the connection is open now.
     pub(crate) fn is_open(&self) -> bool {
         self.connection.is_some()
+    }
+
+    /// Claims the database for lease holder `owner`: from now on every write checks that
+    /// the claim is still `owner`'s (another driver's claim fences it off).
+    /// A database this driver claimed before (it woke the actor earlier, and nobody
+    /// claimed it since) is not written again.
+    pub(crate) fn claim(&mut self, owner: &str) -> Result<()> {
+        self.fence = None;
+        if fence::holder(self.db()?)?.as_deref() != Some(owner) {
+            self.write(|connection| fence::claim(&mut *connection.db, owner))?;
+        }
+        self.fence = Some(owner.to_owned());
+        Ok(())
     }
 
     /// Closes the connection to free its descriptors; the next use reopens it. An
@@ -268,8 +286,14 @@ impl KvStore {
             self.park_after_error();
             return Err(error);
         }
+        let (id, fence) = (&self.id, self.fence.as_deref());
         let outcome = match self.connection.as_mut() {
-            Some(connection) => run_transaction(&self.id, connection, work),
+            Some(connection) => run_transaction(id, connection, |connection| {
+                if let Some(owner) = fence {
+                    fence::check(&mut *connection.db, id, owner)?;
+                }
+                work(connection)
+            }),
             None => return Err(Error::ActorStopping(self.id.clone())),
         };
         match outcome {

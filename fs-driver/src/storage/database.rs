@@ -14,7 +14,9 @@
 //! `alarm_at` repeats the alarm's timestamp for the index that finds due alarms; listing
 //! walks the primary key. Such engines cannot delete a database, so removing an actor
 //! drops its KV tables (the next create of the id starts empty) and deletes its row.
-//! Lifecycles are guarded by leases in the same database (see [`super::leases`]).
+//! Lifecycles are guarded by leases in the same database (see [`super::leases`]): a
+//! write to an actor's row applies only while this driver holds the actor's lease, in
+//! the same statement.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -26,6 +28,7 @@ use super::leases::Leases;
 use super::{LifecycleLocks, Storage};
 use crate::alarm::{ActorAlarm, decode_alarm, encode_alarm};
 use crate::error::{Error, Result};
+use crate::kv::fence;
 use crate::state::{ActorState, decode_state, encode_state};
 
 /// The schema of the index database.
@@ -41,14 +44,20 @@ CREATE INDEX IF NOT EXISTS actor_alarm_at ON actor (alarm_at, id) WHERE alarm_at
 const HAS_ACTOR_TABLE_SQL: &str =
     "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'actor'";
 const READ_STATE_SQL: &str = "SELECT state FROM actor WHERE id = ?1";
-const WRITE_STATE_SQL: &str = "INSERT INTO actor (id, state) VALUES (?1, ?2) \
+// Writes to an actor's row apply only while this driver (the last parameter) holds the
+// actor's lease. (The `WHERE` also keeps SQLite from reading `ON CONFLICT` as a join's
+// `ON`.)
+const WRITE_STATE_SQL: &str = "INSERT INTO actor (id, state) SELECT ?1, ?2 \
+     WHERE EXISTS (SELECT 1 FROM lease WHERE lease.id = ?1 AND lease.owner = ?3) \
      ON CONFLICT (id) DO UPDATE SET state = excluded.state";
 const DELETE_ACTOR_SQL: &str = "DELETE FROM actor WHERE id = ?1";
 const LIST_SQL: &str = "SELECT id FROM actor WHERE state IS NOT NULL AND id > ?1 \
      ORDER BY id LIMIT ?2";
-const SET_ALARM_SQL: &str = "INSERT INTO actor (id, alarm, alarm_at) VALUES (?1, ?2, ?3) \
+const SET_ALARM_SQL: &str = "INSERT INTO actor (id, alarm, alarm_at) SELECT ?1, ?2, ?3 \
+     WHERE EXISTS (SELECT 1 FROM lease WHERE lease.id = ?1 AND lease.owner = ?4) \
      ON CONFLICT (id) DO UPDATE SET alarm = excluded.alarm, alarm_at = excluded.alarm_at";
-const CLEAR_ALARM_SQL: &str = "UPDATE actor SET alarm = NULL, alarm_at = NULL WHERE id = ?1";
+const CLEAR_ALARM_SQL: &str = "UPDATE actor SET alarm = NULL, alarm_at = NULL WHERE id = ?1 \
+     AND EXISTS (SELECT 1 FROM lease WHERE lease.id = ?1 AND lease.owner = ?2)";
 const READ_ALARM_SQL: &str = "SELECT alarm FROM actor WHERE id = ?1 AND alarm IS NOT NULL";
 const DUE_ALARMS_SQL: &str = "SELECT id, alarm FROM actor \
      WHERE alarm_at IS NOT NULL AND alarm_at <= ?1 ORDER BY alarm_at, id";
@@ -222,15 +231,18 @@ impl Storage for DatabaseStorage {
     }
 
     fn write_state(&self, id: &str, state: &ActorState) -> Result<()> {
-        self.index()
-            .run(WRITE_STATE_SQL, params![id, &encode_state(state)])?;
-        Ok(())
+        let owner = self.leases.owner();
+        let written = self
+            .index()
+            .run(WRITE_STATE_SQL, params![id, &encode_state(state), owner])?;
+        self.leases.held_if(id, written.changes > 0)
     }
 
-    /// The KV tables first, the row (state and alarm) last.
+    /// The KV tables first (claiming the database in the same transaction, so that a
+    /// driver that lost the actor is told who has it), the row (state and alarm) last.
     fn remove_actor(&self, id: &str) -> Result<()> {
         let mut kv = self.runtime.open(&self.database(id), &OpenOptions::new())?;
-        let dropped = kv.exec(DROP_KV_SQL);
+        let dropped = empty_database(&mut *kv, self.leases.owner());
         let closed = kv.close();
         dropped?;
         closed?;
@@ -254,14 +266,18 @@ impl Storage for DatabaseStorage {
             actor_id: id.to_owned(),
             timestamp,
         });
-        self.index()
-            .run(SET_ALARM_SQL, params![id, &alarm, sql_timestamp(timestamp)])?;
-        Ok(())
+        let owner = self.leases.owner();
+        let written = self.index().run(
+            SET_ALARM_SQL,
+            params![id, &alarm, sql_timestamp(timestamp), owner],
+        )?;
+        self.leases.held_if(id, written.changes > 0)
     }
 
     fn clear_alarm(&self, id: &str) -> Result<()> {
-        self.index().run(CLEAR_ALARM_SQL, params![id])?;
-        Ok(())
+        let owner = self.leases.owner();
+        let written = self.index().run(CLEAR_ALARM_SQL, params![id, owner])?;
+        self.leases.held_if(id, written.changes > 0)
     }
 
     fn alarm(&self, id: &str) -> Result<Option<u64>> {
@@ -289,6 +305,15 @@ impl Storage for DatabaseStorage {
     fn locks(&self) -> Option<&dyn LifecycleLocks> {
         Some(&self.leases)
     }
+}
+
+/// Claims the KV database `kv` for `owner` and drops its tables, in one transaction.
+fn empty_database(kv: &mut dyn SqliteDatabase, owner: &str) -> Result<()> {
+    let mut tx = kv.transaction()?;
+    fence::claim(&mut *tx, owner)?;
+    tx.exec(DROP_KV_SQL)?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// A timestamp as an SQLite integer, for the index: values past `i64::MAX` (no real

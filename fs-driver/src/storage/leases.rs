@@ -17,8 +17,10 @@
 //! retry quickly after a failure, so a leader election (seconds) does not let a live
 //! driver's leases lapse under the default timeout (30 s). A driver cut off from the
 //! engine for longer than the timeout loses its leases without being told: its next
-//! lifecycle operation finds out, but KV writes to actors it still has awake are not
-//! fenced (another driver may have taken them over). A release that fails (the engine
+//! lifecycle operation finds out, and its KV writes to actors it still has awake are
+//! refused once another driver has taken them over: a driver claims the database of each
+//! actor it takes, and every write checks the claim (`kv::fence`). Its state and alarm
+//! writes check the lease itself, in the same statement. A release that fails (the engine
 //! unreachable at that moment) leaves the lease to this driver until it wakes and puts
 //! the actor to sleep again, or closes.
 
@@ -121,6 +123,25 @@ impl Leases {
         })
     }
 
+    /// This driver's name in leases (`host:pid:uuid`).
+    pub(crate) fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// `Ok` when `held` (a write conditioned on holding actor `id`'s lease applied);
+    /// otherwise [`Error::ActorOwnedElsewhere`] naming the lease's holder.
+    pub(crate) fn held_if(&self, id: &str, held: bool) -> Result<()> {
+        if held {
+            return Ok(());
+        }
+        let holder =
+            lock(&self.index).query_row(OWNER_SQL, params![id], |row| row.get::<String>(0))?;
+        Err(Error::ActorOwnedElsewhere {
+            id: id.to_owned(),
+            owner: holder.unwrap_or_else(|| "no driver".to_owned()),
+        })
+    }
+
     /// Takes actor `id`'s lease; `Err(owner)` when a live driver holds it.
     fn acquire(&self, id: &str) -> Result<std::result::Result<(), String>> {
         let mut db = lock(&self.index);
@@ -190,6 +211,11 @@ impl LifecycleLocks for Leases {
     /// No other driver has an actor whose lease this one holds.
     fn others_awake(&self, _id: &str) -> bool {
         false
+    }
+
+    /// This driver's name: it claims the databases of the actors it holds.
+    fn fence(&self) -> Option<&str> {
+        Some(self.owner())
     }
 
     /// Gives the lease back (a failure is logged: the lease then lapses with this

@@ -90,6 +90,12 @@ pub(crate) trait LifecycleLocks: Send + Sync {
     fn others_awake(&self, id: &str) -> bool;
     /// Releases the actor's lock.
     fn release(&self, id: &str);
+    /// The name under which this driver claims the databases of the actors it holds, so
+    /// that their writes are fenced (see `kv::fence`); `None` where holding an actor does
+    /// not exclude other processes (the kernel's shared locks).
+    fn fence(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Alarms kept in memory (the disk storage's copy of its alarm files, the memory

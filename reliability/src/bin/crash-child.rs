@@ -213,7 +213,7 @@ fn fd_limit(
 
 /// One `serve` command: `create ID`, `put ID KEY VALUE [KEY VALUE]...`,
 /// `delete ID KEY...`, `delete-range ID START END` (bytes in hex), `used ID`,
-/// `sleep ID`, `destroy ID`. Answers what the command returns.
+/// `alarm ID TIMESTAMP`, `sleep ID`, `destroy ID`. Answers what the command returns.
 fn serve(driver: &FsDriver, line: &str) -> fs_driver::Result<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let hex = |word: &str| -> Vec<u8> {
@@ -243,6 +243,10 @@ fn serve(driver: &FsDriver, line: &str) -> fs_driver::Result<String> {
             .kv_delete_range(id, &hex(start), &hex(end))
             .map(|()| String::new()),
         ["used", id] => driver.kv_storage_used(id).map(|used| used.to_string()),
+        ["alarm", id, timestamp] => match timestamp.parse() {
+            Ok(timestamp) => driver.set_alarm(id, timestamp).map(|()| String::new()),
+            Err(_) => Ok(format!("bad timestamp {timestamp}")),
+        },
         ["sleep", id] => driver.sleep_actor(id, None).map(|()| String::new()),
         ["destroy", id] => driver.destroy_actor(id, None).map(|()| String::new()),
         _ => Ok(format!("unknown command {line}")),
