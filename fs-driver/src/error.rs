@@ -80,13 +80,15 @@ pub enum Error {
     /// actor's lease (it has the actor awake): an actor there runs in one driver at a
     /// time. Nothing was changed. Retry after that driver put it to sleep, or after its
     /// lease expired (it stopped renewing). A driver also gets it for an actor it had
-    /// awake but lost (its lease expired and another driver took the actor over): every
-    /// write it then tries is refused; put the actor to sleep.
+    /// awake but lost (its lease expired and another driver took the actor over, or
+    /// destroyed it): every write it then tries is refused; put the actor to sleep.
     #[error("actor {id:?} is awake in another driver ({owner}); it runs in one driver at a time")]
     ActorOwnedElsewhere {
         /// The actor.
         id: String,
-        /// The driver that holds the lease (`host:pid:uuid`), or `no driver`.
+        /// The driver that holds the actor (`host:pid:uuid`): the lease's holder, or the
+        /// last driver that claimed the actor's database (which may have released it
+        /// since); `no driver` or `a driver that just released it` when there is none.
         owner: String,
     },
     /// Another process is creating or destroying the actor, for longer than a wake or a

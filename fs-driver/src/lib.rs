@@ -47,11 +47,13 @@
 //! leases expire after the timeout). Leases are also fences: a driver cut off from the
 //! engine (or paused) for longer than the timeout may find, when it comes back, that
 //! another driver took its actors over; every write it then tries on them (KV, alarms,
-//! state records) is refused with [`Error::ActorOwnedElsewhere`] and writes nothing,
-//! since each write checks, inside its own transaction, that the actor's database is
-//! still claimed by its driver. Reads are not fenced: it may serve what it had until it
-//! puts the actor to sleep. Destroying an actor empties its database (the engine cannot
-//! delete one). The legacy migration does not run there: legacy files are local.
+//! state records) is refused with [`Error::ActorOwnedElsewhere`] and is not applied: each
+//! new holder of a lease claims the actor's database with an epoch larger than every
+//! earlier one, a claim never replaces a later one, and each KV write checks the claim
+//! inside its own transaction (state and alarm writes check the lease in the same
+//! statement). Reads are not fenced: it may serve what it had until it puts the actor to
+//! sleep. Destroying an actor empties its database (the engine cannot delete one). The
+//! legacy migration does not run there: legacy files are local.
 //!
 //! # What errors say
 //!

@@ -51,7 +51,7 @@ impl FsDriver {
             self.storage.database(id),
             self.options.max_storage_bytes,
         )?;
-        self.claim(&mut kv)?;
+        self.claim(id, &mut kv)?;
         if !awake_elsewhere {
             let now = now_ms();
             state.start_ts = Some(now);
@@ -61,8 +61,13 @@ impl FsDriver {
             // a failure leaves the older timestamps in the file, and is logged.
             let written = forget_migrated_entries(&mut state, &mut kv)
                 .and_then(|()| self.storage.write_state(id, &state));
-            if let Err(error) = written {
-                tracing::warn!(actor = %id, %error, "the wake could not be recorded in the state file");
+            match written {
+                Ok(()) => {}
+                // Not a failure to record: the actor is another driver's.
+                Err(error @ Error::ActorOwnedElsewhere { .. }) => return Err(error),
+                Err(error) => {
+                    tracing::warn!(actor = %id, %error, "the wake could not be recorded in the state file");
+                }
             }
         }
         tracing::debug!(actor = %id, awake_elsewhere, "actor woken");
@@ -73,10 +78,11 @@ impl FsDriver {
         }))
     }
 
-    /// Claims a store just opened under a lease, so that its writes are fenced.
-    fn claim(&self, kv: &mut KvStore) -> Result<()> {
-        match self.storage.locks().and_then(|locks| locks.fence()) {
-            Some(owner) => kv.claim(owner),
+    /// Claims actor `id`'s store, just opened under a lease, so that its writes are
+    /// fenced.
+    fn claim(&self, id: &str, kv: &mut KvStore) -> Result<()> {
+        match self.storage.locks().and_then(|locks| locks.fence(id)) {
+            Some(claim) => kv.claim(claim),
             None => Ok(()),
         }
     }
@@ -187,7 +193,7 @@ impl FsDriver {
         // The database first, the state record last: until it exists there is no
         // actor, and a crash leaves only leftovers that the next create removes.
         let written = self
-            .claim(&mut kv)
+            .claim(id, &mut kv)
             .and_then(|()| kv.put(initial))
             .and_then(|()| storage.write_state(id, state));
         if let Err(error) = written {

@@ -20,7 +20,7 @@ use sqlite_runtime::{
 };
 
 use super::diagnose::diagnose;
-use super::fence;
+use super::fence::{self, Claim};
 use super::files::OpenFiles;
 use super::{
     CREATE_TABLE_SQL, DELETE_RANGE_SQL, DELETE_SQL, ListOptions, PUT_SQL, get_value, get_values,
@@ -65,9 +65,9 @@ pub(crate) struct KvStore {
     connection: Option<Connection>,
     /// Set after a write whose outcome is unknown: the reopen checkpoints first.
     recover: bool,
-    /// The lease holder whose claim every write checks (see [`fence`]); `None` where
+    /// The lease holder's claim that every write checks (see [`fence`]); `None` where
     /// lifecycles are not leased.
-    fence: Option<String>,
+    fence: Option<Claim>,
 }
 
 impl KvStore {
@@ -118,16 +118,16 @@ impl KvStore {
         self.connection.is_some()
     }
 
-    /// Claims the database for lease holder `owner`: from now on every write checks that
-    /// the claim is still `owner`'s (another driver's claim fences it off).
-    /// A database this driver claimed before (it woke the actor earlier, and nobody
-    /// claimed it since) is not written again.
-    pub(crate) fn claim(&mut self, owner: &str) -> Result<()> {
+    /// Claims the database for a lease holder: from now on every write checks that the
+    /// claim still holds (a later lease's claim fences it off). A database this holder
+    /// claimed before under the same lease is not written again.
+    pub(crate) fn claim(&mut self, claim: Claim) -> Result<()> {
         self.fence = None;
-        if fence::holder(self.db()?)?.as_deref() != Some(owner) {
-            self.write(|connection| fence::claim(&mut *connection.db, owner))?;
+        if fence::holder(self.db()?)?.as_ref() != Some(&claim) {
+            let id = self.id.clone();
+            self.write(|connection| fence::claim(&mut *connection.db, &id, &claim))?;
         }
-        self.fence = Some(owner.to_owned());
+        self.fence = Some(claim);
         Ok(())
     }
 
@@ -286,11 +286,11 @@ impl KvStore {
             self.park_after_error();
             return Err(error);
         }
-        let (id, fence) = (&self.id, self.fence.as_deref());
+        let (id, fence) = (&self.id, self.fence.as_ref());
         let outcome = match self.connection.as_mut() {
             Some(connection) => run_transaction(id, connection, |connection| {
-                if let Some(owner) = fence {
-                    fence::check(&mut *connection.db, id, owner)?;
+                if let Some(claim) = fence {
+                    fence::check(&mut *connection.db, id, claim)?;
                 }
                 work(connection)
             }),

@@ -14,9 +14,10 @@
 //! `alarm_at` repeats the alarm's timestamp for the index that finds due alarms; listing
 //! walks the primary key. Such engines cannot delete a database, so removing an actor
 //! drops its KV tables (the next create of the id starts empty) and deletes its row.
-//! Lifecycles are guarded by leases in the same database (see [`super::leases`]): a
-//! write to an actor's row applies only while this driver holds the actor's lease, in
-//! the same statement.
+//! Lifecycles are guarded by leases in the same database (see [`super::leases`]): every
+//! write to an actor's row (state, alarm, the removal) applies only while this driver
+//! holds the actor's lease, checked in the same statement, and removing an actor first
+//! claims its KV database with the lease's epoch (see `kv::fence`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -50,7 +51,8 @@ const READ_STATE_SQL: &str = "SELECT state FROM actor WHERE id = ?1";
 const WRITE_STATE_SQL: &str = "INSERT INTO actor (id, state) SELECT ?1, ?2 \
      WHERE EXISTS (SELECT 1 FROM lease WHERE lease.id = ?1 AND lease.owner = ?3) \
      ON CONFLICT (id) DO UPDATE SET state = excluded.state";
-const DELETE_ACTOR_SQL: &str = "DELETE FROM actor WHERE id = ?1";
+const DELETE_ACTOR_SQL: &str = "DELETE FROM actor WHERE id = ?1 \
+     AND EXISTS (SELECT 1 FROM lease WHERE lease.id = ?1 AND lease.owner = ?2)";
 const LIST_SQL: &str = "SELECT id FROM actor WHERE state IS NOT NULL AND id > ?1 \
      ORDER BY id LIMIT ?2";
 const SET_ALARM_SQL: &str = "INSERT INTO actor (id, alarm, alarm_at) SELECT ?1, ?2, ?3 \
@@ -241,12 +243,21 @@ impl Storage for DatabaseStorage {
     /// The KV tables first (claiming the database in the same transaction, so that a
     /// driver that lost the actor is told who has it), the row (state and alarm) last.
     fn remove_actor(&self, id: &str) -> Result<()> {
+        let Some(claim) = self.leases.fence(id) else {
+            return self.leases.held_if(id, false);
+        };
         let mut kv = self.runtime.open(&self.database(id), &OpenOptions::new())?;
-        let dropped = empty_database(&mut *kv, self.leases.owner());
+        let dropped = empty_database(&mut *kv, id, &claim);
         let closed = kv.close();
         dropped?;
         closed?;
-        self.index().run(DELETE_ACTOR_SQL, params![id])?;
+        let deleted = self
+            .index()
+            .run(DELETE_ACTOR_SQL, params![id, self.leases.owner()])?;
+        if deleted.changes == 0 {
+            // No row (leftovers of a create that never wrote one), or not ours.
+            self.leases.ensure_held(id)?;
+        }
         Ok(())
     }
 
@@ -307,10 +318,10 @@ impl Storage for DatabaseStorage {
     }
 }
 
-/// Claims the KV database `kv` for `owner` and drops its tables, in one transaction.
-fn empty_database(kv: &mut dyn SqliteDatabase, owner: &str) -> Result<()> {
+/// Claims actor `id`'s KV database `kv` and drops its tables, in one transaction.
+fn empty_database(kv: &mut dyn SqliteDatabase, id: &str, claim: &fence::Claim) -> Result<()> {
     let mut tx = kv.transaction()?;
-    fence::claim(&mut *tx, owner)?;
+    fence::claim(&mut *tx, id, claim)?;
     tx.exec(DROP_KV_SQL)?;
     tx.commit()?;
     Ok(())

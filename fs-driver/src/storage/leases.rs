@@ -17,13 +17,16 @@
 //! retry quickly after a failure, so a leader election (seconds) does not let a live
 //! driver's leases lapse under the default timeout (30 s). A driver cut off from the
 //! engine for longer than the timeout loses its leases without being told: its next
-//! lifecycle operation finds out, and its KV writes to actors it still has awake are
-//! refused once another driver has taken them over: a driver claims the database of each
-//! actor it takes, and every write checks the claim (`kv::fence`). Its state and alarm
-//! writes check the lease itself, in the same statement. A release that fails (the engine
+//! lifecycle operation finds out, and its writes to actors it still has awake are refused
+//! once another driver has taken them over. Each lease taken by a new holder gets an
+//! epoch (from a counter in the index database) larger than every earlier one; the
+//! driver claims the actor's database with it, and every KV write checks the claim
+//! (`kv::fence`), while writes of its state and alarm rows check the lease itself in the
+//! same statement. A release that fails (the engine
 //! unreachable at that moment) leaves the lease to this driver until it wakes and puts
 //! the actor to sleep again, or closes.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -34,21 +37,33 @@ use sqlite_runtime::{SqliteDatabase, params};
 use super::LifecycleLocks;
 use crate::driver::now_ms;
 use crate::error::{Error, Result};
+use crate::kv::fence::Claim;
 
 const SCHEMA_SQL: &str = "\
 CREATE TABLE IF NOT EXISTS driver (owner TEXT PRIMARY KEY NOT NULL, expires INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS lease (id TEXT PRIMARY KEY NOT NULL, owner TEXT NOT NULL);";
+CREATE TABLE IF NOT EXISTS lease (
+    id TEXT PRIMARY KEY NOT NULL,
+    owner TEXT NOT NULL,
+    epoch INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lease_epoch (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
+INSERT OR IGNORE INTO lease_epoch (id, last) VALUES (0, 0);";
 
 const RENEW_SQL: &str = "INSERT INTO driver (owner, expires) VALUES (?1, ?2) \
      ON CONFLICT (owner) DO UPDATE SET expires = excluded.expires";
 
-/// Takes the lease when it is free, ours, or its owner's registration has expired.
-const ACQUIRE_SQL: &str = "INSERT INTO lease (id, owner) VALUES (?1, ?2) \
-     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner \
+/// Draws the next epoch (kept only if the lease is taken).
+const NEXT_EPOCH_SQL: &str = "UPDATE lease_epoch SET last = last + 1";
+/// Takes the lease when it is free, ours, or its owner's registration has expired; a new
+/// holder gets the epoch just drawn, a holder taking its own lease again keeps its own.
+const ACQUIRE_SQL: &str = "INSERT INTO lease (id, owner, epoch) \
+     VALUES (?1, ?2, (SELECT last FROM lease_epoch)) \
+     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, \
+     epoch = CASE WHEN lease.owner = excluded.owner THEN lease.epoch ELSE excluded.epoch END \
      WHERE lease.owner = excluded.owner OR NOT EXISTS \
      (SELECT 1 FROM driver WHERE driver.owner = lease.owner AND driver.expires > ?3)";
 
-const OWNER_SQL: &str = "SELECT owner FROM lease WHERE id = ?1";
+const HOLDER_SQL: &str = "SELECT owner, epoch FROM lease WHERE id = ?1";
 const RELEASE_SQL: &str = "DELETE FROM lease WHERE id = ?1 AND owner = ?2";
 const RELEASE_ALL_SQL: &str = "DELETE FROM lease WHERE owner = ?1";
 const UNREGISTER_SQL: &str = "DELETE FROM driver WHERE owner = ?1";
@@ -78,6 +93,8 @@ fn lock(index: &Index) -> MutexGuard<'_, Box<dyn SqliteDatabase>> {
 pub(crate) struct Leases {
     owner: String,
     index: Index,
+    /// The epoch of each lease this driver holds.
+    epochs: Mutex<HashMap<String, i64>>,
     renewer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
@@ -119,6 +136,7 @@ impl Leases {
         Ok(Leases {
             owner,
             index,
+            epochs: Mutex::default(),
             renewer: Some((stop, renewer)),
         })
     }
@@ -134,38 +152,82 @@ impl Leases {
         if held {
             return Ok(());
         }
-        let holder =
-            lock(&self.index).query_row(OWNER_SQL, params![id], |row| row.get::<String>(0))?;
+        let holder = self.holder(id)?;
         Err(Error::ActorOwnedElsewhere {
             id: id.to_owned(),
-            owner: holder.unwrap_or_else(|| "no driver".to_owned()),
+            owner: holder.map_or_else(|| "no driver".to_owned(), |(owner, _)| owner),
         })
     }
 
-    /// Takes actor `id`'s lease; `Err(owner)` when a live driver holds it.
-    fn acquire(&self, id: &str) -> Result<std::result::Result<(), String>> {
-        let mut db = lock(&self.index);
-        match db.run(ACQUIRE_SQL, params![id, &self.owner, sql_ms(now_ms())]) {
-            Ok(taken) if taken.changes > 0 => return Ok(Ok(())),
-            Ok(_) => {}
-            // The take may have been applied (a remote engine's lost commit): the owner
-            // says. Unread, a lease taken unknowingly would stay this driver's.
-            Err(error) => {
-                let owner = db.query_row(OWNER_SQL, params![id], |row| row.get::<String>(0));
-                if owner
-                    .as_ref()
-                    .is_ok_and(|owner| owner.as_deref() == Some(self.owner.as_str()))
-                {
-                    return Ok(Ok(()));
-                }
-                return Err(error.into());
-            }
-        }
-        let owner = db.query_row(OWNER_SQL, params![id], |row| row.get::<String>(0))?;
-        Ok(Err(owner.unwrap_or_else(|| {
-            "a driver that just released it".to_owned()
-        })))
+    /// `Ok` when this driver holds actor `id`'s lease now.
+    pub(crate) fn ensure_held(&self, id: &str) -> Result<()> {
+        let held = self
+            .holder(id)?
+            .is_some_and(|(owner, _)| owner == self.owner);
+        self.held_if(id, held)
     }
+
+    /// Who holds actor `id`'s lease, and its epoch.
+    fn holder(&self, id: &str) -> Result<Option<(String, i64)>> {
+        read_holder(&mut **lock(&self.index), id)
+    }
+
+    /// Takes actor `id`'s lease and notes its epoch; `Err(owner)` when a live driver
+    /// holds it.
+    fn acquire(&self, id: &str) -> Result<std::result::Result<(), String>> {
+        let taken = {
+            let mut db = lock(&self.index);
+            match take(&mut **db, id, &self.owner) {
+                Ok(taken) => taken,
+                // The take may have been applied (a remote engine's lost commit): the
+                // lease says. Unread, a lease taken unknowingly would stay this driver's.
+                Err(error) => match read_holder(&mut **db, id) {
+                    Ok(Some((owner, epoch))) if owner == self.owner => Ok(epoch),
+                    _ => return Err(error),
+                },
+            }
+        };
+        match taken {
+            Ok(epoch) => {
+                lock_epochs(&self.epochs).insert(id.to_owned(), epoch);
+                Ok(Ok(()))
+            }
+            Err(owner) => Ok(Err(owner)),
+        }
+    }
+}
+
+/// Takes actor `id`'s lease for `owner` in one transaction: its epoch, or
+/// `Err(the holder)`.
+fn take(
+    db: &mut dyn SqliteDatabase,
+    id: &str,
+    owner: &str,
+) -> Result<std::result::Result<i64, String>> {
+    let mut tx = db.transaction()?;
+    tx.run(NEXT_EPOCH_SQL, params![])?;
+    let taken = tx.run(ACQUIRE_SQL, params![id, owner, sql_ms(now_ms())])?;
+    let holder = read_holder(&mut *tx, id)?;
+    match holder {
+        Some((holder, epoch)) if taken.changes > 0 && holder == owner => {
+            tx.commit()?;
+            Ok(Ok(epoch))
+        }
+        // Not taken: the transaction rolls back (the epoch drawn is not used).
+        Some((holder, _)) => Ok(Err(holder)),
+        None => Ok(Err("a driver that just released it".to_owned())),
+    }
+}
+
+/// Who holds actor `id`'s lease in `db`, and its epoch.
+fn read_holder(db: &mut dyn SqliteDatabase, id: &str) -> Result<Option<(String, i64)>> {
+    Ok(db.query_row(HOLDER_SQL, params![id], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?)
+}
+
+fn lock_epochs(epochs: &Mutex<HashMap<String, i64>>) -> MutexGuard<'_, HashMap<String, i64>> {
+    epochs.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl LifecycleLocks for Leases {
@@ -213,14 +275,19 @@ impl LifecycleLocks for Leases {
         false
     }
 
-    /// This driver's name: it claims the databases of the actors it holds.
-    fn fence(&self) -> Option<&str> {
-        Some(self.owner())
+    /// This driver's name and the lease's epoch, while it holds the lease.
+    fn fence(&self, id: &str) -> Option<Claim> {
+        let epoch = *lock_epochs(&self.epochs).get(id)?;
+        Some(Claim {
+            owner: self.owner.clone(),
+            epoch,
+        })
     }
 
     /// Gives the lease back (a failure is logged: the lease then lapses with this
     /// driver's registration, or is taken back by its next wake).
     fn release(&self, id: &str) {
+        lock_epochs(&self.epochs).remove(id);
         if let Err(error) = lock(&self.index).run(RELEASE_SQL, params![id, &self.owner]) {
             tracing::warn!(actor = %id, %error, "releasing an actor's lease failed");
         }
@@ -308,4 +375,58 @@ fn millis(duration: Duration) -> u64 {
 
 fn sql_ms(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sqlite_runtime::{OpenOptions, SqliteRuntime, Target};
+    use sqlite_runtime_backends::RusqliteRuntime;
+
+    use super::*;
+
+    /// Epochs grow with each new holder, so that a claim of an older lease never wins
+    /// (see `kv::fence`); a holder taking its own lease again keeps its epoch.
+    #[test]
+    fn each_new_holder_gets_a_later_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("actors.db");
+        let open = || {
+            RusqliteRuntime::new()
+                .open(&Target::file(&path), &OpenOptions::new())
+                .unwrap()
+        };
+        let start = || {
+            let index = Arc::new(Mutex::new(open()));
+            Leases::start(index, open(), Duration::from_secs(60)).unwrap()
+        };
+        let (a, b) = (start(), start());
+        let epoch = |leases: &Leases| leases.fence("x").map(|claim| claim.epoch);
+
+        a.wake("x").unwrap();
+        let first = epoch(&a).unwrap();
+        a.wake("x").unwrap();
+        assert_eq!(epoch(&a), Some(first), "taken again by its holder");
+        assert!(matches!(
+            b.wake("x"),
+            Err(Error::ActorOwnedElsewhere { .. })
+        ));
+        assert_eq!(epoch(&b), None);
+
+        // A's registration lapses (as if it had stopped renewing): B takes over.
+        open()
+            .run(
+                "UPDATE driver SET expires = 0 WHERE owner = ?1",
+                params![a.owner()],
+            )
+            .unwrap();
+        b.wake("x").unwrap();
+        let second = epoch(&b).unwrap();
+        assert!(second > first);
+        b.release("x");
+        assert_eq!(epoch(&b), None);
+        a.wake("x").unwrap();
+        assert!(epoch(&a).unwrap() > second, "a free lease taken anew");
+    }
 }

@@ -19,6 +19,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use sqlite_runtime::Target;
 
 use crate::error::Result;
+use crate::kv::fence::Claim;
 use crate::layout::Layout;
 use crate::state::ActorState;
 
@@ -90,10 +91,10 @@ pub(crate) trait LifecycleLocks: Send + Sync {
     fn others_awake(&self, id: &str) -> bool;
     /// Releases the actor's lock.
     fn release(&self, id: &str);
-    /// The name under which this driver claims the databases of the actors it holds, so
-    /// that their writes are fenced (see `kv::fence`); `None` where holding an actor does
-    /// not exclude other processes (the kernel's shared locks).
-    fn fence(&self) -> Option<&str> {
+    /// The claim with which this driver fences the writes to actor `id`'s database (see
+    /// `kv::fence`), while it holds the actor; `None` where holding an actor does not
+    /// exclude other processes (the kernel's shared locks).
+    fn fence(&self, _id: &str) -> Option<Claim> {
         None
     }
 }
