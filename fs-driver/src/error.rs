@@ -78,7 +78,7 @@ pub enum Error {
     ActorInUse(String),
     /// On a runtime whose databases are not local files, another driver holds the
     /// actor's lease (it has the actor awake): an actor there runs in one driver at a
-    /// time. Nothing was changed. Retry after that driver put it to sleep, or after its
+    /// time. Nothing of the actor was changed. Retry after that driver put it to sleep, or after its
     /// lease expired (it stopped renewing). A driver also gets it for an actor it had
     /// awake but lost (its lease expired and another driver took the actor over, or
     /// destroyed it): every write it then tries is refused; put the actor to sleep.

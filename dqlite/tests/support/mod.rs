@@ -287,28 +287,34 @@ impl TestCluster {
         self.index_of(&leader)
     }
 
-    /// Makes node `index` the leader (a leadership transfer), waiting until it is.
+    /// Makes node `index` the leader (a leadership transfer), waiting until it is. A
+    /// transfer waits for the target to catch up, which under load can take seconds, so
+    /// a request that was accepted is given time before the next one.
     pub fn transfer_leadership(&self, index: usize) {
         let target = self.nodes[index].address.clone();
-        self.wait_for(Duration::from_secs(30), "leadership transfer", |c| {
+        self.wait_for(Duration::from_secs(60), "leadership transfer", |c| {
             let Some(leader) = c.leader_address() else {
                 return false;
             };
             if leader == target {
                 return true;
             }
+            // Node id 0 would let the leader pick any follower: only the target's id.
             let transferred =
                 Connection::connect(&leader, &test_options()).and_then(|mut leader| {
-                    let id = leader
+                    let target = leader
                         .cluster_nodes()?
                         .into_iter()
-                        .find(|node| node.address == target)
-                        .map_or(0, |node| node.id);
-                    leader.transfer_leadership(id)
+                        .find(|node| node.address == target && node.role == NodeRole::Voter);
+                    match target {
+                        Some(node) => leader.transfer_leadership(node.id).map(|()| true),
+                        None => Ok(false),
+                    }
                 });
-            if transferred.is_err() {
-                thread::sleep(Duration::from_millis(200));
-            }
+            thread::sleep(match transferred {
+                Ok(true) => Duration::from_secs(2),
+                Ok(false) | Err(_) => Duration::from_millis(200),
+            });
             false
         });
     }

@@ -410,13 +410,14 @@ enum DestroyError {
     Unfinished(Error),
 }
 
-/// Destroys the actor's records (its database closed): the tombstone first, then the
-/// rest. `Ok(false)` when there is no actor (nor tombstone) to destroy.
+/// Destroys the actor's records (its database closed, and claimed where leases fence
+/// it): the tombstone first, then the rest. `Ok(false)` when there is no actor (nor tombstone) to destroy.
 fn destroy_records(storage: &dyn Storage, id: &str) -> std::result::Result<bool, DestroyError> {
     let state = storage.read_state(id).map_err(DestroyError::Intact)?;
     let Some(mut state) = state else {
         return Ok(false);
     };
+    storage.claim_database(id).map_err(DestroyError::Intact)?;
     if state.destroy_ts.is_none() {
         state.destroy_ts = Some(now_ms());
         storage.write_state(id, &state).map_err(|error| {

@@ -103,6 +103,20 @@ impl DatabaseStorage {
         self.index.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Claims actor `id`'s KV database with this driver's lease, then runs `then`, in one
+    /// transaction.
+    fn in_claimed_database(&self, id: &str, then: Option<&str>) -> Result<()> {
+        let Some(claim) = self.leases.fence(id) else {
+            return self.leases.held_if(id, false);
+        };
+        let mut kv = self.runtime.open(&self.database(id), &OpenOptions::new())?;
+        let claimed = claim_then(&mut *kv, id, &claim, then);
+        let closed = kv.close();
+        claimed?;
+        closed?;
+        Ok(())
+    }
+
     /// The timestamp of actor `id`'s alarm record.
     fn decode_alarm(&self, id: &str, bytes: &[u8]) -> Result<u64> {
         decode_alarm_record(&self.root, id, bytes)
@@ -240,17 +254,14 @@ impl Storage for DatabaseStorage {
         self.leases.held_if(id, written.changes > 0)
     }
 
+    fn claim_database(&self, id: &str) -> Result<()> {
+        self.in_claimed_database(id, None)
+    }
+
     /// The KV tables first (claiming the database in the same transaction, so that a
     /// driver that lost the actor is told who has it), the row (state and alarm) last.
     fn remove_actor(&self, id: &str) -> Result<()> {
-        let Some(claim) = self.leases.fence(id) else {
-            return self.leases.held_if(id, false);
-        };
-        let mut kv = self.runtime.open(&self.database(id), &OpenOptions::new())?;
-        let dropped = empty_database(&mut *kv, id, &claim);
-        let closed = kv.close();
-        dropped?;
-        closed?;
+        self.in_claimed_database(id, Some(DROP_KV_SQL))?;
         let deleted = self
             .index()
             .run(DELETE_ACTOR_SQL, params![id, self.leases.owner()])?;
@@ -318,11 +329,18 @@ impl Storage for DatabaseStorage {
     }
 }
 
-/// Claims actor `id`'s KV database `kv` and drops its tables, in one transaction.
-fn empty_database(kv: &mut dyn SqliteDatabase, id: &str, claim: &fence::Claim) -> Result<()> {
+/// Claims actor `id`'s KV database `kv`, then runs `then`, in one transaction.
+fn claim_then(
+    kv: &mut dyn SqliteDatabase,
+    id: &str,
+    claim: &fence::Claim,
+    then: Option<&str>,
+) -> Result<()> {
     let mut tx = kv.transaction()?;
     fence::claim(&mut *tx, id, claim)?;
-    tx.exec(DROP_KV_SQL)?;
+    if let Some(sql) = then {
+        tx.exec(sql)?;
+    }
     tx.commit()?;
     Ok(())
 }

@@ -3,9 +3,9 @@
 //!
 //! A driver registers itself in `driver (owner, expires)` and renews its row from a
 //! background thread every third of the lease timeout. Waking, creating or destroying
-//! an actor takes its row in `lease (id, owner)`, in one statement that succeeds only
-//! when the lease is free, already ours, or held by a driver whose registration has
-//! expired. So two drivers never both have an actor awake (the second gets
+//! an actor takes its row in `lease (id, owner, epoch)`, in one transaction that
+//! succeeds only when the lease is free, already ours, or held by a driver whose
+//! registration has expired (a new holder gets the next epoch; see below). So two drivers never both have an actor awake (the second gets
 //! [`Error::ActorOwnedElsewhere`]), never both create one id, and a driver that dies
 //! lets others take its actors over once its registration has expired.
 //!

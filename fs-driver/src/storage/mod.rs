@@ -49,6 +49,13 @@ pub(crate) trait Storage: Send + Sync {
     /// Replaces the actor's state record (atomically).
     fn write_state(&self, id: &str, state: &ActorState) -> Result<()>;
 
+    /// Fences the actor's database for this driver's lease before a destroy begins (see
+    /// `kv::fence`), so that a driver that lost the actor writes nothing to it even if
+    /// the destroy stops half-way; nothing to do where lifecycles are not leased.
+    fn claim_database(&self, _id: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// Removes everything of the actor, its state record last (so that an interrupted
     /// removal leaves the tombstone a retry finds), stopping at the first failure.
     fn remove_actor(&self, id: &str) -> Result<()>;
