@@ -1,30 +1,30 @@
-//! Actor lifecycles guarded across drivers that share databases but no kernel: leases
-//! in the index database.
+//! Actor lifecycles guarded across drivers that share databases but no kernel: leases in
+//! the index database.
 //!
 //! A driver registers itself in `driver (owner, expires)` and renews its row from a
-//! background thread every third of the lease timeout. Waking, creating or destroying
-//! an actor takes its row in `lease (id, owner, epoch)`, in one transaction that
-//! succeeds only when the lease is free, already ours, or held by a driver whose
-//! registration has expired (a new holder gets the next epoch; see below). So two drivers never both have an actor awake (the second gets
-//! [`Error::ActorOwnedElsewhere`]), never both create one id, and a driver that dies
-//! lets others take its actors over once its registration has expired.
+//! background thread every third of the lease timeout. Waking, creating or destroying an
+//! actor takes its row in `lease (id, owner, epoch)`, in one transaction that succeeds
+//! only when the lease is free, already ours, or held by a driver whose registration has
+//! expired (a new holder gets the next epoch; see below). So two drivers never both have
+//! an actor awake (the second gets [`Error::ActorOwnedElsewhere`]), never both create one
+//! id, and a driver that dies lets others take its actors over once its registration has
+//! expired.
 //!
-//! Unlike the kernel's locks on a local root (which let several processes have one
-//! actor awake, SQLite serializing their writes), a lease is exclusive: on a shared
-//! engine the drivers are usually on different hosts, and an actor runs in one place.
-//! Expiry compares one driver's clock with another's, so the hosts' clocks must agree
-//! to well within the timeout (NTP does). Renewals use a connection of their own and
-//! retry quickly after a failure, so a leader election (seconds) does not let a live
-//! driver's leases lapse under the default timeout (30 s). A driver cut off from the
-//! engine for longer than the timeout loses its leases without being told: its next
-//! lifecycle operation finds out, and its writes to actors it still has awake are refused
-//! once another driver has taken them over. Each lease taken by a new holder gets an
-//! epoch (from a counter in the index database) larger than every earlier one; the
-//! driver claims the actor's database with it, and every KV write checks the claim
+//! Unlike the kernel's locks on a local root (which let several processes have one actor
+//! awake, SQLite serializing their writes), a lease is exclusive: on a shared engine the
+//! drivers are usually on different hosts, and an actor runs in one place. Expiry
+//! compares one driver's clock with another's, so the hosts' clocks must agree to well
+//! within the timeout (NTP does). Renewals use a connection of their own and retry
+//! quickly after a failure, so a leader election (seconds) does not let a live driver's
+//! leases lapse under the default timeout (30 s). A driver cut off from the engine for
+//! longer than the timeout loses its leases without being told: its next lifecycle
+//! operation finds out, and its writes to actors it still has awake are refused once
+//! another driver has taken them over. Each lease taken by a new holder gets an epoch
+//! (from a counter in the index database) larger than every earlier one; the driver
+//! claims the actor's database with it, and every KV write checks the claim
 //! (`kv::fence`), while writes of its state and alarm rows check the lease itself in the
-//! same statement. A release that fails (the engine
-//! unreachable at that moment) leaves the lease to this driver until it wakes and puts
-//! the actor to sleep again, or closes.
+//! same statement. A release that fails (the engine unreachable at that moment) leaves
+//! the lease to this driver until it wakes and puts the actor to sleep again, or closes.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
