@@ -411,7 +411,8 @@ enum DestroyError {
 }
 
 /// Destroys the actor's records (its database closed, and claimed where leases fence
-/// it): the tombstone first, then the rest. `Ok(false)` when there is no actor (nor tombstone) to destroy.
+/// it): the tombstone first, then the rest. `Ok(false)` when there is no actor (nor
+/// tombstone) to destroy.
 fn destroy_records(storage: &dyn Storage, id: &str) -> std::result::Result<bool, DestroyError> {
     let state = storage.read_state(id).map_err(DestroyError::Intact)?;
     let Some(mut state) = state else {
