@@ -50,9 +50,10 @@ pub enum Error {
     },
     /// A write may or may not have been applied: its commit failed with an I/O error
     /// (a failed `fsync`, a failed write of the `-wal`). Callers must not assume either
-    /// outcome. The actor's database is closed, and reopened and checkpointed at the next
-    /// operation, so that what is read afterwards is on the disk. A write that was *not*
-    /// applied is any other error.
+    /// outcome. The actor's database is closed and, on local files, nothing of the actor
+    /// is served until a checkpoint has rewritten and synced it
+    /// ([`Error::OutcomeUnresolved`] meanwhile), so that what is read afterwards is on the
+    /// disk. A write that was *not* applied is any other error.
     #[error(
         "the outcome of a write to actor {id:?} is unknown (it may or may not be on disk): {source}"
     )]
@@ -61,6 +62,29 @@ pub enum Error {
         id: String,
         /// The failure of the commit.
         source: Box<sqlite_runtime::Error>,
+    },
+    /// A state or alarm file was renamed into place, but syncing its directory failed:
+    /// the new file may or may not be on the disk. Until a later sync of that directory
+    /// succeeds, the file is not served ([`Error::OutcomeUnresolved`]).
+    #[error("the outcome of writing `{}` is unknown (it may or may not be on disk): syncing its directory failed: {source}", path.display())]
+    FileOutcomeUnknown {
+        /// The file.
+        path: PathBuf,
+        /// The failure of the sync.
+        source: io::Error,
+    },
+    /// A file of the actor (its database, state or alarm file) had a write of unknown
+    /// outcome, and what the OS shows of it may never have reached the disk: nothing of
+    /// the actor is served, and nothing written, until that is rewritten and synced
+    /// successfully, which the driver retries at each operation on the actor. When the
+    /// file system turned read-only after the failure, check it and mount it again (the
+    /// actor is then served from what the disk holds); the operation did nothing.
+    #[error("`{}` had a write of unknown outcome and is not served until it is written to the disk again: {reason}", path.display())]
+    OutcomeUnresolved {
+        /// The file.
+        path: PathBuf,
+        /// Why the latest attempt to write it again failed.
+        reason: String,
     },
     /// The actor's database cannot be written (a read-only file, directory or file
     /// system). Reads work; every write first tries to reopen the database for writing,
@@ -149,11 +173,11 @@ pub enum Error {
 impl Error {
     /// An I/O error about `path`.
     /// Whether this is a write whose outcome is unknown: [`Error::WriteOutcomeUnknown`],
-    /// or an engine's [`ErrorKind::OutcomeUnknown`](sqlite_runtime::ErrorKind::OutcomeUnknown)
+    /// [`Error::FileOutcomeUnknown`], or an engine's [`ErrorKind::OutcomeUnknown`](sqlite_runtime::ErrorKind::OutcomeUnknown)
     /// (a state record or alarm written on a remote engine whose commit was cut off).
     pub fn is_outcome_unknown(&self) -> bool {
         match self {
-            Error::WriteOutcomeUnknown { .. } => true,
+            Error::WriteOutcomeUnknown { .. } | Error::FileOutcomeUnknown { .. } => true,
             Error::Sqlite(error) => error.kind() == sqlite_runtime::ErrorKind::OutcomeUnknown,
             _ => false,
         }

@@ -24,6 +24,8 @@ pub enum FileOp {
     SyncTemp,
     /// Renaming it over the target.
     Rename,
+    /// Syncing the directory of a renamed file.
+    SyncDir,
     /// Removing a file.
     Remove,
     /// Creating a directory.

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::actor_id::{RESERVED_ID_PART, TEMP_MARKER};
 use crate::error::{Error, Result};
 use crate::layout::with_suffix;
+use crate::unresolved;
 
 /// Checks the injected faults of the `fault-injection` feature; nothing without it.
 #[cfg(feature = "fault-injection")]
@@ -57,22 +58,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&temp);
         return Err(Error::io(path, error));
     }
-    sync_parent(path);
+    // The rename is durable once its directory is synced; when that fails, the new file
+    // may or may not be on the disk, and is not served until a sync succeeds.
+    if let Err(error) = sync_parent(path) {
+        unresolved::mark(path);
+        return Err(Error::FileOutcomeUnknown {
+            path: path.to_path_buf(),
+            source: error,
+        });
+    }
+    unresolved::clear(path);
     Ok(())
 }
 
-/// Makes a rename durable by syncing the directory (best effort; not every platform
-/// can open a directory).
-fn sync_parent(path: &Path) {
-    if let Some(parent) = path.parent()
-        && let Ok(dir) = File::open(parent)
-    {
-        let _ = dir.sync_all();
+/// Makes a rename durable by syncing the directory. A directory that cannot be opened
+/// (not every platform can) is skipped; a sync that fails is an error.
+fn sync_parent(path: &Path) -> io::Result<()> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    fault(FileOp::SyncDir, parent)?;
+    match File::open(parent) {
+        Ok(dir) => dir.sync_all(),
+        Err(_) => Ok(()),
     }
 }
 
-/// Reads a file, `None` when it does not exist.
+/// Reads a file, `None` when it does not exist. A file whose write had an unknown
+/// outcome is read only once its directory syncs (see [`crate::unresolved`]).
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    if unresolved::is_marked(path) {
+        sync_parent(path).map_err(|error| unresolved::refused(path, error))?;
+        unresolved::clear(path);
+    }
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),

@@ -60,7 +60,10 @@
 //! A write is applied or not, and the error says which: a "maybe" is
 //! [`Error::is_outcome_unknown`]: [`Error::WriteOutcomeUnknown`] for KV writes (a commit
 //! whose `fsync` or write failed, or a remote engine's commit cut off), after which
-//! nothing is read until the database was reopened (and, locally, checkpointed); and, on
+//! nothing is read until the database was reopened (and, locally, rewritten by a
+//! checkpoint that synced: until then [`Error::OutcomeUnresolved`], in every driver of
+//! the process, across sleeps and wakes); [`Error::FileOutcomeUnknown`] for a state or
+//! alarm file whose directory sync failed after its rename; and, on
 //! a remote engine, a state record or alarm written when the connection was lost
 //! ([`sqlite_runtime::ErrorKind::OutcomeUnknown`]; a destroy then counts as begun, and
 //! a retry finishes it). A missing database is
@@ -108,6 +111,7 @@ mod reader;
 pub mod sql;
 pub mod state;
 mod storage;
+mod unresolved;
 
 pub use actor::ActorInfo;
 pub use actor_id::{

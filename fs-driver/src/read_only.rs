@@ -79,6 +79,13 @@ pub(crate) fn read_database<T>(
             other => other.map(Some),
         };
     }
+    if crate::unresolved::is_marked(path) {
+        // Resolving it takes a write; a read-only reader refuses it instead.
+        return Err(crate::unresolved::refused(
+            path,
+            "it is resolved by the next write or wake of its actor",
+        ));
+    }
     let wal = with_suffix(path.to_path_buf(), "-wal");
     let shm = with_suffix(path.to_path_buf(), "-shm");
     let journal = with_suffix(path.to_path_buf(), "-journal");

@@ -130,20 +130,79 @@ pub struct FailingDisk {
 impl FailingDisk {
     /// An ext4 image of `image_mib` MiB on a tmpfs of `backing_mib` MiB, mounted at
     /// `dir/fs`.
+    /// Its journal and inode tables are sparse too, so that once the tmpfs is full ext4's
+    /// own journal writes fail and it aborts the journal (the file system turns
+    /// read-only).
     pub fn new(dir: &Path, backing_mib: u64, image_mib: u64) -> Result<Self, Unavailable> {
+        Self::with_mkfs(
+            dir,
+            backing_mib,
+            image_mib,
+            "lazy_itable_init=1,lazy_journal_init=1",
+        )
+    }
+
+    /// Like [`FailingDisk::new`], but the journal and inode tables are written out when
+    /// the file system is made: once the tmpfs is full only writes of file data into new
+    /// blocks fail, ext4's journal keeps working and the file system stays writable.
+    pub fn data_only(dir: &Path, backing_mib: u64, image_mib: u64) -> Result<Self, Unavailable> {
+        Self::with_mkfs(
+            dir,
+            backing_mib,
+            image_mib,
+            "lazy_itable_init=0,lazy_journal_init=0",
+        )
+    }
+
+    /// Allocates every block of the image in the tmpfs but the file system's free ones:
+    /// what ext4 writes to its own structures always has room, new file data does not.
+    fn allocate_all_but_free_blocks(image: &Path) -> Result<(), Unavailable> {
+        let size = std::fs::metadata(image)
+            .map_err(|error| Unavailable(error.to_string()))?
+            .len();
+        run("fallocate", &["-l", &size.to_string(), text(image)?])?;
+        let listing = run("dumpe2fs", &[text(image)?])?;
+        let block_size: u64 = listing
+            .lines()
+            .find_map(|line| line.strip_prefix("Block size:"))
+            .and_then(|size| size.trim().parse().ok())
+            .ok_or_else(|| Unavailable("dumpe2fs printed no block size".into()))?;
+        let free = listing
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("Free blocks: "))
+            .flat_map(|ranges| ranges.split(", "));
+        for range in free {
+            let (first, last) = range.split_once('-').unwrap_or((range, range));
+            let (Ok(first), Ok(last)) = (first.parse::<u64>(), last.parse::<u64>()) else {
+                continue;
+            };
+            let offset = (first * block_size).to_string();
+            let length = ((last - first + 1) * block_size).to_string();
+            run(
+                "fallocate",
+                &["-p", "-o", &offset, "-l", &length, text(image)?],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn with_mkfs(
+        dir: &Path,
+        backing_mib: u64,
+        image_mib: u64,
+        extended: &str,
+    ) -> Result<Self, Unavailable> {
         let backing = Mount::tmpfs(&dir.join("backing"), &format!("size={backing_mib}m"))?;
         let image = backing.dir().join("disk.img");
         run("truncate", &["-s", &format!("{image_mib}M"), text(&image)?])?;
+        // 4 KiB blocks: one tmpfs page each, so that a block is written whole or not at all.
         run(
             "mkfs.ext4",
-            &[
-                "-q",
-                "-F",
-                "-E",
-                "lazy_itable_init=1,lazy_journal_init=1",
-                text(&image)?,
-            ],
+            &["-q", "-F", "-b", "4096", "-E", extended, text(&image)?],
         )?;
+        if extended.contains("lazy_journal_init=0") {
+            Self::allocate_all_but_free_blocks(&image)?;
+        }
         let device = run("losetup", &["--find", "--show", text(&image)?])?;
         let mut disk = FailingDisk {
             mount: None,
@@ -182,6 +241,29 @@ impl FailingDisk {
             .take()
             .map(|mount| mount.dir().to_path_buf())
             .ok_or_else(|| Unavailable("not mounted".into()))?;
+        self.mount = Some(Mount::device(&self.device, &dir)?);
+        Ok(())
+    }
+
+    /// Unmounts the file system, checks it with `e2fsck -fy` (repairing what the failed
+    /// writes left), and mounts it fresh: what is read afterwards comes from the device.
+    pub fn remount_checked(&mut self) -> Result<(), Unavailable> {
+        let dir = self
+            .mount
+            .take()
+            .map(|mount| mount.dir().to_path_buf())
+            .ok_or_else(|| Unavailable("not mounted".into()))?;
+        // e2fsck exits 1 when it corrected something: only 4 and above are failures.
+        let checked = Command::new("e2fsck")
+            .args(["-fy", &self.device])
+            .output()
+            .map_err(|error| Unavailable(format!("e2fsck: {error}")))?;
+        if checked.status.code().is_none_or(|code| code >= 4) {
+            return Err(Unavailable(format!(
+                "e2fsck failed: {}",
+                String::from_utf8_lossy(&checked.stdout).trim()
+            )));
+        }
         self.mount = Some(Mount::device(&self.device, &dir)?);
         Ok(())
     }

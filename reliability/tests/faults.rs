@@ -27,6 +27,9 @@ per_backend! {
     inodes_exhausted => inodes_exhausted;
     descriptor_limit => descriptor_limit;
     fsync_failure => fsync_failure;
+    unknown_write_not_served_after_a_failed_sleep => unknown_write_not_served_after_a_failed_sleep;
+    unknown_write_not_served_after_a_successful_sleep => unknown_write_not_served_after_a_successful_sleep;
+    state_write_of_unknown_outcome_is_not_served => state_write_of_unknown_outcome_is_not_served;
 }
 
 fn skipped(test: &str, backend: &str, why: &Unavailable) {
@@ -505,4 +508,242 @@ fn fsync_failure(backend: &str) {
         served.len(),
         first_error
     );
+}
+
+/// Batch `n` of the unknown-outcome sequences: 8 entries of 4,000 bytes.
+fn batch(n: u32) -> Vec<(Vec<u8>, Vec<u8>)> {
+    (0..8u8)
+        .map(|i| {
+            (
+                format!("b{n:03}-{i}").into_bytes(),
+                vec![(n as u8) ^ (i << 5); 4_000],
+            )
+        })
+        .collect()
+}
+
+/// Everything a driver served of one actor, checked against the disk at the end.
+#[derive(Default)]
+struct Served {
+    values: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// What each step got, for the report.
+    steps: Vec<String>,
+}
+
+impl Served {
+    /// Lists the actor and records what was served (or why nothing was).
+    fn list(&mut self, step: &str, driver: &FsDriver, id: &str) {
+        match driver.kv_list_prefix(id, b"", ListOptions::new()) {
+            Ok(entries) => {
+                self.steps
+                    .push(format!("{step}: {} entries", entries.len()));
+                for (key, value) in entries {
+                    self.values.entry(key).or_insert(value);
+                }
+            }
+            Err(error) => self.steps.push(format!("{step}: {error}")),
+        }
+    }
+
+    fn record<T: std::fmt::Debug>(&mut self, step: &str, result: &Result<T, Error>) {
+        self.steps.push(match result {
+            Ok(_) => format!("{step}: ok"),
+            Err(error) => format!("{step}: {error}"),
+        });
+    }
+}
+
+/// The issue-22 sequence: 20 acknowledged batches, then the disk under ext4 stops
+/// taking writes; puts until one's outcome is unknown, four more, reads, a sleep, a
+/// wake, another driver in the process; then a check (`e2fsck`) and a fresh mount. Every
+/// value served before must be on the disk after, every acknowledged batch too, nothing
+/// refused is there, and the batch of unknown outcome is whole or absent.
+fn unknown_write_sequence(
+    backend: &str,
+    test: &str,
+    disk: Result<FailingDisk, Unavailable>,
+    space_returns_before_sleep: bool,
+) {
+    let mut disk = match disk {
+        Ok(disk) => disk,
+        Err(why) => return skipped(test, backend, &why),
+    };
+    let root = disk.dir().unwrap().join("root");
+    let driver = FsDriver::open(runtime(backend), &root, DriverOptions::new()).unwrap();
+    let none: &[(Vec<u8>, Vec<u8>)] = &[];
+    driver.create_actor("u", "n", Vec::new(), none).unwrap();
+    let mut acked = BTreeMap::new();
+    for n in 0..20 {
+        driver.kv_put("u", &batch(n)).unwrap();
+        acked.extend(batch(n));
+    }
+    let filler = disk.fill_backing().unwrap();
+    let (mut unknown, mut refused) = (Vec::new(), Vec::new());
+    let mut first_unknown = None;
+    for n in 20..80 {
+        match driver.kv_put("u", &batch(n)) {
+            Ok(()) => acked.extend(batch(n)),
+            Err(error) if error.is_outcome_unknown() => {
+                unknown.push(n);
+                first_unknown.get_or_insert(n);
+            }
+            Err(_) => refused.push(n),
+        }
+        if first_unknown.is_some_and(|first| n >= first + 4) {
+            break;
+        }
+    }
+    let Some(first_unknown) = first_unknown else {
+        return skipped(
+            test,
+            backend,
+            &Unavailable("no write failed in fsync".into()),
+        );
+    };
+    let mut served = Served::default();
+    served.list("list after the failure", &driver, "u");
+    let got = driver.kv_get_one("u", &batch(first_unknown)[0].0);
+    if let Ok(Some(value)) = &got {
+        served
+            .values
+            .insert(batch(first_unknown)[0].0.clone(), value.clone());
+    }
+    served.record("get of the unknown batch", &got);
+    if space_returns_before_sleep {
+        std::fs::remove_file(&filler).unwrap();
+    }
+    let slept = driver.sleep_actor("u", None);
+    served.record("sleep", &slept);
+    if space_returns_before_sleep {
+        slept.unwrap();
+    }
+    let woken = driver.load_actor("u");
+    served.record("wake", &woken);
+    served.list("list after the wake", &driver, "u");
+    // Another driver of this process, on the same root.
+    match FsDriver::open(runtime(backend), &root, DriverOptions::new()) {
+        Ok(other) => {
+            served.list("another driver's list", &other, "u");
+            drop(other);
+        }
+        Err(error) => served.steps.push(format!("another driver: {error}")),
+    }
+    drop(driver);
+    let _ = std::fs::remove_file(&filler);
+    if let Err(why) = disk.remount_checked() {
+        return skipped(test, backend, &why);
+    }
+    let driver = FsDriver::open(runtime(backend), &root, DriverOptions::new()).unwrap();
+    let after: BTreeMap<Vec<u8>, Vec<u8>> = all(&driver, "u").into_iter().collect();
+    for (key, value) in &acked {
+        assert_eq!(
+            after.get(key),
+            Some(value),
+            "{backend}: an acknowledged write is lost ({:?})",
+            served.steps
+        );
+    }
+    for (key, value) in &served.values {
+        assert_eq!(
+            after.get(key),
+            Some(value),
+            "{backend}: {} was served but is not on the disk ({:?})",
+            String::from_utf8_lossy(key),
+            served.steps
+        );
+    }
+    for n in &refused {
+        for (key, _) in batch(*n) {
+            assert!(
+                !after.contains_key(&key),
+                "{backend}: a refused write is on the disk"
+            );
+        }
+    }
+    let mut unknown_landed = 0;
+    for n in &unknown {
+        let present = batch(*n)
+            .iter()
+            .filter(|(key, value)| after.get(key) == Some(value))
+            .count();
+        assert!(
+            present == 0 || present == 8,
+            "{backend}: batch {n} is partly on the disk"
+        );
+        unknown_landed += usize::from(present == 8);
+    }
+    eprintln!(
+        "{backend}: {} acknowledged batches all on the disk; {} of unknown outcome ({unknown_landed} on the disk after the check), {} refused; {} entries served, all on the disk; steps: {:?}",
+        acked.len() / 8,
+        unknown.len(),
+        refused.len(),
+        served.values.len(),
+        served.steps
+    );
+}
+
+fn unknown_write_not_served_after_a_failed_sleep(backend: &str) {
+    let dir = tempdir();
+    let disk = FailingDisk::new(dir.path(), 24, 64);
+    unknown_write_sequence(
+        backend,
+        "unknown_write_not_served_after_a_failed_sleep",
+        disk,
+        false,
+    );
+}
+
+fn unknown_write_not_served_after_a_successful_sleep(backend: &str) {
+    let dir = tempdir();
+    let disk = FailingDisk::data_only(dir.path(), 24, 16);
+    unknown_write_sequence(
+        backend,
+        "unknown_write_not_served_after_a_successful_sleep",
+        disk,
+        true,
+    );
+}
+
+/// A state file renamed into place whose directory sync fails (injected): the write
+/// says its outcome is unknown, and the state is not read (wake, listing, another
+/// driver) until a sync
+/// of its directory succeeds; then the actor is served whole.
+fn state_write_of_unknown_outcome_is_not_served(backend: &str) {
+    let dir = tempdir();
+    let root = dir.path().join("root");
+    let driver = FsDriver::open(runtime(backend), &root, DriverOptions::new()).unwrap();
+    driver
+        .create_actor("s", "n", Vec::new(), &entries(4))
+        .unwrap();
+    let fail_state_dir = || {
+        faults::inject(|op, path| {
+            (op == faults::FileOp::SyncDir && path.ends_with("state"))
+                .then(|| std::io::Error::other("injected directory sync failure"))
+        })
+    };
+    fail_state_dir();
+    let slept = driver.sleep_actor("s", None);
+    assert!(
+        matches!(&slept, Err(Error::FileOutcomeUnknown { path, .. }) if path.ends_with("state/s")),
+        "{backend}: {slept:?}"
+    );
+    assert!(slept.unwrap_err().is_outcome_unknown());
+    let woken = driver.load_actor("s");
+    assert!(
+        matches!(&woken, Err(Error::OutcomeUnresolved { path, .. }) if path.ends_with("state/s")),
+        "{backend}: {woken:?}"
+    );
+    // Listings skip unreadable records: it is not shown.
+    assert!(driver.list_actors(None, 10).unwrap().is_empty());
+    // Another driver of the process refuses it too.
+    let other = FsDriver::open(runtime(backend), &root, DriverOptions::new()).unwrap();
+    assert!(matches!(
+        other.kv_get_one("s", b"key-0"),
+        Err(Error::OutcomeUnresolved { .. })
+    ));
+    drop(other);
+    faults::clear();
+    let info = driver.load_actor("s").unwrap();
+    assert_eq!(info.id, "s");
+    assert_eq!(all(&driver, "s"), entries(4));
 }

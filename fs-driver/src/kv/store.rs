@@ -5,8 +5,10 @@
 //! transaction; anything that fails before `COMMIT` rolls it back (not applied). A
 //! `COMMIT` that fails with an I/O error other than a full disk (a failed `fsync`, a
 //! failed write of the `-wal`) may or may not have reached the disk: that is reported as
-//! [`Error::WriteOutcomeUnknown`], the connection is closed, and the next use reopens it
-//! and checkpoints, so that what is read afterwards has been written to the disk since.
+//! [`Error::WriteOutcomeUnknown`], the connection is closed, the database is marked for
+//! the whole process (see [`crate::unresolved`]), and whoever opens it next (this store,
+//! or a store of a later wake) checkpoints it before anything is read: what is served
+//! afterwards has been written to the disk since.
 //! On a runtime whose databases are not local files (a replicated engine), the engine
 //! says when a commit's outcome is unknown ([`ErrorKind::OutcomeUnknown`]); the file
 //! checks (identity, write permission, OS error diagnosis, missing file) are for local
@@ -29,6 +31,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::limits::{self, KeyRole};
 use crate::sql;
+use crate::unresolved;
 
 /// SQLite's primary result code for a full disk: a commit that fails with it was not
 /// applied (the `-wal` never got its commit frame).
@@ -63,8 +66,6 @@ pub(crate) struct KvStore {
     /// `None` while parked (closed to save descriptors, or after a write whose outcome
     /// is unknown): the next use reopens it.
     connection: Option<Connection>,
-    /// Set after a write whose outcome is unknown: the reopen checkpoints first.
-    recover: bool,
     /// The lease holder's claim that every write checks (see [`fence`]); `None` where
     /// lifecycles are not leased.
     fence: Option<Claim>,
@@ -78,7 +79,7 @@ impl KvStore {
         target: Target,
         max_storage: u64,
     ) -> Result<Self> {
-        let connection = Connection::open(&*runtime, &target, true)?;
+        let connection = Connection::open(&*runtime, &target, true)?.resolved()?;
         Ok(Self::with(runtime, id, target, max_storage, connection))
     }
 
@@ -91,7 +92,8 @@ impl KvStore {
         max_storage: u64,
     ) -> Result<Self> {
         let connection = Connection::open(&*runtime, &target, false)
-            .map_err(|error| missing_database(id, local_path(&*runtime, &target), error))?;
+            .map_err(|error| missing_database(id, local_path(&*runtime, &target), error))?
+            .resolved()?;
         Ok(Self::with(runtime, id, target, max_storage, connection))
     }
 
@@ -108,7 +110,6 @@ impl KvStore {
             target,
             max_storage,
             connection: Some(connection),
-            recover: false,
             fence: None,
         }
     }
@@ -154,18 +155,11 @@ impl KvStore {
     /// The open connection, reopening a parked one.
     fn connection(&mut self) -> Result<&mut Connection> {
         if self.connection.is_none() {
-            let mut connection =
+            let connection =
                 Connection::open(&*self.runtime, &self.target, false).map_err(|error| {
                     missing_database(&self.id, local_path(&*self.runtime, &self.target), error)
                 })?;
-            if self.recover {
-                // A remote engine has no `-wal` here to bring to disk.
-                if connection.files.is_some() {
-                    connection.checkpoint()?;
-                }
-                self.recover = false;
-            }
-            self.connection = Some(connection);
+            self.connection = Some(connection.resolved()?);
         }
         match &mut self.connection {
             Some(connection) => Ok(connection),
@@ -308,8 +302,13 @@ impl KvStore {
             }
             Err(Written::Unknown(error)) => {
                 tracing::warn!(actor = %self.id, %error, "write outcome unknown; the database will be reopened and checkpointed");
+                let local = self.connection.as_ref().filter(|c| c.files.is_some());
+                let path = local.map(|connection| connection.path.clone());
                 self.park_after_error();
-                self.recover = true;
+                if let Some(path) = path {
+                    unresolved::mark(&path);
+                    unresolved::drop_cached_pages(&path);
+                }
                 Err(error)
             }
         }
@@ -517,6 +516,34 @@ impl Connection {
             Ok(size::read(&mut *self.db)?.unwrap_or(0))
         } else {
             size::scan(&mut *self.db)
+        }
+    }
+
+    /// The connection, once its database holds no write of unknown outcome: a marked
+    /// database is checkpointed first (see [`crate::unresolved`]); until that succeeds
+    /// it is refused.
+    fn resolved(mut self) -> Result<Self> {
+        if self.files.is_none() || !unresolved::is_marked(&self.path) {
+            return Ok(self);
+        }
+        if !self.writable {
+            return Err(unresolved::refused(
+                &self.path,
+                "the database cannot be written (a read-only file or file system)",
+            ));
+        }
+        match self.checkpoint() {
+            Ok(()) => {
+                unresolved::clear(&self.path);
+                Ok(self)
+            }
+            Err(error) => {
+                if let Err(error) = self.db.close() {
+                    tracing::debug!(path = %self.path.display(), %error, "closing after a failed checkpoint failed");
+                }
+                unresolved::drop_cached_pages(&self.path);
+                Err(unresolved::refused(&self.path, error))
+            }
         }
     }
 
