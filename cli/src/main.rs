@@ -12,6 +12,7 @@ use clap::Parser;
 use crate::args::Cli;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
     match commands::run(&cli) {
@@ -40,3 +41,18 @@ fn init_tracing(verbosity: u8) {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// A reader that goes away (`sqlrt kv … list | head`) ends the process quietly, with
+/// the status 141 shells report for SIGPIPE, as `cat` and `ls` do: Rust ignores SIGPIPE,
+/// which would turn every later print into a panic.
+#[cfg(unix)]
+fn restore_default_sigpipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists; restoring
+    // the default disposition of one signal touches no memory of ours.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_default_sigpipe() {}

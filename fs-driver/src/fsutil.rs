@@ -22,6 +22,7 @@ enum FileOp {
     WriteTemp,
     SyncTemp,
     Rename,
+    SyncDir,
     Remove,
     CreateDir,
 }

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use fs_driver::inspect_root;
 use serde_json::json;
 
-use super::root::{check_root, format_ms};
+use super::root::{RootUse, check_root, format_ms};
 use super::{CliError, runtime};
 use crate::args::{GlobalArgs, RootArgs};
 use crate::output::{one_line, print_json};
 
 pub fn run(global: &GlobalArgs, args: &RootArgs) -> Result<ExitCode, CliError> {
     let runtime = runtime(global)?;
-    check_root(&args.root, runtime.as_ref())?;
+    check_root(&args.root, runtime.as_ref(), RootUse::Existing)?;
     let report = inspect_root(runtime.as_ref(), &args.root)?;
     if global.json {
         let actors: Vec<_> = report

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use fs_driver::{DriverOptions, FsDriver, KvEntry, KvReader, ListOptions};
 use serde_json::{Value, json};
 
-use super::root::check_root;
+use super::root::{RootUse, check_root};
 use super::{CliError, runtime};
 use crate::args::{GlobalArgs, KvArgs, KvOp};
 use crate::hex::{BytesArgs, display, encode};
@@ -39,7 +39,12 @@ pub fn run(global: &GlobalArgs, args: &KvArgs) -> Result<ExitCode, CliError> {
     // Parse every argument before touching the root: bad input changes nothing.
     let request = Request::parse(args)?;
     let runtime = runtime(global)?;
-    check_root(&args.root, runtime.as_ref())?;
+    let purpose = if args.create {
+        RootUse::Create
+    } else {
+        RootUse::Existing
+    };
+    check_root(&args.root, runtime.as_ref(), purpose)?;
     let output = match request {
         Request::Read(read) => {
             if args.create {

@@ -7,7 +7,7 @@ use fs_driver::{MigrationOptions, migrate_legacy};
 use serde_json::json;
 use sqlite_runtime::Capability;
 
-use super::root::check_root;
+use super::root::{RootUse, check_root};
 use super::{CliError, runtime};
 use crate::args::{GlobalArgs, MigrateArgs};
 use crate::output::{one_line, print_json, spinner};
@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<ExitCode, CliError
         )
         .into());
     }
-    check_root(&args.root, runtime.as_ref())?;
+    check_root(&args.root, runtime.as_ref(), RootUse::Existing)?;
     let spinner = spinner("migrating legacy state files", global.json, global.quiet);
     spinner.enable_steady_tick(Duration::from_millis(100));
     let report = migrate_legacy(

@@ -1,5 +1,8 @@
-//! Storage roots on the command line: they must exist and be directories (on a backend
-//! whose databases are local files).
+//! Storage roots on the command line. A root is made on purpose: `--create` makes one in
+//! a directory that does not exist yet or is empty, never in a directory that holds
+//! other things (a source tree, `$HOME`); every other command needs an existing root, and
+//! says so when a directory is not one (instead of reporting it empty). On a backend
+//! without local files a root is a name on the engine, and nothing here applies.
 
 use std::path::Path;
 
@@ -7,18 +10,80 @@ use sqlite_runtime::{Capability, SqliteRuntime};
 
 use super::CliError;
 
-/// Fails with one clear line unless `root` is an existing directory; on a backend
-/// without local files any root is a name.
-pub fn check_root(root: &Path, runtime: &dyn SqliteRuntime) -> Result<(), CliError> {
+/// The directories that make a directory a storage root: rivetkit's driver and ours
+/// keep every actor's state file in `state/` and its database in `databases/`.
+const ROOT_MARKERS: [&str; 2] = ["state", "databases"];
+
+/// What a command does with its root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootUse {
+    /// Reads or writes an existing root.
+    Existing,
+    /// May make the root (`--create`): in a new or empty directory.
+    Create,
+}
+
+/// Fails with one clear line, changing nothing, unless `root` is usable for `purpose`.
+pub fn check_root(
+    root: &Path,
+    runtime: &dyn SqliteRuntime,
+    purpose: RootUse,
+) -> Result<(), CliError> {
     if !runtime.capabilities().has(Capability::LocalFiles) {
         // On a remote engine the root only names databases there.
         return Ok(());
     }
+    let shown = root.display();
     match std::fs::metadata(root) {
-        Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => Err(format!("storage root `{}` is not a directory", root.display()).into()),
-        Err(error) => Err(format!("cannot use storage root `{}`: {error}", root.display()).into()),
+        Ok(meta) if !meta.is_dir() => {
+            return Err(format!("storage root `{shown}` is not a directory").into());
+        }
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return match purpose {
+                RootUse::Create => Ok(()),
+                RootUse::Existing => Err(format!(
+                    "storage root `{shown}` does not exist (make one with `sqlrt kv {shown} ACTOR put KEY VALUE --create`)"
+                )
+                .into()),
+            };
+        }
+        Err(error) => return Err(format!("cannot use storage root `{shown}`: {error}").into()),
     }
+    if ROOT_MARKERS.iter().any(|marker| root.join(marker).is_dir()) {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(root)
+        .map_err(|error| format!("cannot read storage root `{shown}`: {error}"))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    if names.is_empty() && purpose == RootUse::Create {
+        return Ok(());
+    }
+    names.sort();
+    let found = match names.len() {
+        0 => "it is empty".to_owned(),
+        n => {
+            let shown_names: Vec<String> = names.iter().take(3).map(|n| format!("`{n}`")).collect();
+            let more = if n > 3 {
+                format!(" and {} more", n - 3)
+            } else {
+                String::new()
+            };
+            format!("it holds {}{more}", shown_names.join(", "))
+        }
+    };
+    Err(match purpose {
+        RootUse::Create => format!(
+            "`{shown}` is not a storage root ({found}, but no `state/` or `databases/`): nothing was written; pass a new or empty directory, or an existing root"
+        ),
+        RootUse::Existing => format!(
+            "`{shown}` is not a storage root ({found}, but no `state/` or `databases/`); make one with `sqlrt kv {shown} ACTOR put KEY VALUE --create` in a new or empty directory"
+        ),
+    }
+    .into())
 }
 
 /// `ms` milliseconds since the Unix epoch as an RFC 3339 UTC time.
