@@ -8,6 +8,7 @@
 //! the reason, never as passed.
 //!
 //! [`Capability`]: sqlite_runtime::Capability
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Builds a case list: `module::function` entries, each optionally followed by
 /// `requires Capability` (skipped on backends without it) or `unless Capability` (skipped

@@ -88,7 +88,7 @@
 //!     driver.destroy_actor("a1", None)
 //! }
 //! ```
-
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod actor;

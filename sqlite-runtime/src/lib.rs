@@ -27,6 +27,7 @@
 //!     tx.commit()
 //! }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod database;
 mod error;
