@@ -6,7 +6,13 @@ use clap::{Args, Parser, Subcommand};
 
 /// sqlrt: run storage drivers on any SQLite binding.
 #[derive(Debug, Parser)]
-#[command(name = "sqlrt", version, about, propagate_version = true)]
+#[command(
+    name = "sqlrt",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Environment:\n  SQLITE_RUNTIME=NAME          the backend (as --backend NAME)\n  DQLITE_CLUSTER=HOST:PORT,... the dqlite cluster; with it, ROOT is a name on the cluster\n\nA storage ROOT is a directory with the local backends. `kv ... --create` makes one in a new or empty directory."
+)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -22,8 +28,9 @@ pub struct GlobalArgs {
     /// Print one machine-readable JSON document on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
-    /// SQLite backend to use (same as SQLITE_RUNTIME=NAME). `conformance` and `bench`
-    /// accept it several times.
+    /// SQLite backend to use: rusqlite, sqlite, sqlx, or dqlite (which needs
+    /// DQLITE_CLUSTER=host:port,…); same as SQLITE_RUNTIME=NAME. `conformance` and
+    /// `bench` accept it several times.
     #[arg(long = "backend", value_name = "NAME", global = true)]
     pub backends: Vec<String>,
     /// No progress bars or informational lines.
@@ -63,6 +70,14 @@ pub enum Command {
         after_help = "Interleaves every variant in one process; prints Markdown tables with ops/s, p50, p99 and ratios to the raw C API.\n\nExample:\n  sqlrt bench --quick\n  sqlrt bench --backend rusqlite --workload get --entries 100000 --json"
     )]
     Bench(crate::commands::bench::BenchArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  sqlrt completions bash > ~/.local/share/bash-completion/completions/sqlrt\n  sqlrt completions zsh > ~/.zfunc/_sqlrt\n  sqlrt completions fish > ~/.config/fish/completions/sqlrt.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Arguments of `conformance`.
@@ -76,25 +91,28 @@ pub struct ConformanceArgs {
 /// A storage root.
 #[derive(Debug, Args)]
 pub struct RootArgs {
-    /// The storage root directory.
+    /// The storage root: a directory with local backends (rusqlite, sqlite, sqlx); a
+    /// name on the cluster with dqlite.
     pub root: PathBuf,
 }
 
 /// Arguments of `migrate`.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The storage root directory.
+    /// The storage root: a directory with local backends (rusqlite, sqlite, sqlx); a
+    /// name on the cluster with dqlite.
     pub root: PathBuf,
     /// Report what would be migrated without writing anything.
     #[arg(long)]
     pub dry_run: bool,
 }
 
-/// Arguments of `kv`. Every option may stand anywhere on the line, before or after the
-/// operation.
+/// Arguments of `kv`. `--create` may stand anywhere on the line; `list`'s options come
+/// after `list`.
 #[derive(Debug, Args)]
 pub struct KvArgs {
-    /// The storage root directory.
+    /// The storage root: a directory with local backends (rusqlite, sqlite, sqlx); a
+    /// name on the cluster with dqlite.
     pub root: PathBuf,
     /// The actor id.
     pub actor: String,
@@ -102,33 +120,6 @@ pub struct KvArgs {
     /// record rivetkit writes for a new actor, so that rivetkit can start it).
     #[arg(long, global = true)]
     pub create: bool,
-    /// `list`: keys starting with this prefix.
-    #[arg(long, global = true, value_name = "KEY", conflicts_with_all = ["list_start", "list_end"])]
-    pub prefix: Option<String>,
-    /// `list`: range start (inclusive).
-    #[arg(
-        long = "start",
-        id = "list_start",
-        global = true,
-        value_name = "KEY",
-        requires = "list_end"
-    )]
-    pub start: Option<String>,
-    /// `list`: range end (exclusive).
-    #[arg(
-        long = "end",
-        id = "list_end",
-        global = true,
-        value_name = "KEY",
-        requires = "list_start"
-    )]
-    pub end: Option<String>,
-    /// `list`: descending order.
-    #[arg(long, global = true)]
-    pub reverse: bool,
-    /// `list`: at most this many entries (default 16384).
-    #[arg(long, global = true, value_name = "N")]
-    pub limit: Option<u32>,
     /// The operation.
     #[command(subcommand)]
     pub op: KvOp,
@@ -138,13 +129,19 @@ pub struct KvArgs {
 /// bytes of a file) or `@-` (standard input, once per command).
 #[derive(Debug, Subcommand)]
 pub enum KvOp {
-    /// Get values by key (a missing key prints nothing in text, null in JSON). Reads
-    /// change nothing on disk.
-    #[command(after_help = "Example:\n  sqlrt kv ./storage my-actor get a hex:00ff")]
+    /// Get values by key: `KEY<tab>VALUE` per key found. A missing key prints
+    /// `not found: KEY` on stderr (null in JSON) and the exit status is 1. Reads change
+    /// nothing on disk.
+    #[command(
+        after_help = "Example:\n  sqlrt kv ./storage my-actor get a hex:00ff\n  sqlrt kv ./storage my-actor get avatar --raw > avatar.png"
+    )]
     Get {
         /// Keys to read.
         #[arg(required = true)]
         keys: Vec<String>,
+        /// Write the value of one key to stdout as raw bytes (binary-safe, no newline).
+        #[arg(long, conflicts_with = "json")]
+        raw: bool,
     },
     /// Put key/value pairs in one atomic batch.
     #[command(
@@ -155,14 +152,15 @@ pub enum KvOp {
         #[arg(required = true, value_name = "KEY VALUE")]
         pairs: Vec<String>,
     },
-    /// Delete keys in one atomic batch (missing keys are ignored).
+    /// Delete keys in one atomic batch (missing keys are ignored); prints how many
+    /// were removed.
     #[command(after_help = "Example:\n  sqlrt kv ./storage my-actor delete a b")]
     Delete {
         /// Keys to delete.
         #[arg(required = true)]
         keys: Vec<String>,
     },
-    /// Delete every key in [START, END).
+    /// Delete every key in [START, END); prints how many were removed.
     #[command(
         name = "delete-range",
         after_help = "Example:\n  sqlrt kv ./storage my-actor delete-range a b"
@@ -178,5 +176,25 @@ pub enum KvOp {
     #[command(
         after_help = "Example:\n  sqlrt kv ./storage my-actor list --prefix user:\n  sqlrt kv ./storage my-actor list --start a --end m --reverse --limit 5"
     )]
-    List,
+    List(ListArgs),
+}
+
+/// Arguments of `kv … list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Keys starting with this prefix.
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["start", "end"])]
+    pub prefix: Option<String>,
+    /// Range start (inclusive).
+    #[arg(long, value_name = "KEY", requires = "end")]
+    pub start: Option<String>,
+    /// Range end (exclusive).
+    #[arg(long, value_name = "KEY", requires = "start")]
+    pub end: Option<String>,
+    /// Descending order.
+    #[arg(long)]
+    pub reverse: bool,
+    /// At most this many entries (default 16384).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
 }

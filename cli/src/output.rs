@@ -49,3 +49,51 @@ pub fn spinner(message: &'static str, json: bool, quiet: bool) -> ProgressBar {
     spinner.set_message(message);
     spinner
 }
+
+/// A text table whose columns are as wide as their widest cell: `right` marks the
+/// columns aligned right (numbers). The last column is not padded.
+pub fn table(headers: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let headers: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    let mut text = String::new();
+    for row in std::iter::once(&headers).chain(rows) {
+        let last = row.len().saturating_sub(1);
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                let width = widths.get(i).copied().unwrap_or(0);
+                match (right.get(i).copied().unwrap_or(false), i == last) {
+                    (true, _) => format!("{cell:>width$}"),
+                    (false, true) => cell.clone(),
+                    (false, false) => format!("{cell:<width$}"),
+                }
+            })
+            .collect();
+        text.push_str(&cells.join("  "));
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_fit_their_widest_cell() {
+        let rows = vec![
+            vec!["a-long-actor-id".to_owned(), "7".to_owned(), "x".to_owned()],
+            vec!["b".to_owned(), "12345".to_owned(), "y".to_owned()],
+        ];
+        assert_eq!(
+            table(&["ID", "N", "NAME"], &[false, true, false], &rows),
+            "ID                   N  NAME\na-long-actor-id      7  x\nb                12345  y\n"
+        );
+    }
+}

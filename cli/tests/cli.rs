@@ -280,7 +280,12 @@ fn kv_round_trip_with_text_hex_and_json() {
         .assert()
         .success();
 
-    let got = json_of(&mut kv(&["get", "a", "missing", "hex:00ff"]));
+    // A missing key: null in JSON, and the exit status is 1.
+    let output = kv(&["get", "a", "missing", "hex:00ff", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let got: Value = serde_json::from_slice(&output.stdout).unwrap();
     let entries = got["entries"].as_array().unwrap();
     assert_eq!(entries[0]["key"], "a");
     assert_eq!(entries[0]["value"], "1");
@@ -299,11 +304,11 @@ fn kv_round_trip_with_text_hex_and_json() {
         "hex:00ff\thex:ff00\nhex:01\thex:0400000001f700\na\t1\nb\t2\nprefix:1\tone\nprefix:2\ttwo\n",
         "--create wrote rivetkit's persisted-actor record under 0x01"
     );
-    // List options stand before or after `list`.
+    // `list`'s options follow `list`.
     let listed = json_of(&mut kv(&[
+        "list",
         "--prefix",
         "prefix:",
-        "list",
         "--reverse",
         "--limit",
         "1",
@@ -313,10 +318,23 @@ fn kv_round_trip_with_text_hex_and_json() {
     let ranged = json_of(&mut kv(&["list", "--start", "a", "--end", "b"]));
     assert_eq!(ranged["entries"].as_array().unwrap().len(), 1);
 
-    kv(&["delete", "a", "never-there"]).assert().success();
-    kv(&["delete-range", "prefix:", "prefix;"])
-        .assert()
-        .success();
+    // `get --raw` writes one value's bytes, binary-safe.
+    let raw = kv(&["get", "hex:00ff", "--raw"]).output().unwrap();
+    assert!(raw.status.success());
+    assert_eq!(raw.stdout, [0xff, 0x00]);
+    let missing = kv(&["get", "never-there", "--raw"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(missing.stdout.is_empty());
+
+    // Deletes say how many keys they removed.
+    let deleted = kv(&["delete", "a", "never-there"]).output().unwrap();
+    assert!(deleted.status.success());
+    assert_eq!(
+        String::from_utf8(deleted.stdout).unwrap(),
+        "removed 1 key\n"
+    );
+    let ranged = json_of(&mut kv(&["delete-range", "prefix:", "prefix;"]));
+    assert_eq!(ranged["removed"], 2);
     let rest = json_of(&mut kv(&["list"]));
     let keys: Vec<&str> = rest["entries"]
         .as_array()

@@ -82,13 +82,17 @@ fn get(backend: &str, root: &Path, keys: &[String]) -> Vec<Value> {
     let mut args = vec!["--json".to_owned(), "get".to_owned()];
     args.extend(keys.iter().cloned());
     let output = kv(backend, root, "actor", &args);
-    assert!(
-        output.status.success(),
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let entries = json["entries"].as_array().unwrap().clone();
+    // Exit 1 exactly when a key is missing.
+    let missing = entries.iter().any(Value::is_null);
+    assert_eq!(
+        output.status.code(),
+        Some(i32::from(missing)),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
-    json["entries"].as_array().unwrap().clone()
+    entries
 }
 
 fn expect_refused(backend: &str, case: &str, output: &std::process::Output, message: &str) {

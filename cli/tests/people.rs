@@ -213,3 +213,167 @@ fn reads_of_a_directory_that_is_not_a_root_say_so() {
     assert!(stderr.contains("does not exist"), "{stderr}");
     assert!(!missing.exists());
 }
+
+/// Runs a mount-related command; false (with the reason printed) when it fails.
+fn run_as_root(program: &str, args: &[&str]) -> bool {
+    match Command::new(program).args(args).output() {
+        Ok(output) if output.status.success() => true,
+        Ok(output) => {
+            eprintln!(
+                "SKIPPED: `{program} {}`: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+            false
+        }
+        Err(error) => {
+            eprintln!("SKIPPED: {program}: {error}");
+            false
+        }
+    }
+}
+
+/// A write to a root on a read-only mount, or whose `databases/` is immutable, says
+/// "read-only" and names the path; nothing changes.
+#[test]
+fn writes_to_a_read_only_root_say_so_and_change_nothing() {
+    // SAFETY: a plain query of the process's effective user id.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED writes_to_a_read_only_root_say_so_and_change_nothing: needs root");
+        return;
+    }
+    let (_dir, root) = root_with_entries();
+    let root_text = root.to_str().unwrap();
+    let before = snapshot(&root);
+    // A read-only mount of the root.
+    if run_as_root("mount", &["--bind", root_text, root_text]) {
+        let mounted = run_as_root("mount", &["-o", "remount,bind,ro", root_text]);
+        let output = sqlrt()
+            .args(["kv", root_text, "a", "put", "k", "v"])
+            .output()
+            .unwrap();
+        run_as_root("umount", &[root_text]);
+        if mounted {
+            let stderr = one_error_line(&output);
+            assert!(stderr.contains("is read-only"), "{stderr}");
+            assert!(stderr.contains(root_text), "{stderr}");
+        }
+    }
+    // An immutable `databases/`.
+    let databases = root.join("databases");
+    if run_as_root("chattr", &["+i", databases.to_str().unwrap()]) {
+        let output = sqlrt()
+            .args(["kv", root_text, "new-actor", "put", "k", "v", "--create"])
+            .output()
+            .unwrap();
+        run_as_root("chattr", &["-i", databases.to_str().unwrap()]);
+        let stderr = one_error_line(&output);
+        assert!(stderr.contains("is read-only"), "{stderr}");
+        assert!(stderr.contains("databases"), "{stderr}");
+    }
+    assert_eq!(snapshot(&root), before, "the root changed");
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = sqlrt().args(["completions", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        for word in ["sqlrt", "conformance", "delete-range", "create"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+}
+
+#[test]
+fn messages_a_person_can_act_on() {
+    let (_dir, root) = root_with_entries();
+    let root_text = root.to_str().unwrap();
+    // A missing actor names the backend it was looked for on.
+    let output = sqlrt()
+        .args(["kv", root_text, "nobody", "get", "k", "--backend", "sqlite"])
+        .output()
+        .unwrap();
+    let stderr = one_error_line(&output);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(stderr.contains("on the sqlite backend"), "{stderr}");
+    // A key one byte over: rivetkit's words, then what a key may be.
+    let long = "k".repeat(2047);
+    let output = sqlrt()
+        .args(["kv", root_text, "a", "put", &long, "v"])
+        .output()
+        .unwrap();
+    let stderr = one_error_line(&output);
+    assert!(
+        stderr.contains("key is too long (max 2048 bytes)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("at most 2046 bytes"), "{stderr}");
+    let fits = "k".repeat(2046);
+    let status = sqlrt()
+        .args(["kv", root_text, "a", "put", &fits, "v"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A filter that matches nothing fails.
+    let output = sqlrt()
+        .args(["conformance", "--filter", "no-such-case"])
+        .output()
+        .unwrap();
+    let stderr = one_error_line(&output);
+    assert!(stderr.contains("no case matches"), "{stderr}");
+    // Help says what ROOT is and names DQLITE_CLUSTER; each command lists its own flags.
+    let help = String::from_utf8(sqlrt().arg("--help").output().unwrap().stdout).unwrap();
+    assert!(help.contains("DQLITE_CLUSTER"), "{help}");
+    let kv_help =
+        String::from_utf8(sqlrt().args(["kv", "--help"]).output().unwrap().stdout).unwrap();
+    assert!(
+        kv_help.contains("a name on the") && kv_help.contains("directory"),
+        "{kv_help}"
+    );
+    let get_help = String::from_utf8(
+        sqlrt()
+            .args(["kv", "r", "a", "get", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(!get_help.contains("--prefix"), "{get_help}");
+    assert!(get_help.contains("--raw"), "{get_help}");
+}
+
+#[test]
+fn actors_columns_fit_their_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let long_id = "an-actor-id-longer-than-twenty-four-bytes";
+    for id in ["a", long_id] {
+        let status = sqlrt()
+            .args([
+                "kv",
+                root.to_str().unwrap(),
+                id,
+                "put",
+                "k",
+                "v",
+                "--create",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let output = sqlrt()
+        .args(["actors", root.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().take(3).collect();
+    // Every row's second column starts where the header's does.
+    let column = lines[0].find("NAME").unwrap();
+    for line in &lines[1..] {
+        assert_eq!(&line[column..column + 5], "sqlrt", "{text}");
+        assert_eq!(line.as_bytes()[column - 1], b' ', "{text}");
+    }
+}

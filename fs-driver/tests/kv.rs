@@ -245,3 +245,19 @@ fn statements_are_prepared_once_and_reused() {
         assert!(statement.runs <= 1, "{statement:?}");
     }
 }
+
+#[test]
+fn deletes_report_the_entries_they_removed() {
+    let (_dir, driver) = setup(&[b"a", b"b", b"c", b"d"]);
+    assert_eq!(driver.kv_delete("a", &[&b"a"[..], b"missing"]).unwrap(), 1);
+    assert_eq!(driver.kv_delete("a", &[b"a"]).unwrap(), 0);
+    assert_eq!(driver.kv_delete("a", NO_KEYS).unwrap(), 0);
+    assert_eq!(driver.kv_delete_range("a", b"b", b"d").unwrap(), 2);
+    assert_eq!(driver.kv_delete_range("a", b"z", b"a").unwrap(), 0);
+    assert_eq!(
+        keys(driver.kv_list_prefix("a", b"", ListOptions::new()).unwrap()),
+        v(&[b"d"])
+    );
+}
+
+const NO_KEYS: &[&[u8]] = &[];

@@ -89,7 +89,7 @@ fn invalid_ids_are_rejected_before_touching_disk() {
         check(driver.load_actor(id).map(|_| ()));
         check(driver.kv_put(id, &entries(&[("k", "v")])));
         check(driver.kv_get(id, &[b"k"]).map(|_| ()));
-        check(driver.kv_delete_range(id, b"a", b"b"));
+        check(driver.kv_delete_range(id, b"a", b"b").map(drop));
         check(driver.sleep_actor(id, None));
         check(driver.destroy_actor(id, None));
         check(driver.set_alarm(id, 1));

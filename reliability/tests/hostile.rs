@@ -107,7 +107,7 @@ fn every_limit_at_its_boundary(backend: &str) {
         ),
         (
             "delete key 2047",
-            Box::new(|d: &FsDriver| d.kv_delete(id, &[key(2047)])),
+            Box::new(|d: &FsDriver| d.kv_delete(id, &[key(2047)]).map(drop)),
             Some(LimitError::KeyTooLong {
                 role: KeyRole::Key,
                 len: 2047,
@@ -115,7 +115,7 @@ fn every_limit_at_its_boundary(backend: &str) {
         ),
         (
             "delete range start 2047",
-            Box::new(|d: &FsDriver| d.kv_delete_range(id, &key(2047), b"z")),
+            Box::new(|d: &FsDriver| d.kv_delete_range(id, &key(2047), b"z").map(drop)),
             Some(LimitError::KeyTooLong {
                 role: KeyRole::Start,
                 len: 2047,
@@ -123,7 +123,7 @@ fn every_limit_at_its_boundary(backend: &str) {
         ),
         (
             "delete range end 2047",
-            Box::new(|d: &FsDriver| d.kv_delete_range(id, b"a", &key(2047))),
+            Box::new(|d: &FsDriver| d.kv_delete_range(id, b"a", &key(2047)).map(drop)),
             Some(LimitError::KeyTooLong {
                 role: KeyRole::End,
                 len: 2047,
@@ -202,7 +202,7 @@ fn every_limit_at_its_boundary(backend: &str) {
         ),
         (
             "delete 129 keys",
-            Box::new(|d: &FsDriver| d.kv_delete(id, &many(MAX_KEYS + 1))),
+            Box::new(|d: &FsDriver| d.kv_delete(id, &many(MAX_KEYS + 1)).map(drop)),
             Some(LimitError::TooManyKeys {
                 count: MAX_KEYS + 1,
             }),
@@ -221,7 +221,7 @@ fn every_limit_at_its_boundary(backend: &str) {
         ),
         (
             "delete 128 keys",
-            Box::new(|d: &FsDriver| d.kv_delete(id, &many(MAX_KEYS))),
+            Box::new(|d: &FsDriver| d.kv_delete(id, &many(MAX_KEYS)).map(drop)),
             None,
         ),
     ];
@@ -351,8 +351,11 @@ fn hostile_actor_ids_touch_nothing(backend: &str) {
         check("put", driver.kv_put(id, &[(b"k", b"v")]));
         check("get", driver.kv_get(id, &[b"k"]).map(|_| ()));
         check("get one", driver.kv_get_one(id, b"k").map(|_| ()));
-        check("delete", driver.kv_delete(id, &[b"k"]));
-        check("delete range", driver.kv_delete_range(id, b"a", b"b"));
+        check("delete", driver.kv_delete(id, &[b"k"]).map(drop));
+        check(
+            "delete range",
+            driver.kv_delete_range(id, b"a", b"b").map(drop),
+        );
         check(
             "list prefix",
             driver

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::root::{RootUse, check_root, format_ms};
 use super::{CliError, runtime};
 use crate::args::{GlobalArgs, RootArgs};
-use crate::output::{one_line, print_json};
+use crate::output::{one_line, print_json, table};
 
 pub fn run(global: &GlobalArgs, args: &RootArgs) -> Result<ExitCode, CliError> {
     let runtime = runtime(global)?;
@@ -44,29 +44,38 @@ pub fn run(global: &GlobalArgs, args: &RootArgs) -> Result<ExitCode, CliError> {
         print_json(&json!({ "actors": actors, "failures": failures }));
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<24} {:<16} {:<16} {:<24} {:<24} {:<24} {:>8} {:>10}",
-        "ID", "NAME", "KEY", "CREATED", "STARTED", "SLEPT", "ENTRIES", "DB BYTES"
-    );
     let time = |ms: Option<u64>| ms.map_or_else(|| "-".to_owned(), format_ms);
-    for actor in &report.actors {
-        let entries = match actor.entries {
-            Some(n) => n.to_string(),
-            None if actor.legacy_entries > 0 => format!("{} legacy", actor.legacy_entries),
-            None => "-".to_owned(),
-        };
-        println!(
-            "{:<24} {:<16} {:<16} {:<24} {:<24} {:<24} {:>8} {:>10}",
-            actor.info.id,
-            actor.info.name,
-            actor.info.key.join("/"),
-            format_ms(actor.info.created_at),
-            time(actor.started_at),
-            time(actor.slept_at),
-            entries,
-            actor.db_size_bytes + actor.wal_size_bytes
-        );
-    }
+    let rows: Vec<Vec<String>> = report
+        .actors
+        .iter()
+        .map(|actor| {
+            let entries = match actor.entries {
+                Some(n) => n.to_string(),
+                None if actor.legacy_entries > 0 => format!("{} legacy", actor.legacy_entries),
+                None => "-".to_owned(),
+            };
+            vec![
+                actor.info.id.clone(),
+                actor.info.name.clone(),
+                actor.info.key.join("/"),
+                format_ms(actor.info.created_at),
+                time(actor.started_at),
+                time(actor.slept_at),
+                entries,
+                (actor.db_size_bytes + actor.wal_size_bytes).to_string(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "ID", "NAME", "KEY", "CREATED", "STARTED", "SLEPT", "ENTRIES", "DB BYTES"
+            ],
+            &[false, false, false, false, false, false, true, true],
+            &rows
+        )
+    );
     for failure in &report.failures {
         eprintln!(
             "warning: {}: {}",

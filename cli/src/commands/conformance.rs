@@ -29,6 +29,9 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
                 .is_none_or(|f| format!("{suite}::{}", case.name).contains(f))
         })
         .collect();
+    if let (true, Some(filter)) = (cases.is_empty(), &args.filter) {
+        return Err(format!("no case matches --filter {filter:?} (case names are SUITE::CASE, e.g. runtime::interop_same_sqlite_version)").into());
+    }
 
     // Cases report failed assertions as panics; they are collected, not printed.
     let default_hook = std::panic::take_hook();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use fs_driver::{DriverOptions, FsDriver, KvEntry, KvReader, ListOptions};
 use serde_json::{Value, json};
 
-use super::root::{RootUse, check_root};
+use super::root::{RootUse, check_root, check_writable};
 use super::{CliError, runtime};
 use crate::args::{GlobalArgs, KvArgs, KvOp};
 use crate::hex::{BytesArgs, display, encode};
@@ -45,30 +45,44 @@ pub fn run(global: &GlobalArgs, args: &KvArgs) -> Result<ExitCode, CliError> {
         RootUse::Existing
     };
     check_root(&args.root, runtime.as_ref(), purpose)?;
+    if args.create || matches!(request, Request::Write(_)) {
+        check_writable(&args.root, &args.actor, runtime.as_ref())?;
+    }
     let output = match request {
         Request::Read(read) => {
             if args.create {
                 let driver = FsDriver::open(runtime.clone(), &args.root, DriverOptions::new())?;
-                load_or_create(&driver, args)?;
+                load_or_create(&driver, args, runtime.name())?;
                 driver.sleep_actor(&args.actor, None)?;
             }
             fs_driver::read_actor(runtime.as_ref(), &args.root, &args.actor, |kv| read.run(kv))
-                .map_err(|error| missing_actor(args, error))?
+                .map_err(|error| explain(args, runtime.name(), error))?
         }
         Request::Write(write) => {
-            let driver = FsDriver::open(runtime, &args.root, DriverOptions::new())?;
-            load_or_create(&driver, args)?;
+            let driver = FsDriver::open(runtime.clone(), &args.root, DriverOptions::new())?;
+            load_or_create(&driver, args, runtime.name())?;
             let output = write.run(&driver, &args.actor);
             driver.sleep_actor(&args.actor, None)?;
-            output?
+            output.map_err(|error| explain(args, runtime.name(), error))?
         }
     };
-    output.print(global.json, &args.actor);
-    Ok(ExitCode::SUCCESS)
+    output.print(global.json, raw(args), &args.actor)?;
+    // A key that is not there fails `get`, as `git config --get` does.
+    Ok(match output {
+        Output::Values(values) if values.iter().any(|(_, value)| value.is_none()) => {
+            ExitCode::from(1)
+        }
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// Whether `get --raw` was asked for.
+fn raw(args: &KvArgs) -> bool {
+    matches!(args.op, KvOp::Get { raw: true, .. })
 }
 
 /// Wakes the actor, creating it first with `--create`.
-fn load_or_create(driver: &FsDriver, args: &KvArgs) -> Result<(), CliError> {
+fn load_or_create(driver: &FsDriver, args: &KvArgs, backend: &str) -> Result<(), CliError> {
     match driver.load_actor(&args.actor) {
         Ok(_) => Ok(()),
         Err(error) if error.is_not_found() && args.create => {
@@ -80,22 +94,35 @@ fn load_or_create(driver: &FsDriver, args: &KvArgs) -> Result<(), CliError> {
             )?;
             Ok(())
         }
-        Err(error) => Err(missing_actor(args, error)),
+        Err(error) => Err(explain(args, backend, error)),
     }
 }
 
-/// A missing actor says how to create one; other errors pass through.
-fn missing_actor(args: &KvArgs, error: fs_driver::Error) -> CliError {
+/// What a person can act on: a missing actor names where it was looked for and how to
+/// create one; a key over the limit says how long a key may be here (rivetkit's
+/// message, kept word for word, counts a 2-byte wrapper in its 2,048 bytes); other
+/// errors pass through.
+fn explain(args: &KvArgs, backend: &str, error: fs_driver::Error) -> CliError {
     if error.is_not_found() {
-        format!(
-            "actor {:?} does not exist in `{}` (pass --create to create it)",
+        let place = match std::env::var("DQLITE_CLUSTER") {
+            Ok(cluster) if backend == "dqlite" => format!("on the dqlite cluster {cluster}"),
+            _ => format!("on the {backend} backend"),
+        };
+        return format!(
+            "actor {:?} does not exist in `{}` {place} (pass --create to create it)",
             args.actor,
             args.root.display()
         )
-        .into()
-    } else {
-        error.into()
+        .into();
     }
+    if let Some(fs_driver::LimitError::KeyTooLong { .. }) = error.as_limit() {
+        return format!(
+            "{error}: a key may be at most {} bytes here (rivetkit counts a 2-byte wrapper in the limit)",
+            fs_driver::limits::MAX_KEY_SIZE - 2
+        )
+        .into();
+    }
+    error.into()
 }
 
 /// A parsed operation: reads never run the driver.
@@ -120,32 +147,35 @@ enum WriteOp {
 enum Output {
     Values(Vec<(Vec<u8>, Option<Vec<u8>>)>),
     Entries(Vec<KvEntry>),
-    Changed { op: &'static str, keys: usize },
-    DeletedRange(Vec<u8>, Vec<u8>),
+    Put {
+        keys: usize,
+    },
+    Deleted {
+        keys: usize,
+        removed: u64,
+    },
+    DeletedRange {
+        start: Vec<u8>,
+        end: Vec<u8>,
+        removed: u64,
+    },
 }
 
 impl Request {
     fn parse(args: &KvArgs) -> Result<Self, CliError> {
-        if !matches!(args.op, KvOp::List) {
-            let list_only = [
-                ("--prefix", args.prefix.is_some()),
-                ("--start", args.start.is_some()),
-                ("--end", args.end.is_some()),
-                ("--reverse", args.reverse),
-                ("--limit", args.limit.is_some()),
-            ];
-            if let Some((flag, _)) = list_only.iter().find(|(_, given)| *given) {
-                return Err(format!("{flag} applies to `list` only").into());
-            }
-        }
         let mut bytes = BytesArgs::default();
         let mut parse = |text: &str| -> Result<Vec<u8>, CliError> { Ok(bytes.parse(text)?) };
         Ok(match &args.op {
-            KvOp::Get { keys } => Request::Read(ReadOp::Get(
-                keys.iter()
-                    .map(|key| parse(key))
-                    .collect::<Result<_, _>>()?,
-            )),
+            KvOp::Get { keys, raw } => {
+                if *raw && keys.len() != 1 {
+                    return Err("get --raw takes exactly one key".into());
+                }
+                Request::Read(ReadOp::Get(
+                    keys.iter()
+                        .map(|key| parse(key))
+                        .collect::<Result<_, _>>()?,
+                ))
+            }
             KvOp::Put { pairs } => {
                 if pairs.len() % 2 != 0 {
                     return Err(format!(
@@ -168,16 +198,16 @@ impl Request {
             KvOp::DeleteRange { start, end } => {
                 Request::Write(WriteOp::DeleteRange(parse(start)?, parse(end)?))
             }
-            KvOp::List => {
-                let mut options = ListOptions::new().reverse(args.reverse);
-                if let Some(limit) = args.limit {
+            KvOp::List(list) => {
+                let mut options = ListOptions::new().reverse(list.reverse);
+                if let Some(limit) = list.limit {
                     options = options.limit(limit as usize);
                 }
-                Request::Read(match (&args.start, &args.end) {
+                Request::Read(match (&list.start, &list.end) {
                     (Some(start), Some(end)) => {
                         ReadOp::ListRange(parse(start)?, parse(end)?, options)
                     }
-                    _ => ReadOp::ListPrefix(parse(args.prefix.as_deref().unwrap_or(""))?, options),
+                    _ => ReadOp::ListPrefix(parse(list.prefix.as_deref().unwrap_or(""))?, options),
                 })
             }
         })
@@ -203,29 +233,31 @@ impl WriteOp {
         Ok(match self {
             WriteOp::Put(entries) => {
                 driver.kv_put(actor, &entries)?;
-                Output::Changed {
-                    op: "put",
+                Output::Put {
                     keys: entries.len(),
                 }
             }
-            WriteOp::Delete(keys) => {
-                driver.kv_delete(actor, &keys)?;
-                Output::Changed {
-                    op: "delete",
-                    keys: keys.len(),
-                }
-            }
-            WriteOp::DeleteRange(start, end) => {
-                driver.kv_delete_range(actor, &start, &end)?;
-                Output::DeletedRange(start, end)
-            }
+            WriteOp::Delete(keys) => Output::Deleted {
+                removed: driver.kv_delete(actor, &keys)?,
+                keys: keys.len(),
+            },
+            WriteOp::DeleteRange(start, end) => Output::DeletedRange {
+                removed: driver.kv_delete_range(actor, &start, &end)?,
+                start,
+                end,
+            },
         })
     }
 }
 
 impl Output {
-    fn print(&self, json: bool, actor: &str) {
+    fn print(&self, json: bool, raw: bool, actor: &str) -> Result<(), CliError> {
         match self {
+            Output::Values(values) if raw => {
+                if let Some((_, Some(value))) = values.first() {
+                    std::io::Write::write_all(&mut std::io::stdout().lock(), value)?;
+                }
+            }
             Output::Values(values) if json => {
                 let entries: Vec<Value> = values
                     .iter()
@@ -250,13 +282,27 @@ impl Output {
                     println!("{}\t{}", display(key), display(value));
                 }
             }
-            Output::Changed { op, keys } if json => {
-                print_json(&json!({ "actor": actor, "op": op, "keys": keys }));
+            Output::Put { keys } if json => {
+                print_json(&json!({ "actor": actor, "op": "put", "keys": keys }));
             }
-            Output::DeletedRange(start, end) if json => print_json(
-                &json!({ "actor": actor, "op": "delete-range", "start_hex": encode(start), "end_hex": encode(end) }),
+            Output::Put { .. } => {}
+            Output::Deleted { keys, removed } if json => print_json(
+                &json!({ "actor": actor, "op": "delete", "keys": keys, "removed": removed }),
             ),
-            Output::Changed { .. } | Output::DeletedRange(..) => {}
+            Output::DeletedRange {
+                start,
+                end,
+                removed,
+            } if json => print_json(
+                &json!({ "actor": actor, "op": "delete-range", "start_hex": encode(start), "end_hex": encode(end), "removed": removed }),
+            ),
+            Output::Deleted { removed, .. } | Output::DeletedRange { removed, .. } => {
+                println!(
+                    "removed {removed} {}",
+                    if *removed == 1 { "key" } else { "keys" }
+                );
+            }
         }
+        Ok(())
     }
 }

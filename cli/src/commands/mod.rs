@@ -28,6 +28,11 @@ pub fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Actors(args) => actors::run(&cli.global, args),
         Command::Kv(args) => kv::run(&cli.global, args),
         Command::Bench(args) => bench::run(&cli.global, args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "sqlrt", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

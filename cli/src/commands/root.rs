@@ -86,6 +86,60 @@ pub fn check_root(
     .into())
 }
 
+/// Fails with one line naming the first file or directory of `root` that a write to
+/// `actor` would need and cannot write (a read-only file system, an immutable file, no
+/// permission), before anything is written. Missing ones are made by the write.
+pub fn check_writable(
+    root: &Path,
+    actor: &str,
+    runtime: &dyn SqliteRuntime,
+) -> Result<(), CliError> {
+    if !runtime.capabilities().has(Capability::LocalFiles) {
+        return Ok(());
+    }
+    let database = root.join("databases").join(format!("{actor}.db"));
+    let paths = [
+        root.to_path_buf(),
+        root.join("state"),
+        root.join("databases"),
+        root.join("alarms"),
+        root.join("state").join(actor),
+        database.clone(),
+        database.with_extension("db-wal"),
+    ];
+    for path in paths.iter().filter(|path| path.exists()) {
+        if let Err(error) = writable(path) {
+            return Err(format!(
+                "storage root `{}` is read-only: `{}` cannot be written ({error}); nothing was written",
+                root.display(),
+                path.display()
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn writable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    match unsafe { libc::access(path.as_ptr(), libc::W_OK) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+#[cfg(not(unix))]
+fn writable(path: &Path) -> std::io::Result<()> {
+    match std::fs::metadata(path)?.permissions().readonly() {
+        true => Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+        false => Ok(()),
+    }
+}
+
 /// `ms` milliseconds since the Unix epoch as an RFC 3339 UTC time.
 pub fn format_ms(ms: u64) -> String {
     let secs = ms / 1000;

@@ -30,12 +30,14 @@ impl FsDriver {
     }
 
     /// Batch delete: all or nothing; missing keys are ignored; an empty list does nothing.
-    pub fn kv_delete<K: AsRef<[u8]>>(&self, id: &str, keys: &[K]) -> Result<()> {
+    /// Returns how many entries it removed.
+    pub fn kv_delete<K: AsRef<[u8]>>(&self, id: &str, keys: &[K]) -> Result<u64> {
         self.with_actor(id, |loaded| loaded.kv.delete(keys))
     }
 
-    /// Deletes the keys in `[start, end)`; `start >= end` does nothing.
-    pub fn kv_delete_range(&self, id: &str, start: &[u8], end: &[u8]) -> Result<()> {
+    /// Deletes the keys in `[start, end)`; `start >= end` does nothing. Returns how many
+    /// entries it removed.
+    pub fn kv_delete_range(&self, id: &str, start: &[u8], end: &[u8]) -> Result<u64> {
         self.with_actor(id, |loaded| loaded.kv.delete_range(start, end))
     }
 

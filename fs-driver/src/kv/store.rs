@@ -241,30 +241,37 @@ impl KvStore {
         })
     }
 
-    /// Batch delete: all or nothing, missing keys ignored.
-    pub(crate) fn delete<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<()> {
+    /// Batch delete: all or nothing, missing keys ignored. Returns the entries removed.
+    pub(crate) fn delete<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<u64> {
         limits::check_keys(keys)?;
         if keys.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         self.write(|connection| {
+            let mut removed = 0;
             for key in keys {
-                connection.db.run(DELETE_SQL, params![key.as_ref()])?;
+                removed += connection
+                    .db
+                    .run(DELETE_SQL, params![key.as_ref()])?
+                    .changes;
             }
-            Ok(())
+            Ok(removed)
         })
     }
 
-    /// Deletes keys in `[start, end)`; `start >= end` does nothing.
-    pub(crate) fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<()> {
+    /// Deletes keys in `[start, end)`; `start >= end` does nothing. Returns the entries
+    /// removed.
+    pub(crate) fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<u64> {
         limits::check_key(KeyRole::Start, start)?;
         limits::check_key(KeyRole::End, end)?;
         if start >= end {
-            return Ok(());
+            return Ok(0);
         }
         self.write(|connection| {
-            connection.db.run(DELETE_RANGE_SQL, params![start, end])?;
-            Ok(())
+            Ok(connection
+                .db
+                .run(DELETE_RANGE_SQL, params![start, end])?
+                .changes)
         })
     }
 

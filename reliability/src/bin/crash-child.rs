@@ -237,11 +237,11 @@ fn serve(driver: &FsDriver, line: &str) -> fs_driver::Result<String> {
         }
         ["delete", id, keys @ ..] => {
             let keys: Vec<Vec<u8>> = keys.iter().map(|key| hex(key)).collect();
-            driver.kv_delete(id, &keys).map(|()| String::new())
+            driver.kv_delete(id, &keys).map(|_| String::new())
         }
         ["delete-range", id, start, end] => driver
             .kv_delete_range(id, &hex(start), &hex(end))
-            .map(|()| String::new()),
+            .map(|_| String::new()),
         ["used", id] => driver.kv_storage_used(id).map(|used| used.to_string()),
         ["alarm", id, timestamp] => match timestamp.parse() {
             Ok(timestamp) => driver.set_alarm(id, timestamp).map(|()| String::new()),
