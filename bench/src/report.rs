@@ -56,7 +56,7 @@ fn cell_table(out: &mut String, cell: &Cell) {
     );
     let _ = writeln!(
         out,
-        "| variant | ops/s | p50 | p99 | × raw C API | × binding direct | ops |"
+        "| variant | ops/s | p50 | p99 | ÷ raw C API (median paired ratio) | ÷ binding direct (median paired ratio) | ops |"
     );
     let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
     for row in &cell.rows {
@@ -88,6 +88,13 @@ fn cell_table(out: &mut String, cell: &Cell) {
 /// then one table per cell.
 pub fn render(report: &BenchReport) -> String {
     let mut out = String::new();
+    if report.interrupted {
+        let _ = writeln!(
+            out,
+            "Interrupted: {} cells measured before the stop (the last one may have fewer rounds).\n",
+            report.cells.len()
+        );
+    }
     let m = &report.machine;
     let _ = writeln!(
         out,
@@ -132,7 +139,7 @@ pub fn render(report: &BenchReport) -> String {
     }
     let mut entries: Vec<u64> = report.cells.iter().map(|c| c.entries).collect();
     entries.dedup();
-    out.push_str("Throughput relative to the raw C API (ops/s ÷ raw ops/s; higher is better):\n\n");
+    out.push_str("Throughput relative to the raw C API: the median over interleaved rounds of each round's ops/s ÷ the raw C API's in the same round (higher is better):\n\n");
     out.push_str("| variant | N |");
     for (workload, level) in &columns {
         let _ = write!(out, " {} |", column_title(*workload, *level));

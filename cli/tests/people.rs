@@ -377,3 +377,59 @@ fn actors_columns_fit_their_content() {
         assert_eq!(line.as_bytes()[column - 1], b' ', "{text}");
     }
 }
+
+/// Ctrl-C during `bench`: it prints what it had measured, exits 130 and leaves no
+/// temporary directory behind.
+#[test]
+fn an_interrupted_bench_prints_what_it_measured_and_cleans_up() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = sqlrt()
+        .args([
+            "bench",
+            "--entries",
+            "200",
+            "--workload",
+            "get",
+            "--workload",
+            "put",
+            "--seconds",
+            "30",
+            "--no-direct",
+            "--backend",
+            "rusqlite",
+            "--dir",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupted while measuring its first cell: after the template is written.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("template written"), "{first}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no scratch directory"
+    );
+    // The get cell takes 30 s; two seconds in, it has measured rounds.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // SAFETY: signals a child process this test spawned.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.starts_with("Interrupted:"), "{stdout}");
+    // On a slow machine the stop may come before the first cell's first round.
+    if !stdout.starts_with("Interrupted: 0 cells") {
+        assert!(stdout.contains("median paired ratio"), "{stdout}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the scratch directory was left behind"
+    );
+}

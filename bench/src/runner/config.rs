@@ -70,6 +70,18 @@ pub struct BenchConfig {
     pub dir: Option<PathBuf>,
     /// Whether this is the `--quick` configuration (reported only).
     pub quick: bool,
+    /// Set (by a Ctrl-C handler, say) to stop the run: the cell being measured ends
+    /// with the rounds it has, and the report holds what was measured.
+    #[serde(skip)]
+    pub stop: Option<&'static std::sync::atomic::AtomicBool>,
+}
+
+impl BenchConfig {
+    /// Whether the run was asked to stop.
+    pub fn stopped(&self) -> bool {
+        self.stop
+            .is_some_and(|stop| stop.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 impl Default for BenchConfig {
@@ -96,6 +108,7 @@ impl BenchConfig {
             cache_kib: 65_536,
             dir: None,
             quick: false,
+            stop: None,
         }
     }
 
@@ -107,6 +120,7 @@ impl BenchConfig {
             warmup_ops: 5,
             slice_ms: 10.0,
             quick: true,
+            stop: None,
             ..BenchConfig::full()
         }
     }
@@ -120,6 +134,7 @@ impl BenchConfig {
             warmup_ops: 1,
             slice_ms: 1.0,
             quick: true,
+            stop: None,
             ..BenchConfig::full()
         }
     }

@@ -102,7 +102,10 @@ pub(super) fn measure(
         // The untimed work (a range delete's restore, which costs more than the delete)
         // counts against a wall-time cap of three budgets.
         let out_of_time = total >= budget || started.elapsed() >= budget * 3;
-        if (out_of_time && enough_ops) || series.iter().all(|s| s.error.is_some()) {
+        if (out_of_time && enough_ops)
+            || series.iter().all(|s| s.error.is_some())
+            || (config.stopped() && round > 0)
+        {
             break;
         }
         for step in 0..count {

@@ -150,6 +150,9 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str)) -> Result<Bench
                 &mut durability,
             )?;
             for workload in workloads {
+                if config.stopped() {
+                    break;
+                }
                 let series = measure(config, &variants, &mut open, workload, progress)?;
                 let cell = make_cell(&variants, &open, series, workload, entries, level);
                 progress(&format!(
@@ -174,6 +177,7 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str)) -> Result<Bench
         (templates.as_slice(), templates.as_slice())
         && small < large
         && config.workloads.contains(&Workload::Put)
+        && !config.stopped()
     {
         for &level in &config.sync_levels {
             let pass = scratch.path().join(format!("growth-{}", level.name()));
@@ -237,6 +241,7 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str)) -> Result<Bench
         put_growth,
         targets,
         wall_seconds: started.elapsed().as_secs_f64(),
+        interrupted: config.stopped(),
     })
 }
 

@@ -134,4 +134,8 @@ pub struct BenchReport {
     pub targets: Vec<TargetCheck>,
     /// Wall time of the whole run, seconds.
     pub wall_seconds: f64,
+    /// Whether the run was stopped before the end ([`BenchConfig::stop`]): the cells are
+    /// those measured until then.
+    #[serde(default)]
+    pub interrupted: bool,
 }

@@ -100,7 +100,8 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> 
     if args.scale {
         return run_scale(global, args);
     }
-    let config = config(global, args)?;
+    let mut config = config(global, args)?;
+    config.stop = Some(interrupt::on_ctrl_c());
     let quiet = global.quiet;
     let report = sqlrt_bench::run(&config, &mut |line| {
         if !quiet {
@@ -112,7 +113,40 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> 
     } else {
         print!("{}", sqlrt_bench::render(&report));
     }
-    Ok(ExitCode::SUCCESS)
+    // The temporary databases were removed when the run returned. 130: ended by SIGINT.
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Ctrl-C during a benchmark: the first one stops it (what was measured is printed and
+/// its temporary directory removed), a second one ends the process at once.
+mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static STOP: AtomicBool = AtomicBool::new(false);
+
+    #[cfg(unix)]
+    extern "C" fn on_sigint(_: libc::c_int) {
+        if STOP.swap(true, Ordering::Relaxed) {
+            // SAFETY: `_exit` is async-signal-safe.
+            unsafe { libc::_exit(130) };
+        }
+    }
+
+    /// Installs the handler; returns the flag it sets.
+    pub fn on_ctrl_c() -> &'static AtomicBool {
+        #[cfg(unix)]
+        // SAFETY: the handler only touches an atomic and calls `_exit`, both
+        // async-signal-safe.
+        unsafe {
+            let handler: extern "C" fn(libc::c_int) = on_sigint;
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+        }
+        &STOP
+    }
 }
 
 fn run_scale(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> {
