@@ -36,7 +36,7 @@ mod loader;
 mod version;
 
 #[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
-mod raw;
+mod c_api;
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "rusqlite")] {

@@ -555,7 +555,7 @@ mod tests {
                 .load()
                 .unwrap();
             assert_eq!(loaded.descriptor.name, descriptor.name);
-            assert_eq!(loaded.runtime.name(), descriptor.name);
+            assert_eq!(loaded.runtime.backend(), descriptor.name);
             assert!(loaded.sqlite_version >= Loader::new().minimum_for(descriptor));
             let loaded = Loader::new()
                 .selected(None)

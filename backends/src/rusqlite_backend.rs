@@ -6,7 +6,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef as RusqliteValueRef};
 use rusqlite::{CachedStatement, Connection, OpenFlags};
 use sqlite_runtime::raw::{KitDatabase, RawConnection, RawRowVisitor, RawStatement, StatementWork};
 use sqlite_runtime::{
-    BindingKind, Capabilities, Error, ErrorKind, OpenOptions, Result, SqliteDatabase,
+    BackendKind, Capabilities, Error, ErrorKind, OpenOptions, Result, SqliteDatabase,
     SqliteRuntime, StatementStats, Target, ValueRef,
 };
 
@@ -24,12 +24,12 @@ impl RusqliteRuntime {
 }
 
 impl SqliteRuntime for RusqliteRuntime {
-    fn name(&self) -> &'static str {
+    fn backend(&self) -> &'static str {
         NAME
     }
 
-    fn kind(&self) -> BindingKind {
-        BindingKind::Sync
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sync
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -132,7 +132,7 @@ impl RawConnection for RusqliteConnection {
     fn live_statements(&mut self) -> Result<Vec<StatementStats>> {
         // SAFETY: the handle of our open connection; `&mut self` keeps every other user
         // out for the duration of the call.
-        Ok(unsafe { crate::raw::live_statements(self.handle()) })
+        Ok(unsafe { crate::c_api::live_statements(self.handle()) })
     }
 
     fn close(self) -> Result<()> {
@@ -183,7 +183,7 @@ impl RawStatement for RusqliteStatement<'_> {
                 Some(stmt) => stmt,
                 // SAFETY: our open connection, used by this thread only.
                 None => *running.insert(
-                    unsafe { crate::raw::running_statement(db, sql) }.ok_or_else(|| {
+                    unsafe { crate::c_api::running_statement(db, sql) }.ok_or_else(|| {
                         Error::new(ErrorKind::Other, "the running statement cannot be found")
                     })?,
                 ),
@@ -191,7 +191,7 @@ impl RawStatement for RusqliteStatement<'_> {
             // SAFETY: the statement rusqlite just stepped to a row, used by this thread
             // only; the row is borrowed for the call only, while `rows` (which steps and
             // resets) waits.
-            let row = unsafe { crate::raw::StatementRow::new(stmt, NAME) };
+            let row = unsafe { crate::c_api::StatementRow::new(stmt, NAME) };
             if on_row(&row)?.is_break() {
                 break;
             }

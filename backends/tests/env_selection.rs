@@ -37,7 +37,7 @@ fn sqlite_runtime_variable_selects_or_rejects_backends() {
             Ok(loaded) => {
                 assert!(descriptor.is_compiled());
                 assert_eq!(loaded.descriptor.name, descriptor.name);
-                assert_eq!(loaded.runtime.name(), descriptor.name);
+                assert_eq!(loaded.runtime.backend(), descriptor.name);
             }
             Err(LoadError::NotCompiled { requested, feature }) => {
                 assert!(!descriptor.is_compiled());

@@ -210,7 +210,7 @@ pub fn run_scale(config: &ScaleConfig, progress: &mut dyn FnMut(&str)) -> Result
     machine.load_after = crate::runner::load_average();
     Ok(ScaleReport {
         machine,
-        backend: runtime.name().to_owned(),
+        backend: runtime.backend().to_owned(),
         descriptor_limit: config.descriptor_limit,
         wake,
         awake,

@@ -117,13 +117,13 @@ pub(crate) fn skip_reason(case: &Case, runtime: &dyn SqliteRuntime) -> Option<St
     if let Some(capability) = case.requires.filter(|c| !capabilities.has(*c)) {
         return Some(format!(
             "backend `{}` lacks capability {capability:?}",
-            runtime.name()
+            runtime.backend()
         ));
     }
     let capability = case.unless.filter(|c| capabilities.has(*c))?;
     Some(format!(
         "the case is for backends without capability {capability:?}, which `{}` has",
-        runtime.name()
+        runtime.backend()
     ))
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use sqlite_runtime::{
-    BindingKind, Capabilities, Capability, OpenOptions, Result, SqliteDatabase, SqliteRuntime,
+    BackendKind, Capabilities, Capability, OpenOptions, Result, SqliteDatabase, SqliteRuntime,
     Target,
 };
 
@@ -28,7 +28,7 @@ pub struct WithoutLocalFiles {
 impl std::fmt::Debug for WithoutLocalFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WithoutLocalFiles")
-            .field("inner", &self.inner.name())
+            .field("inner", &self.inner.backend())
             .finish()
     }
 }
@@ -41,11 +41,11 @@ impl WithoutLocalFiles {
 }
 
 impl SqliteRuntime for WithoutLocalFiles {
-    fn name(&self) -> &'static str {
-        self.inner.name()
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
     }
 
-    fn kind(&self) -> BindingKind {
+    fn kind(&self) -> BackendKind {
         self.inner.kind()
     }
 

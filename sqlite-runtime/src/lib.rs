@@ -44,6 +44,6 @@ pub use error::{ConstraintKind, Error, ErrorKind, Result};
 pub use options::{JournalMode, OpenOptions, Synchronous, Target};
 pub use params::Params;
 pub use row::{ColumnIndex, ColumnNames, FromValue, Row, RowRef, TypeMismatch};
-pub use runtime::{BindingKind, Capabilities, Capability, SqliteRuntime};
+pub use runtime::{BackendKind, Capabilities, Capability, SqliteRuntime};
 pub use transaction::{Transaction, TransactionBehavior};
 pub use value::{Value, ValueRef, ValueType};

@@ -2,9 +2,9 @@
 
 use crate::{OpenOptions, Result, SqliteDatabase, Target};
 
-/// How the underlying binding executes statements.
+/// How a backend executes statements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BindingKind {
+pub enum BackendKind {
     /// A synchronous binding: calls run on the caller's thread.
     Sync,
     /// An async binding bridged to this synchronous API: calls block the caller until
@@ -35,53 +35,79 @@ pub enum Capability {
     NulInText,
 }
 
-/// What a backend can do: plain data, read by the conformance suite.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub struct Capabilities {
-    /// See [`Capability::NamedParameters`].
-    pub named_parameters: bool,
-    /// See [`Capability::StatementCacheStats`].
-    pub statement_cache_stats: bool,
-    /// See [`Capability::LocalFiles`].
-    pub local_files: bool,
-    /// See [`Capability::Returning`].
-    pub returning: bool,
-    /// See [`Capability::NulInText`].
-    pub nul_in_text: bool,
+impl Capability {
+    /// Every capability, in declaration order.
+    pub const ALL: [Capability; 5] = [
+        Capability::NamedParameters,
+        Capability::StatementCacheStats,
+        Capability::LocalFiles,
+        Capability::Returning,
+        Capability::NulInText,
+    ];
+
+    const fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
 }
+
+/// What a backend can do: a set of [`Capability`], plain data read by the conformance
+/// suite.
+///
+/// ```
+/// use sqlite_runtime::{Capabilities, Capability};
+///
+/// let remote = Capabilities::ALL.without(Capability::LocalFiles);
+/// assert!(remote.has(Capability::NamedParameters));
+/// assert!(!remote.has(Capability::LocalFiles));
+/// assert_eq!(remote.missing().collect::<Vec<_>>(), [Capability::LocalFiles]);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Capabilities(u8);
 
 impl Capabilities {
     /// Every capability.
-    pub const ALL: Capabilities = Capabilities {
-        named_parameters: true,
-        statement_cache_stats: true,
-        local_files: true,
-        returning: true,
-        nul_in_text: true,
+    pub const ALL: Capabilities = {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < Capability::ALL.len() {
+            bits |= Capability::ALL[i].bit();
+            i += 1;
+        }
+        Capabilities(bits)
     };
 
+    /// No capability.
+    pub const NONE: Capabilities = Capabilities(0);
+
     /// Whether `capability` is present.
-    pub fn has(&self, capability: Capability) -> bool {
-        match capability {
-            Capability::NamedParameters => self.named_parameters,
-            Capability::StatementCacheStats => self.statement_cache_stats,
-            Capability::LocalFiles => self.local_files,
-            Capability::Returning => self.returning,
-            Capability::NulInText => self.nul_in_text,
-        }
+    pub const fn has(&self, capability: Capability) -> bool {
+        self.0 & capability.bit() != 0
     }
 
-    /// Removes a capability (for backends describing what they lack).
-    pub const fn without(mut self, capability: Capability) -> Self {
-        match capability {
-            Capability::NamedParameters => self.named_parameters = false,
-            Capability::StatementCacheStats => self.statement_cache_stats = false,
-            Capability::LocalFiles => self.local_files = false,
-            Capability::Returning => self.returning = false,
-            Capability::NulInText => self.nul_in_text = false,
-        }
-        self
+    /// This set without `capability` (for backends describing what they lack).
+    pub const fn without(self, capability: Capability) -> Self {
+        Capabilities(self.0 & !capability.bit())
+    }
+
+    /// This set with `capability`.
+    pub const fn with(self, capability: Capability) -> Self {
+        Capabilities(self.0 | capability.bit())
+    }
+
+    /// The capabilities present, in declaration order.
+    pub fn present(self) -> impl Iterator<Item = Capability> {
+        Capability::ALL.into_iter().filter(move |c| self.has(*c))
+    }
+
+    /// The capabilities missing, in declaration order.
+    pub fn missing(self) -> impl Iterator<Item = Capability> {
+        Capability::ALL.into_iter().filter(move |c| !self.has(*c))
+    }
+}
+
+impl std::fmt::Debug for Capabilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.present()).finish()
     }
 }
 
@@ -99,11 +125,12 @@ impl Capabilities {
 /// }
 /// ```
 pub trait SqliteRuntime: Send + Sync {
-    /// The backend's name, as the loader and `SQLITE_RUNTIME` spell it (`"rusqlite"`).
-    fn name(&self) -> &'static str;
+    /// The backend's name, as the loader and `SQLITE_RUNTIME` spell it (`"rusqlite"`);
+    /// the same as [`SqliteDatabase::backend`] and [`Error::backend`](crate::Error::backend).
+    fn backend(&self) -> &'static str;
 
     /// Whether calls run synchronously or are bridged to an async binding.
-    fn kind(&self) -> BindingKind;
+    fn kind(&self) -> BackendKind;
 
     /// What this backend can do.
     fn capabilities(&self) -> Capabilities;

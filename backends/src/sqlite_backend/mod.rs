@@ -17,7 +17,7 @@ use libsqlite3_sys as ffi;
 use sqlite::{Connection, OpenFlags, Statement};
 use sqlite_runtime::raw::{KitDatabase, RawConnection, StatementCache, StatementWork};
 use sqlite_runtime::{
-    BindingKind, Capabilities, Error, ErrorKind, OpenOptions, Result, SqliteDatabase,
+    BackendKind, Capabilities, Error, ErrorKind, OpenOptions, Result, SqliteDatabase,
     SqliteRuntime, StatementStats, Target,
 };
 
@@ -37,12 +37,12 @@ impl SqliteCrateRuntime {
 }
 
 impl SqliteRuntime for SqliteCrateRuntime {
-    fn name(&self) -> &'static str {
+    fn backend(&self) -> &'static str {
         NAME
     }
 
-    fn kind(&self) -> BindingKind {
-        BindingKind::Sync
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sync
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -169,13 +169,13 @@ impl RawConnection for CrateConnection {
 
     fn in_transaction(&mut self) -> Result<bool> {
         // SAFETY: the handle of our open connection.
-        Ok(!unsafe { crate::raw::is_autocommit(self.db().raw()) })
+        Ok(!unsafe { crate::c_api::is_autocommit(self.db().raw()) })
     }
 
     fn live_statements(&mut self) -> Result<Vec<StatementStats>> {
         // SAFETY: the handle of our open connection; `&mut self` keeps every other user
         // out for the duration of the call.
-        Ok(unsafe { crate::raw::live_statements(self.db().raw()) })
+        Ok(unsafe { crate::c_api::live_statements(self.db().raw()) })
     }
 
     fn close(self) -> Result<()> {

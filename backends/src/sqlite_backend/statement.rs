@@ -13,7 +13,7 @@ use sqlite_runtime::{Error, Result, ValueRef};
 
 use super::NAME;
 use super::error::{self, MISUSE, TOO_BIG};
-use crate::raw::StatementRow;
+use crate::c_api::StatementRow;
 
 /// An open connection, borrowed: prepares statements and reads connection-wide state
 /// through the raw handle.
@@ -68,7 +68,7 @@ impl<'c> Db<'c> {
     /// (Both compile against the same in-memory schema: nothing runs in between.)
     pub(super) fn prepare(self, sql: &str) -> Result<Statement<'c>> {
         // SAFETY: the handle of our open connection, used by this thread only.
-        let checked = unsafe { crate::raw::check_statement(NAME, self.raw(), sql, drop) }?;
+        let checked = unsafe { crate::c_api::check_statement(NAME, self.raw(), sql, drop) }?;
         if checked.is_none() {
             return Err(Error::from_sqlite(
                 NAME,

@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use sqlite_runtime::{
-    BindingKind, Capabilities, ConstraintKind, ErrorKind, JournalMode, OpenOptions, Params, Result,
+    BackendKind, Capabilities, ConstraintKind, ErrorKind, JournalMode, OpenOptions, Params, Result,
     SqliteDatabase, SqliteRuntime, Target, Value, ValueRef,
 };
 
@@ -31,8 +31,8 @@ fn scalar(db: &mut dyn SqliteDatabase, sql: &str, params: Params<'_>) -> Result<
 #[test]
 fn describes_itself() {
     let runtime = SqliteCrateRuntime::new();
-    assert_eq!(runtime.name(), "sqlite");
-    assert_eq!(runtime.kind(), BindingKind::Sync);
+    assert_eq!(runtime.backend(), "sqlite");
+    assert_eq!(runtime.kind(), BackendKind::Sync);
     assert_eq!(runtime.capabilities(), Capabilities::ALL);
     assert_eq!(format!("{:?}", SqliteCrateRuntime), "SqliteCrateRuntime");
 }

@@ -44,7 +44,7 @@ impl SqlxConnection {
             // SAFETY: `with_raw` holds the handle locked away from the worker thread.
             unsafe { stale::install(db) }.map_err(|_| {
                 // SAFETY: as above.
-                unsafe { crate::raw::last_error(NAME, db) }
+                unsafe { crate::c_api::last_error(NAME, db) }
             })
         })?;
         connection.guard = Some(guard);
@@ -115,14 +115,14 @@ impl RawConnection for SqlxConnection {
     fn in_transaction(&mut self) -> Result<bool> {
         // SAFETY: `with_raw` holds the handle locked away from the worker thread.
         with_raw(&mut self.connection, |db| {
-            Ok(!unsafe { crate::raw::is_autocommit(db) })
+            Ok(!unsafe { crate::c_api::is_autocommit(db) })
         })
     }
 
     fn live_statements(&mut self) -> Result<Vec<StatementStats>> {
         // SAFETY: `with_raw` holds the handle locked away from the worker thread.
         let mut statements = with_raw(&mut self.connection, |db| {
-            Ok(unsafe { crate::raw::live_statements(db) })
+            Ok(unsafe { crate::c_api::live_statements(db) })
         })?;
         // Report the caller's SQL where the backend changed the text it prepared.
         for statement in &mut statements {

@@ -25,7 +25,7 @@ mod tests;
 
 use sqlite_runtime::raw::KitDatabase;
 use sqlite_runtime::{
-    BindingKind, Capabilities, OpenOptions, Result, SqliteDatabase, SqliteRuntime, Target,
+    BackendKind, Capabilities, OpenOptions, Result, SqliteDatabase, SqliteRuntime, Target,
 };
 
 const NAME: &str = "sqlx";
@@ -45,12 +45,12 @@ impl SqlxRuntime {
 }
 
 impl SqliteRuntime for SqlxRuntime {
-    fn name(&self) -> &'static str {
+    fn backend(&self) -> &'static str {
         NAME
     }
 
-    fn kind(&self) -> BindingKind {
-        BindingKind::AsyncBridged
+    fn kind(&self) -> BackendKind {
+        BackendKind::AsyncBridged
     }
 
     fn capabilities(&self) -> Capabilities {

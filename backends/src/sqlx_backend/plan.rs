@@ -81,7 +81,7 @@ impl Plans {
 pub(super) unsafe fn probe(db: *mut ffi::sqlite3, sql: &str) -> Result<Plan> {
     // SAFETY: per the caller; the names are read before the statement is finalized.
     let names = unsafe {
-        crate::raw::check_statement(NAME, db, sql, |statement| parameter_names(statement))
+        crate::c_api::check_statement(NAME, db, sql, |statement| parameter_names(statement))
     }?;
     plan(sql, names.unwrap_or_default())
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use fs_driver::{DriverOptions, FsDriver, ListOptions};
 use sqlite_runtime::{
-    BindingKind, Capabilities, Capability, OpenOptions, Params, SqliteDatabase, SqliteRuntime,
+    BackendKind, Capabilities, Capability, OpenOptions, Params, SqliteDatabase, SqliteRuntime,
     Target,
 };
 
@@ -57,11 +57,11 @@ fn read_durability(db: &mut dyn SqliteDatabase) -> sqlite_runtime::Result<Durabi
 }
 
 impl SqliteRuntime for DurabilityRuntime {
-    fn name(&self) -> &'static str {
-        self.inner.name()
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
     }
 
-    fn kind(&self) -> BindingKind {
+    fn kind(&self) -> BackendKind {
         self.inner.kind()
     }
 

@@ -137,9 +137,9 @@ impl Variant {
     /// The driver on `runtime`.
     pub fn driver(runtime: Arc<dyn SqliteRuntime>) -> Self {
         Variant {
-            name: format!("driver/{}", runtime.name()),
+            name: format!("driver/{}", runtime.backend()),
             kind: VariantKind::Driver,
-            backend: Some(runtime.name().to_owned()),
+            backend: Some(runtime.backend().to_owned()),
             maker: Maker::Driver(runtime),
         }
     }

@@ -52,18 +52,18 @@ pub fn run(global: &GlobalArgs, args: &KvArgs) -> Result<ExitCode, CliError> {
         Request::Read(read) => {
             if args.create {
                 let driver = FsDriver::open(runtime.clone(), &args.root, DriverOptions::new())?;
-                load_or_create(&driver, args, runtime.name())?;
+                load_or_create(&driver, args, runtime.backend())?;
                 driver.sleep_actor(&args.actor, None)?;
             }
             fs_driver::read_actor(runtime.as_ref(), &args.root, &args.actor, |kv| read.run(kv))
-                .map_err(|error| explain(args, runtime.name(), error))?
+                .map_err(|error| explain(args, runtime.backend(), error))?
         }
         Request::Write(write) => {
             let driver = FsDriver::open(runtime.clone(), &args.root, DriverOptions::new())?;
-            load_or_create(&driver, args, runtime.name())?;
+            load_or_create(&driver, args, runtime.backend())?;
             let output = write.run(&driver, &args.actor);
             driver.sleep_actor(&args.actor, None)?;
-            output.map_err(|error| explain(args, runtime.name(), error))?
+            output.map_err(|error| explain(args, runtime.backend(), error))?
         }
     };
     output.print(global.json, raw(args), &args.actor)?;

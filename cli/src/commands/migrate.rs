@@ -17,7 +17,7 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<ExitCode, CliError
     if !runtime.capabilities().has(Capability::LocalFiles) {
         return Err(format!(
             "the legacy migration reads a local root's state files; backend `{}` keeps no local files",
-            runtime.name()
+            runtime.backend()
         )
         .into());
     }
@@ -36,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> Result<ExitCode, CliError
     if global.json {
         print_json(&json!({
             "root": args.root.display().to_string(),
-            "backend": runtime.name(),
+            "backend": runtime.backend(),
             "dry_run": report.dry_run,
             "scanned": report.scanned,
             "migrated": report.migrated.iter().map(|a| json!({"id": a.id, "entries": a.entries})).collect::<Vec<_>>(),

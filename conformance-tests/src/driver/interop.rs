@@ -21,7 +21,7 @@ fn binary_entries() -> Vec<KvEntry> {
 /// driver on every compiled backend then reads exactly the same data, and each adds an
 /// entry that the backend under test reads back.
 pub(crate) fn interop_root_shared_by_every_backend(cx: &Context) -> CaseResult {
-    let here = cx.runtime().name();
+    let here = cx.runtime().backend();
     {
         let driver = FsDriver::open(cx.runtime().clone(), cx.dir(), DriverOptions::new())?;
         driver.create_actor(
@@ -40,7 +40,7 @@ pub(crate) fn interop_root_shared_by_every_backend(cx: &Context) -> CaseResult {
     let runtimes = cx.all_runtimes();
     assert!(!runtimes.is_empty());
     for runtime in &runtimes {
-        let name = runtime.name();
+        let name = runtime.backend();
         let driver = FsDriver::open(runtime.clone(), cx.dir(), DriverOptions::new())?;
         assert_eq!(all(&driver, "shared"), expected, "read through {name}");
         assert_eq!(

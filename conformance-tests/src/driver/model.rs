@@ -340,7 +340,7 @@ fn run_property(cx: &Context, mode: Mode, cases: u32, max_ops: usize, rng: TestR
         Ok(()) => {
             tracing::info!(
                 "driver::model ({}, {}): {cases} sequences of up to {max_ops} ops in {elapsed:.2?}",
-                cx.runtime().name(),
+                cx.runtime().backend(),
                 if mode == Mode::Files {
                     "files"
                 } else {
@@ -356,7 +356,7 @@ fn run_property(cx: &Context, mode: Mode, cases: u32, max_ops: usize, rng: TestR
             } else {
                 "memory"
             },
-            cx.runtime().name()
+            cx.runtime().backend()
         )
         .into()),
     }

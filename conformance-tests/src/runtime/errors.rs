@@ -75,11 +75,11 @@ pub(crate) fn errors_unknown_names(cx: &Context) -> CaseResult {
 /// Errors name the backend that reported them.
 pub(crate) fn errors_carry_the_backend_name(cx: &Context) -> CaseResult {
     let mut db = cx.open_memory()?;
-    assert_eq!(db.backend(), cx.runtime().name());
+    assert_eq!(db.backend(), cx.runtime().backend());
     let error = expect_err(db.exec("SELEC"), "syntax error");
-    assert_eq!(error.backend(), Some(cx.runtime().name()));
+    assert_eq!(error.backend(), Some(cx.runtime().backend()));
     let text = error.to_string();
-    assert!(text.contains(cx.runtime().name()), "display: {text}");
+    assert!(text.contains(cx.runtime().backend()), "display: {text}");
     assert!(text.contains("SQLite code 1"), "display: {text}");
     Ok(())
 }

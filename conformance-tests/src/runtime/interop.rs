@@ -63,7 +63,7 @@ fn check_samples(db: &mut dyn SqliteDatabase, writer: &str, reader: &str) -> Cas
 /// round.
 pub(crate) fn interop_files_are_shared_by_all_backends(cx: &Context) -> CaseResult {
     let target = Target::file(cx.path("shared.db"));
-    let me = cx.runtime().name();
+    let me = cx.runtime().backend();
     {
         let mut db = cx.runtime().open(&target, &OpenOptions::new())?;
         write_samples(&mut *db, me)?;
@@ -71,15 +71,15 @@ pub(crate) fn interop_files_are_shared_by_all_backends(cx: &Context) -> CaseResu
     }
     for runtime in cx.all_runtimes() {
         let mut db = runtime.open(&target, &OpenOptions::new())?;
-        check_samples(&mut *db, me, runtime.name())?;
-        if runtime.name() != me {
-            write_samples(&mut *db, runtime.name())?;
+        check_samples(&mut *db, me, runtime.backend())?;
+        if runtime.backend() != me {
+            write_samples(&mut *db, runtime.backend())?;
         }
         db.close()?;
     }
     let mut db = cx.runtime().open(&target, &OpenOptions::new())?;
     for runtime in cx.all_runtimes() {
-        check_samples(&mut *db, runtime.name(), me)?;
+        check_samples(&mut *db, runtime.backend(), me)?;
     }
     let journal: String = scalar(&mut *db, "PRAGMA journal_mode", Params::NONE)?;
     assert_eq!(journal, "wal");
@@ -99,20 +99,20 @@ pub(crate) fn interop_concurrent_handles_across_backends(cx: &Context) -> CaseRe
             &target,
             &OpenOptions::new().busy_timeout(std::time::Duration::from_millis(100)),
         )?;
-        theirs.run("INSERT INTO t VALUES (?)", params![runtime.name()])?;
+        theirs.run("INSERT INTO t VALUES (?)", params![runtime.backend()])?;
         let seen: i64 = scalar(
             &mut *mine,
             "SELECT count(*) FROM t WHERE who = ?",
-            params![runtime.name()],
+            params![runtime.backend()],
         )?;
-        assert_eq!(seen, 1, "a commit through {} is visible", runtime.name());
+        assert_eq!(seen, 1, "a commit through {} is visible", runtime.backend());
         let tx = mine.transaction()?;
         let blocked = theirs.run("INSERT INTO t VALUES ('x')", Params::NONE);
         let error = blocked.err().ok_or_else(|| {
             format!(
                 "{} wrote while {} held the write lock",
-                runtime.name(),
-                cx.runtime().name()
+                runtime.backend(),
+                cx.runtime().backend()
             )
         })?;
         assert!(error.is_retryable(), "{error}");
@@ -141,7 +141,7 @@ pub(crate) fn interop_same_sqlite_version(cx: &Context) -> CaseResult {
             version_of(runtime.as_ref())?,
             mine,
             "backend {}",
-            runtime.name()
+            runtime.backend()
         );
     }
     // Also the same compile options, e.g. what a driver may rely on.

@@ -134,7 +134,7 @@ pub(crate) fn journal_foreign_keys_same_on_every_backend(cx: &Context) -> CaseRe
                     pragma_int(&mut *db, "foreign_keys")?,
                     expected,
                     "backend {} on {target}",
-                    runtime.name()
+                    runtime.backend()
                 );
             }
         }

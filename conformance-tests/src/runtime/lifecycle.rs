@@ -33,12 +33,12 @@ pub(crate) fn lifecycle_closed_database_rejects_everything(cx: &Context) -> Case
         for error in &errors {
             assert_kind(error, ErrorKind::Closed);
             assert!(!error.is_retryable());
-            assert_eq!(error.backend(), Some(cx.runtime().name()));
+            assert_eq!(error.backend(), Some(cx.runtime().backend()));
         }
         db.close()?;
         db.close()?;
         assert!(db.is_closed());
-        assert_eq!(db.backend(), cx.runtime().name());
+        assert_eq!(db.backend(), cx.runtime().backend());
     }
     Ok(())
 }

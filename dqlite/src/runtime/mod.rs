@@ -54,7 +54,7 @@ use std::time::Duration;
 
 use sqlite_runtime::raw::KitDatabase;
 use sqlite_runtime::{
-    BindingKind, Capabilities, Capability, ErrorKind, OpenOptions, Result, SqliteDatabase,
+    BackendKind, Capabilities, Capability, ErrorKind, OpenOptions, Result, SqliteDatabase,
     SqliteRuntime, Target,
 };
 
@@ -238,12 +238,12 @@ impl fmt::Debug for DqliteRuntime {
 }
 
 impl SqliteRuntime for DqliteRuntime {
-    fn name(&self) -> &'static str {
+    fn backend(&self) -> &'static str {
         Self::NAME
     }
 
-    fn kind(&self) -> BindingKind {
-        BindingKind::Sync
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sync
     }
 
     /// Every capability but [`Capability::LocalFiles`] (databases are names on the
@@ -281,8 +281,8 @@ mod tests {
     #[test]
     fn describes_itself() {
         let runtime = DqliteRuntime::new(Cluster::parse("127.0.0.1:9001").unwrap());
-        assert_eq!(runtime.name(), "dqlite");
-        assert_eq!(runtime.kind(), BindingKind::Sync);
+        assert_eq!(runtime.backend(), "dqlite");
+        assert_eq!(runtime.kind(), BackendKind::Sync);
         let capabilities = runtime.capabilities();
         assert!(!capabilities.has(Capability::LocalFiles));
         assert!(capabilities.has(Capability::NamedParameters));

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sqlite_runtime::{
-    BindingKind, Capabilities, OpenOptions, Params, Result, RowVisitor, RunResult, SqliteDatabase,
+    BackendKind, Capabilities, OpenOptions, Params, Result, RowVisitor, RunResult, SqliteDatabase,
     SqliteRuntime, StatementCacheStats, Target,
 };
 
@@ -36,7 +36,7 @@ pub struct LoggingRuntime {
 impl std::fmt::Debug for LoggingRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoggingRuntime")
-            .field("inner", &self.inner.name())
+            .field("inner", &self.inner.backend())
             .finish()
     }
 }
@@ -49,11 +49,11 @@ impl LoggingRuntime {
 }
 
 impl SqliteRuntime for LoggingRuntime {
-    fn name(&self) -> &'static str {
+    fn backend(&self) -> &'static str {
         NAME
     }
 
-    fn kind(&self) -> BindingKind {
+    fn kind(&self) -> BackendKind {
         self.inner.kind()
     }
 

@@ -115,7 +115,7 @@ pub struct FsDriver {
 impl std::fmt::Debug for FsDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FsDriver")
-            .field("backend", &self.runtime.name())
+            .field("backend", &self.runtime.backend())
             .field("root", &self.root())
             .field("options", &self.options)
             .finish_non_exhaustive()

@@ -39,7 +39,7 @@ impl<C: RawConnection> KitDatabase<C> {
     /// binding says otherwise; nothing when it is empty). Errors, `connect`'s included,
     /// carry `backend` and, for file errors, the target's path.
     ///
-    /// `backend` is the runtime's name ([`SqliteRuntime::name`](crate::SqliteRuntime::name)).
+    /// `backend` is the runtime's backend name ([`SqliteRuntime::backend`](crate::SqliteRuntime::backend)).
     pub fn open(
         backend: &'static str,
         target: &Target,

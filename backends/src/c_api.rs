@@ -1,7 +1,7 @@
-//! SQLite's own view of a connection and its statements, read through the raw handle the
-//! same way for every backend: what the conformance suite checks is SQLite's state, not
-//! a backend's bookkeeping, and what a binding cannot do safely (read a column name that
-//! is not UTF-8) is done here.
+//! SQLite's own view of a connection and its statements, read through the C API on the
+//! connection's handle, the same way for every backend: what the conformance suite
+//! checks is SQLite's state, not a backend's bookkeeping, and what a binding cannot do
+//! safely (read a column name that is not UTF-8) is done here.
 
 use std::ffi::{CStr, c_char, c_int};
 use std::marker::PhantomData;
