@@ -3,9 +3,7 @@
 //! read, one `INSERT OR REPLACE` per entry (with the size triggers), `COMMIT`.
 
 pub use fs_driver::sql::{
-    BEGIN as BEGIN_SQL, COMMIT as COMMIT_SQL, CREATE_TABLE as CREATE_TABLE_SQL,
-    DELETE_RANGE as DELETE_RANGE_SQL, GET as GET_SQL, INSTALL_SIZE as INSTALL_SIZE_SQL,
-    PUT as PUT_SQL, RANGE_ASC as RANGE_ASC_SQL, USED_SIZE as USED_SIZE_SQL,
+    BEGIN, COMMIT, CREATE_TABLE, DELETE_RANGE, GET, INSTALL_SIZE, PUT, RANGE_ASC, USED_SIZE,
 };
 
 /// The driver's default list limit (`fs_driver::limits::DEFAULT_LIST_LIMIT`), what a

@@ -170,6 +170,16 @@ pub enum Error {
     },
 }
 
+/// A file that could not be processed (by the legacy migration, or an inspection of a
+/// root), and why; the others were processed all the same.
+#[derive(Debug)]
+pub struct FileFailure {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub error: Error,
+}
+
 impl Error {
     /// An I/O error about `path`.
     /// Whether this is a write whose outcome is unknown: [`Error::WriteOutcomeUnknown`],

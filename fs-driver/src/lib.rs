@@ -13,6 +13,20 @@
 //!   runs on each actor's database. [`read_actor`] reads an actor without changing
 //!   anything on disk.
 //!
+//! # Modules, by layer
+//!
+//! Each layer uses only the layers below it:
+//!
+//! | layer | modules | what they hold |
+//! |---|---|---|
+//! | the driver | `driver` | [`FsDriver`]: lifecycles (slots, wake, sleep, destroy), KV and alarm operations, the open-database budget |
+//! | root-wide work | `migration`, `read` | the legacy migration; reading a root without writing (`read::snapshot` opens, `read::actor` is [`read_actor`], `read::root` is [`inspect_root`]) |
+//! | where actors live | `storage`, `actor` | the three storages: `disk` (with its lifecycle `locks`), `database` (with `leases`), `memory`; an awake actor's slot |
+//! | one actor's data | `kv`, `fsutil` | one actor's KV store (its statements, write rules, kept size, open files, fence, migration mark); atomic file writes |
+//! | outcomes | `unresolved` | writes of unknown outcome, not served until they are on disk |
+//! | records | `error`, [`state`], [`alarm`] | errors; the state and alarm file formats |
+//! | ground | [`sql`], [`limits`], `actor_id`, [`Layout`], [`bare`], `clock` | the SQL, the KV limits, id rules, paths, BARE, the clock |
+//!
 //! # Several processes on one root
 //!
 //! KV reads and writes from several processes (other drivers, `sqlrt kv`, rivetkit's own
@@ -95,19 +109,17 @@ mod actor;
 mod actor_id;
 pub mod alarm;
 pub mod bare;
+mod clock;
 mod driver;
 mod error;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
 mod fsutil;
-mod inspect;
 mod kv;
 mod layout;
 pub mod limits;
-mod locks;
 mod migration;
-mod read_only;
-mod reader;
+mod read;
 pub mod sql;
 pub mod state;
 mod storage;
@@ -119,14 +131,11 @@ pub use actor_id::{
 };
 pub use bare::DecodeError;
 pub use driver::{DEFAULT_MAX_OPEN_DATABASES, DriverOptions, FsDriver, StopHook};
-pub use error::{BoxError, Error, Result};
+pub use error::{BoxError, Error, FileFailure, Result};
 pub use fsutil::STALE_TEMP_AGE;
-pub use inspect::{ActorSummary, InspectReport, inspect_root};
 pub use kv::ListOptions;
 pub use layout::Layout;
 pub use limits::{KeyRole, LimitError};
-pub use migration::{
-    FileFailure, MigratedActor, MigrationOptions, MigrationReport, migrate_legacy,
-};
-pub use reader::{KvReader, read_actor};
+pub use migration::{MigratedActor, MigrationOptions, MigrationReport, migrate_legacy};
+pub use read::{ActorSummary, InspectReport, KvReader, inspect_root, read_actor};
 pub use state::KvEntry;

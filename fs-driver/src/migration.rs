@@ -5,16 +5,18 @@
 //! is left alone: SQLite data always wins), one transaction per actor, and a file that
 //! cannot be decoded is reported while the others still migrate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sqlite_runtime::{SqliteDatabase, SqliteRuntime, Target, params};
 
 use crate::actor_id::check_actor_id;
-use crate::error::{Error, Result};
+use crate::error::{Error, FileFailure, Result};
 use crate::fsutil;
-use crate::kv::{HAS_ANY_SQL, PUT_SQL, open_database};
+use crate::kv::mark::{self, has_rows, is_marked};
+use crate::kv::open_database;
 use crate::layout::Layout;
-use crate::read_only::read_database;
+use crate::read::snapshot::read_database;
+use crate::sql;
 use crate::state::{CURRENT_STATE_VERSION, KvEntry, decode_state};
 
 /// How to run the migration.
@@ -22,15 +24,6 @@ use crate::state::{CURRENT_STATE_VERSION, KvEntry, decode_state};
 pub struct MigrationOptions {
     /// Report what would happen and write nothing, not even an empty database.
     pub dry_run: bool,
-}
-
-/// A file that could not be processed, and why.
-#[derive(Debug)]
-pub struct FileFailure {
-    /// The file.
-    pub path: PathBuf,
-    /// What went wrong.
-    pub error: Error,
 }
 
 /// An actor whose legacy entries were (or, in a dry run, would be) copied.
@@ -167,14 +160,6 @@ fn migrate_actor(
     Ok(outcome)
 }
 
-/// `PRAGMA user_version` of a database whose legacy entries were dealt with: migrated,
-/// or found superseded by data already in SQLite. Legacy files are never changed, so
-/// without this mark a restart after the actor deleted all its keys would find an empty
-/// table and copy the old entries back.
-const MIGRATED_USER_VERSION: i64 = 1;
-const READ_MARK_SQL: &str = "PRAGMA user_version";
-const SET_MARK_SQL: &str = "PRAGMA user_version = 1";
-
 /// Copies `entries` in one transaction, and marks the database migrated in the same
 /// transaction, unless it already holds a row or carries the mark.
 fn copy_entries(db: &mut dyn SqliteDatabase, entries: &[KvEntry]) -> Result<Outcome> {
@@ -185,27 +170,16 @@ fn copy_entries(db: &mut dyn SqliteDatabase, entries: &[KvEntry]) -> Result<Outc
     let populated = has_rows(&mut *tx)?;
     if !populated {
         for (key, value) in entries {
-            tx.run(PUT_SQL, params![key, value])?;
+            tx.run(sql::PUT, params![key, value])?;
         }
     }
-    tx.exec(SET_MARK_SQL)?;
+    mark::set(&mut *tx)?;
     tx.commit()?;
     Ok(if populated {
         Outcome::Populated
     } else {
         Outcome::Migrated(entries.len())
     })
-}
-
-/// Whether the `kv` table holds any row.
-pub(crate) fn has_rows(db: &mut dyn SqliteDatabase) -> Result<bool> {
-    Ok(db.query_row(HAS_ANY_SQL, params![], |_| Ok(()))?.is_some())
-}
-
-/// Whether the database carries the migrated mark.
-pub(crate) fn is_marked(db: &mut dyn SqliteDatabase) -> Result<bool> {
-    let version = db.query_row(READ_MARK_SQL, params![], |row| row.get::<i64>(0))?;
-    Ok(version == Some(MIGRATED_USER_VERSION))
 }
 
 /// Whether the database at `path` holds any row or the migrated mark, read without

@@ -35,6 +35,44 @@ pub const BEGIN: &str = "BEGIN IMMEDIATE";
 pub const COMMIT: &str = "COMMIT";
 /// Undoes a write that failed.
 pub const ROLLBACK: &str = "ROLLBACK";
-pub use crate::kv::size::{
-    INSTALL_SQL as INSTALL_SIZE, SCAN_SQL as SCAN_SIZE, USED_SQL as USED_SIZE,
-};
+/// Creates the storage-size table and its triggers (see the driver docs: the size is
+/// kept by triggers, so it is exact whoever writes), and fills it with one scan, unless they
+/// exist. Run inside a write transaction.
+pub const INSTALL_SIZE: &str = "
+CREATE TABLE IF NOT EXISTS kv_size (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    used INTEGER NOT NULL,
+    pending INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS kv_size_before_insert BEFORE INSERT ON kv BEGIN
+    UPDATE kv_size SET pending =
+        COALESCE((SELECT length(key) + length(value) FROM kv WHERE key = NEW.key), 0);
+END;
+CREATE TRIGGER IF NOT EXISTS kv_size_after_insert AFTER INSERT ON kv BEGIN
+    UPDATE kv_size SET used = used + length(NEW.key) + length(NEW.value) - pending, pending = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS kv_size_before_update_key BEFORE UPDATE OF key ON kv
+WHEN NEW.key IS NOT OLD.key BEGIN
+    UPDATE kv_size SET pending =
+        COALESCE((SELECT length(key) + length(value) FROM kv WHERE key = NEW.key), 0);
+END;
+CREATE TRIGGER IF NOT EXISTS kv_size_after_update AFTER UPDATE ON kv BEGIN
+    UPDATE kv_size SET
+        used = used - length(OLD.key) - length(OLD.value) + length(NEW.key) + length(NEW.value)
+            - CASE WHEN NEW.key IS NOT OLD.key THEN pending ELSE 0 END,
+        pending = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS kv_size_after_delete AFTER DELETE ON kv BEGIN
+    UPDATE kv_size SET used = used - length(OLD.key) - length(OLD.value);
+END;
+INSERT INTO kv_size (id, used, pending)
+    SELECT 0, (SELECT COALESCE(SUM(length(key) + length(value)), 0) FROM kv), 0
+    WHERE NOT EXISTS (SELECT 1 FROM kv_size);
+";
+
+/// The kept storage size.
+pub const USED_SIZE: &str = "SELECT used FROM kv_size";
+
+/// The storage size by a scan of the table (for databases the size table cannot be added to, e.g.
+/// read-only ones, and for checks).
+pub const SCAN_SIZE: &str = "SELECT COALESCE(SUM(length(key) + length(value)), 0) FROM kv";

@@ -66,18 +66,15 @@ impl RawStore {
         if let Some(cache) = settings.cache_sql() {
             store.exec(&cache)?;
         }
-        store.exec(sql::CREATE_TABLE_SQL)?;
-        store.exec(&format!(
-            "BEGIN IMMEDIATE; {} COMMIT;",
-            sql::INSTALL_SIZE_SQL
-        ))?;
-        store.get = store.prepare(sql::GET_SQL)?;
-        store.used = store.prepare(sql::USED_SIZE_SQL)?;
-        store.put = store.prepare(sql::PUT_SQL)?;
-        store.delete_range = store.prepare(sql::DELETE_RANGE_SQL)?;
-        store.range = store.prepare(sql::RANGE_ASC_SQL)?;
-        store.begin = store.prepare(sql::BEGIN_SQL)?;
-        store.commit = store.prepare(sql::COMMIT_SQL)?;
+        store.exec(sql::CREATE_TABLE)?;
+        store.exec(&format!("BEGIN IMMEDIATE; {} COMMIT;", sql::INSTALL_SIZE))?;
+        store.get = store.prepare(sql::GET)?;
+        store.used = store.prepare(sql::USED_SIZE)?;
+        store.put = store.prepare(sql::PUT)?;
+        store.delete_range = store.prepare(sql::DELETE_RANGE)?;
+        store.range = store.prepare(sql::RANGE_ASC)?;
+        store.begin = store.prepare(sql::BEGIN)?;
+        store.commit = store.prepare(sql::COMMIT)?;
         Ok(store)
     }
 

@@ -19,7 +19,7 @@ pub(crate) struct RusqliteStore {
 /// The actor's size, read inside a put as the driver does (for its storage limit).
 fn used(connection: &Connection) -> rusqlite::Result<i64> {
     connection
-        .prepare_cached(sql::USED_SIZE_SQL)?
+        .prepare_cached(sql::USED_SIZE)?
         .query_row([], |row| row.get::<_, i64>(0))
 }
 
@@ -37,11 +37,8 @@ impl RusqliteStore {
         }
         connection
             .set_prepared_statement_cache_capacity(OpenOptions::DEFAULT_STATEMENT_CACHE_CAPACITY);
-        connection.execute_batch(sql::CREATE_TABLE_SQL)?;
-        connection.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {} COMMIT;",
-            sql::INSTALL_SIZE_SQL
-        ))?;
+        connection.execute_batch(sql::CREATE_TABLE)?;
+        connection.execute_batch(&format!("BEGIN IMMEDIATE; {} COMMIT;", sql::INSTALL_SIZE))?;
         Ok(RusqliteStore { connection })
     }
 
@@ -56,7 +53,7 @@ impl RusqliteStore {
     }
 
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>> {
-        let mut statement = self.connection.prepare_cached(sql::RANGE_ASC_SQL)?;
+        let mut statement = self.connection.prepare_cached(sql::RANGE_ASC)?;
         let rows = statement.query_map(params![start, end], |row| {
             Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?))
         })?;
@@ -68,13 +65,13 @@ impl Store for RusqliteStore {
     fn get(&mut self, key: &Key) -> Result<Option<Vec<u8>>> {
         Ok(self
             .connection
-            .prepare_cached(sql::GET_SQL)?
+            .prepare_cached(sql::GET)?
             .query_row(params![&key[..]], |row| row.get::<_, Vec<u8>>(0))
             .optional()?)
     }
 
     fn get_many(&mut self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
-        let mut statement = self.connection.prepare_cached(sql::GET_SQL)?;
+        let mut statement = self.connection.prepare_cached(sql::GET)?;
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
             values.push(
@@ -92,7 +89,7 @@ impl Store for RusqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         used(&tx)?;
         for (key, value) in entries {
-            tx.prepare_cached(sql::PUT_SQL)?
+            tx.prepare_cached(sql::PUT)?
                 .execute(params![&key[..], &value[..]])?;
         }
         tx.commit()?;
@@ -108,7 +105,7 @@ impl Store for RusqliteStore {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let deleted = tx
-            .prepare_cached(sql::DELETE_RANGE_SQL)?
+            .prepare_cached(sql::DELETE_RANGE)?
             .execute(params![start, end])?;
         tx.commit()?;
         Ok(Some(deleted as u64))

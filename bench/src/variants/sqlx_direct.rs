@@ -39,8 +39,8 @@ impl SqlxStore {
             options = options.pragma("cache_size", format!("-{}", settings.cache_kib));
         }
         let mut connection = block_on(SqliteConnection::connect_with(&options))?;
-        block_on(sqlx::query(sql::CREATE_TABLE_SQL).execute(&mut connection))?;
-        let install = format!("BEGIN IMMEDIATE; {} COMMIT;", sql::INSTALL_SIZE_SQL);
+        block_on(sqlx::query(sql::CREATE_TABLE).execute(&mut connection))?;
+        let install = format!("BEGIN IMMEDIATE; {} COMMIT;", sql::INSTALL_SIZE);
         block_on(sqlx::raw_sql(sqlx::AssertSqlSafe(install)).execute(&mut connection))?;
         Ok(SqlxStore { connection })
     }
@@ -54,7 +54,7 @@ impl SqlxStore {
     }
 
     fn range(&mut self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>> {
-        let rows = sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(sql::RANGE_ASC_SQL)
+        let rows = sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(sql::RANGE_ASC)
             .bind(start)
             .bind(end)
             .fetch(&mut self.connection);
@@ -67,7 +67,7 @@ impl SqlxStore {
 impl Store for SqlxStore {
     fn get(&mut self, key: &Key) -> Result<Option<Vec<u8>>> {
         Ok(block_on(
-            sqlx::query_scalar(sql::GET_SQL)
+            sqlx::query_scalar(sql::GET)
                 .bind(&key[..])
                 .fetch_optional(&mut self.connection),
         )?)
@@ -79,7 +79,7 @@ impl Store for SqlxStore {
             let mut values = Vec::with_capacity(keys.len());
             for key in keys {
                 values.push(
-                    sqlx::query_scalar(sql::GET_SQL)
+                    sqlx::query_scalar(sql::GET)
                         .bind(&key[..])
                         .fetch_optional(&mut *connection)
                         .await?,
@@ -92,12 +92,12 @@ impl Store for SqlxStore {
     fn put(&mut self, entries: &[(Key, Val)]) -> Result<()> {
         let connection = &mut self.connection;
         block_on(async move {
-            let mut tx = connection.begin_with(sql::BEGIN_SQL).await?;
-            let _used: i64 = sqlx::query_scalar(sql::USED_SIZE_SQL)
+            let mut tx = connection.begin_with(sql::BEGIN).await?;
+            let _used: i64 = sqlx::query_scalar(sql::USED_SIZE)
                 .fetch_one(&mut *tx)
                 .await?;
             for (key, value) in entries {
-                sqlx::query(sql::PUT_SQL)
+                sqlx::query(sql::PUT)
                     .bind(&key[..])
                     .bind(&value[..])
                     .execute(&mut *tx)
@@ -115,8 +115,8 @@ impl Store for SqlxStore {
     fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>> {
         let connection = &mut self.connection;
         let deleted = block_on(async move {
-            let mut tx = connection.begin_with(sql::BEGIN_SQL).await?;
-            let done = sqlx::query(sql::DELETE_RANGE_SQL)
+            let mut tx = connection.begin_with(sql::BEGIN).await?;
+            let done = sqlx::query(sql::DELETE_RANGE)
                 .bind(start)
                 .bind(end)
                 .execute(&mut *tx)

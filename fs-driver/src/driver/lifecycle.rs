@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use super::{FsDriver, SLOT_RETRIES, StopHook, check_id, lock, now_ms, run_hook};
+use super::{FsDriver, SLOT_RETRIES, StopHook, check_id, lock, run_hook};
 use crate::actor::{ActorInfo, Loaded, Slot, Status};
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::kv::KvStore;
 use crate::state::ActorState;

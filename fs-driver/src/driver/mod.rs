@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlite_runtime::{Capability, SqliteRuntime};
 
@@ -45,19 +44,10 @@ const SLOT_RETRIES: usize = 64;
 
 /// Descriptors kept free for the lock files, the application and SQLite's own use when
 /// the open-database budget is fitted to the process's descriptor limit.
-const RESERVED_DESCRIPTORS: u64 = 32 + crate::locks::SHARDS as u64;
+const RESERVED_DESCRIPTORS: u64 = 32 + crate::storage::locks::SHARDS as u64;
 
 /// The fewest databases the budget keeps open, whatever the descriptor limit.
 const MIN_OPEN_DATABASES: usize = 4;
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
-        })
-}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)

@@ -1,7 +1,8 @@
 //! Actor KV stores: the `kv` table's statements and reads (`mod.rs`), one actor's open
 //! store with its write rules (`store`), the storage size kept in the database by
 //! triggers (`size`), the identity of the files a store has open (`files`), and the
-//! lease holder's claim that fences writes on a shared engine (`fence`).
+//! lease holder's claim that fences writes on a shared engine (`fence`), and the legacy
+//! migration's mark (`mark`).
 //!
 //! Every statement is a constant, so the connection's statement cache prepares each one
 //! once; scans go through `for_each` and blobs are bound borrowed. Limits are checked
@@ -10,6 +11,7 @@
 mod diagnose;
 pub(crate) mod fence;
 mod files;
+pub(crate) mod mark;
 pub(crate) mod size;
 mod store;
 
@@ -24,13 +26,8 @@ use sqlite_runtime::{
 
 use crate::error::Result;
 use crate::limits::{self, KeyRole};
+use crate::sql;
 use crate::state::KvEntry;
-
-pub(crate) use crate::sql::{
-    CREATE_TABLE as CREATE_TABLE_SQL, DELETE as DELETE_SQL, DELETE_RANGE as DELETE_RANGE_SQL,
-    FROM_ASC as FROM_ASC_SQL, FROM_DESC as FROM_DESC_SQL, GET as GET_SQL, HAS_ANY as HAS_ANY_SQL,
-    PUT as PUT_SQL, RANGE_ASC as RANGE_ASC_SQL, RANGE_DESC as RANGE_DESC_SQL,
-};
 
 /// Options of a list: direction and how many entries at most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +77,7 @@ pub(crate) fn open_database(
     target: &Target,
 ) -> Result<Box<dyn SqliteDatabase>> {
     let mut db = runtime.open(target, &OpenOptions::new())?;
-    db.exec(CREATE_TABLE_SQL)?;
+    db.exec(sql::CREATE_TABLE)?;
     size::install(&mut *db)?;
     Ok(db)
 }
@@ -113,7 +110,7 @@ pub(crate) fn collect(
 
 /// The value of `key` (already checked), if present.
 pub(crate) fn get_value(db: &mut dyn SqliteDatabase, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    Ok(db.query_row(GET_SQL, params![key], |row| column_bytes(row, 0))?)
+    Ok(db.query_row(sql::GET, params![key], |row| column_bytes(row, 0))?)
 }
 
 /// Batch get: checks the keys, then one answer per key, in order.
@@ -137,17 +134,17 @@ pub(crate) fn scan_prefix(
     match limits::prefix_upper_bound(prefix) {
         Some(upper) => {
             let sql = if options.reverse {
-                RANGE_DESC_SQL
+                sql::RANGE_DESC
             } else {
-                RANGE_ASC_SQL
+                sql::RANGE_ASC
             };
             scan(db, sql, params![prefix, &upper], limit, visit)
         }
         None => {
             let sql = if options.reverse {
-                FROM_DESC_SQL
+                sql::FROM_DESC
             } else {
-                FROM_ASC_SQL
+                sql::FROM_ASC
             };
             scan(db, sql, params![prefix], limit, visit)
         }
@@ -168,9 +165,9 @@ pub(crate) fn scan_range(
         return Ok(());
     }
     let sql = if options.reverse {
-        RANGE_DESC_SQL
+        sql::RANGE_DESC
     } else {
-        RANGE_ASC_SQL
+        sql::RANGE_ASC
     };
     scan(
         db,

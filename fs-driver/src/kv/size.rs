@@ -20,51 +20,11 @@
 use sqlite_runtime::{ErrorKind, SqliteDatabase, params};
 
 use crate::error::Result;
-
-/// Creates the size table and its triggers, and fills it with one scan, unless they
-/// exist. Run inside a write transaction.
-pub const INSTALL_SQL: &str = "
-CREATE TABLE IF NOT EXISTS kv_size (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
-    used INTEGER NOT NULL,
-    pending INTEGER NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS kv_size_before_insert BEFORE INSERT ON kv BEGIN
-    UPDATE kv_size SET pending =
-        COALESCE((SELECT length(key) + length(value) FROM kv WHERE key = NEW.key), 0);
-END;
-CREATE TRIGGER IF NOT EXISTS kv_size_after_insert AFTER INSERT ON kv BEGIN
-    UPDATE kv_size SET used = used + length(NEW.key) + length(NEW.value) - pending, pending = 0;
-END;
-CREATE TRIGGER IF NOT EXISTS kv_size_before_update_key BEFORE UPDATE OF key ON kv
-WHEN NEW.key IS NOT OLD.key BEGIN
-    UPDATE kv_size SET pending =
-        COALESCE((SELECT length(key) + length(value) FROM kv WHERE key = NEW.key), 0);
-END;
-CREATE TRIGGER IF NOT EXISTS kv_size_after_update AFTER UPDATE ON kv BEGIN
-    UPDATE kv_size SET
-        used = used - length(OLD.key) - length(OLD.value) + length(NEW.key) + length(NEW.value)
-            - CASE WHEN NEW.key IS NOT OLD.key THEN pending ELSE 0 END,
-        pending = 0;
-END;
-CREATE TRIGGER IF NOT EXISTS kv_size_after_delete AFTER DELETE ON kv BEGIN
-    UPDATE kv_size SET used = used - length(OLD.key) - length(OLD.value);
-END;
-INSERT INTO kv_size (id, used, pending)
-    SELECT 0, (SELECT COALESCE(SUM(length(key) + length(value)), 0) FROM kv), 0
-    WHERE NOT EXISTS (SELECT 1 FROM kv_size);
-";
-
-/// The kept size.
-pub const USED_SQL: &str = "SELECT used FROM kv_size";
-
-/// The size by a scan of the table (for databases the size table cannot be added to, e.g.
-/// read-only ones, and for checks).
-pub const SCAN_SQL: &str = "SELECT COALESCE(SUM(length(key) + length(value)), 0) FROM kv";
+use crate::sql;
 
 /// Reads the kept size; `None` when the database has no size table yet.
 pub(crate) fn read(db: &mut dyn SqliteDatabase) -> Result<Option<u64>> {
-    match scalar(db, USED_SQL) {
+    match scalar(db, sql::USED_SIZE) {
         Ok(used) => Ok(Some(used)),
         Err(error) if error.kind() == ErrorKind::Sql => Ok(None),
         Err(error) => Err(error.into()),
@@ -73,13 +33,13 @@ pub(crate) fn read(db: &mut dyn SqliteDatabase) -> Result<Option<u64>> {
 
 /// The size by a scan.
 pub(crate) fn scan(db: &mut dyn SqliteDatabase) -> Result<u64> {
-    Ok(scalar(db, SCAN_SQL)?)
+    Ok(scalar(db, sql::SCAN_SIZE)?)
 }
 
 /// Adds the size table and its triggers in one transaction (a no-op when present).
 pub(crate) fn install(db: &mut dyn SqliteDatabase) -> Result<()> {
     let mut tx = db.transaction()?;
-    tx.exec(INSTALL_SQL)?;
+    tx.exec(sql::INSTALL_SIZE)?;
     tx.commit()?;
     Ok(())
 }

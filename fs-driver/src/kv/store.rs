@@ -24,10 +24,7 @@ use sqlite_runtime::{
 use super::diagnose::diagnose;
 use super::fence::{self, Claim};
 use super::files::OpenFiles;
-use super::{
-    CREATE_TABLE_SQL, DELETE_RANGE_SQL, DELETE_SQL, ListOptions, PUT_SQL, get_value, get_values,
-    scan_prefix, scan_range, size,
-};
+use super::{ListOptions, get_value, get_values, scan_prefix, scan_range, size};
 use crate::error::{Error, Result};
 use crate::limits::{self, KeyRole};
 use crate::sql;
@@ -179,7 +176,7 @@ impl KvStore {
 
     /// Whether the legacy migration marked this database as dealt with.
     pub(crate) fn is_migrated(&mut self) -> Result<bool> {
-        crate::migration::is_marked(self.db()?)
+        super::mark::is_marked(self.db()?)
     }
 
     /// The connection's live prepared statements.
@@ -235,7 +232,7 @@ impl KvStore {
             for (key, value) in entries {
                 connection
                     .db
-                    .run(PUT_SQL, params![key.as_ref(), value.as_ref()])?;
+                    .run(sql::PUT, params![key.as_ref(), value.as_ref()])?;
             }
             Ok(())
         })
@@ -252,7 +249,7 @@ impl KvStore {
             for key in keys {
                 removed += connection
                     .db
-                    .run(DELETE_SQL, params![key.as_ref()])?
+                    .run(sql::DELETE, params![key.as_ref()])?
                     .changes;
             }
             Ok(removed)
@@ -270,7 +267,7 @@ impl KvStore {
         self.write(|connection| {
             Ok(connection
                 .db
-                .run(DELETE_RANGE_SQL, params![start, end])?
+                .run(sql::DELETE_RANGE, params![start, end])?
                 .changes)
         })
     }
@@ -498,7 +495,7 @@ impl Connection {
         };
         let mut db = runtime.open(target, &options)?;
         if writable {
-            db.exec(CREATE_TABLE_SQL)?;
+            db.exec(sql::CREATE_TABLE)?;
         }
         let size_kept = match size::read(&mut *db)? {
             Some(_) => true,

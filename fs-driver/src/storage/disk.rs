@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use sqlite_runtime::Target;
 
+use super::locks::ActorLocks;
 use super::{AlarmTable, LifecycleLocks, Storage};
 use crate::actor_id::check_actor_id;
 use crate::alarm::{ActorAlarm, decode_alarm, encode_alarm};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::locks::ActorLocks;
 use crate::state::{ActorState, decode_state, encode_state};
 
 /// A storage root on disk.

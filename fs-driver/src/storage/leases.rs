@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use sqlite_runtime::{SqliteDatabase, params};
 
 use super::LifecycleLocks;
-use crate::driver::now_ms;
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::kv::fence::Claim;
 

@@ -10,6 +10,7 @@
 pub(crate) mod database;
 pub(crate) mod disk;
 mod leases;
+pub(crate) mod locks;
 pub(crate) mod memory;
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Reading an actor's KV store from a root without running it and without changing
-//! anything on disk (for command-line tools and inspection; see `read_only`).
+//! anything on disk (for command-line tools and inspection; see `snapshot`).
 
 use std::path::Path;
 
@@ -7,10 +7,11 @@ use sqlite_runtime::{Capability, Params, SqliteDatabase, SqliteRuntime, Target, 
 
 use crate::actor_id::check_actor_id;
 use crate::error::{Error, Result};
-use crate::kv::{self, ListOptions, PUT_SQL};
+use crate::kv::mark::{has_rows, is_marked};
+use crate::kv::{self, ListOptions};
 use crate::layout::Layout;
-use crate::migration::{has_rows, is_marked};
-use crate::read_only::read_database;
+use crate::read::snapshot::read_database;
+use crate::sql;
 use crate::state::KvEntry;
 use crate::storage::database;
 use crate::storage::disk::read_state;
@@ -116,7 +117,7 @@ fn read_legacy<T>(
 ) -> Result<T> {
     let mut db = kv::open_database(runtime, &Target::Memory)?;
     for (key, value) in entries {
-        db.run(PUT_SQL, params![key, value])?;
+        db.run(sql::PUT, params![key, value])?;
     }
     read(&mut KvReader { db: &mut *db })
 }

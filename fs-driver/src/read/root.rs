@@ -7,11 +7,10 @@ use sqlite_runtime::{Capability, ErrorKind, Params, SqliteRuntime};
 use crate::actor::ActorInfo;
 use crate::actor_id::check_actor_id;
 use crate::alarm::decode_alarm;
-use crate::error::{Error, Result};
+use crate::error::{Error, FileFailure, Result};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::migration::FileFailure;
-use crate::read_only::read_database;
+use crate::read::snapshot::read_database;
 use crate::state::{ActorState, decode_state};
 use crate::storage::database;
 

@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::LifecycleLocks;
 use crate::error::{Error, Result};
-use crate::storage::LifecycleLocks;
 
 /// How many lock files a root has.
 pub const SHARDS: usize = 32;
