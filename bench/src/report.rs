@@ -95,6 +95,19 @@ pub fn render(report: &BenchReport) -> String {
             report.cells.len()
         );
     }
+    setup_section(&mut out, report);
+    summary_section(&mut out, report);
+    growth_section(&mut out, report);
+    targets_section(&mut out, report);
+    out.push_str("### Per-workload results\n\n");
+    for cell in &report.cells {
+        cell_table(&mut out, cell);
+    }
+    out
+}
+
+/// The machine, the SQLite, and the durability each connection reported.
+fn setup_section(out: &mut String, report: &BenchReport) {
     let m = &report.machine;
     let _ = writeln!(
         out,
@@ -128,9 +141,23 @@ pub fn render(report: &BenchReport) -> String {
         );
     }
     out.push('\n');
+}
 
-    // Summary: ops/s ratio to raw, one column per (workload, level), one row per
-    // (variant, N).
+/// The cell of (`n`, `workload`, `level`), if measured.
+fn cell_of(
+    report: &BenchReport,
+    n: u64,
+    (workload, level): (crate::Workload, crate::SyncLevel),
+) -> Option<&Cell> {
+    report
+        .cells
+        .iter()
+        .find(|c| c.entries == n && c.workload == workload && c.synchronous == level)
+}
+
+/// One table row per (variant, N), one column per (workload, level): each variant's
+/// median paired ratio to the raw C API; then the raw C API's own throughput.
+fn summary_section(out: &mut String, report: &BenchReport) {
     let mut columns: Vec<(crate::Workload, crate::SyncLevel)> = Vec::new();
     for cell in &report.cells {
         if !columns.contains(&(cell.workload, cell.synchronous)) {
@@ -139,24 +166,22 @@ pub fn render(report: &BenchReport) -> String {
     }
     let mut entries: Vec<u64> = report.cells.iter().map(|c| c.entries).collect();
     entries.dedup();
+    let header = |out: &mut String, first: &str, align: &str| {
+        out.push_str(first);
+        for (workload, level) in &columns {
+            let _ = write!(out, " {} |", column_title(*workload, *level));
+        }
+        out.push_str(align);
+        out.push_str(&"--:|".repeat(columns.len()));
+        out.push('\n');
+    };
     out.push_str("Throughput relative to the raw C API: the median over interleaved rounds of each round's ops/s ÷ the raw C API's in the same round (higher is better):\n\n");
-    out.push_str("| variant | N |");
-    for (workload, level) in &columns {
-        let _ = write!(out, " {} |", column_title(*workload, *level));
-    }
-    out.push_str("\n|---|--:|");
-    out.push_str(&"--:|".repeat(columns.len()));
-    out.push('\n');
+    header(out, "| variant | N |", "\n|---|--:|");
     for variant in &report.variants {
         for &n in &entries {
             let _ = write!(out, "| {variant} | {} |", thousands(n as f64));
-            for (workload, level) in &columns {
-                let row = report
-                    .cells
-                    .iter()
-                    .find(|c| c.entries == n && c.workload == *workload && c.synchronous == *level)
-                    .and_then(|c| c.row(variant));
-                let text = match row {
+            for &column in &columns {
+                let text = match cell_of(report, n, column).and_then(|c| c.row(variant)) {
                     Some(row) if row.error.is_some() => "failed".to_owned(),
                     Some(row) => ratio(row.ratio_to_raw),
                     None => String::new(),
@@ -167,20 +192,12 @@ pub fn render(report: &BenchReport) -> String {
         }
     }
     out.push('\n');
-    out.push_str("Raw C API throughput (ops/s) for reference:\n\n| N |");
-    for (workload, level) in &columns {
-        let _ = write!(out, " {} |", column_title(*workload, *level));
-    }
-    out.push_str("\n|--:|");
-    out.push_str(&"--:|".repeat(columns.len()));
-    out.push('\n');
+    out.push_str("Raw C API throughput (ops/s) for reference:\n\n");
+    header(out, "| N |", "\n|--:|");
     for &n in &entries {
         let _ = write!(out, "| {} |", thousands(n as f64));
-        for (workload, level) in &columns {
-            let value = report
-                .cells
-                .iter()
-                .find(|c| c.entries == n && c.workload == *workload && c.synchronous == *level)
+        for &column in &columns {
+            let value = cell_of(report, n, column)
                 .and_then(|c| c.rows.iter().find(|r| r.kind == crate::VariantKind::Raw))
                 .map(|r| thousands(r.ops_per_sec))
                 .unwrap_or_default();
@@ -189,50 +206,50 @@ pub fn render(report: &BenchReport) -> String {
         out.push('\n');
     }
     out.push('\n');
+}
 
-    if !report.put_growth.is_empty() {
-        out.push_str("Put latency growth with table size: both sizes interleaved in one cell; growth = median over rounds of (batch time at the larger N ÷ at the smaller N); latency = 1 ÷ median-of-rounds ops/s:\n\n");
-        out.push_str("| variant | synchronous | latency small N | latency large N | growth | growth of p50 |\n|---|---|--:|--:|--:|--:|\n");
-        for g in &report.put_growth {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {:.2}× | {:.2}× |",
-                g.variant,
-                g.synchronous.name(),
-                duration(g.small_mean_ns),
-                duration(g.large_mean_ns),
-                g.growth,
-                g.growth_p50
-            );
-        }
-        out.push('\n');
+fn growth_section(out: &mut String, report: &BenchReport) {
+    if report.put_growth.is_empty() {
+        return;
     }
-
-    if !report.targets.is_empty() {
-        let met = report.targets.iter().filter(|t| t.met).count();
+    out.push_str("Put latency growth with table size: both sizes interleaved in one cell; growth = median over rounds of (batch time at the larger N ÷ at the smaller N); latency = 1 ÷ median-of-rounds ops/s:\n\n");
+    out.push_str("| variant | synchronous | latency small N | latency large N | growth | growth of p50 |\n|---|---|--:|--:|--:|--:|\n");
+    for g in &report.put_growth {
         let _ = writeln!(
             out,
-            "Targets: {met} of {} met.\n\n| target | value | bound | met |\n|---|--:|--:|---|",
-            report.targets.len()
+            "| {} | {} | {} | {} | {:.2}× | {:.2}× |",
+            g.variant,
+            g.synchronous.name(),
+            duration(g.small_mean_ns),
+            duration(g.large_mean_ns),
+            g.growth,
+            g.growth_p50
         );
-        for t in &report.targets {
-            let _ = writeln!(
-                out,
-                "| {} | {:.2} | {} | {} |",
-                t.target,
-                t.value,
-                t.bound,
-                if t.met { "yes" } else { "**no**" }
-            );
-        }
-        out.push('\n');
     }
+    out.push('\n');
+}
 
-    out.push_str("### Per-workload results\n\n");
-    for cell in &report.cells {
-        cell_table(&mut out, cell);
+fn targets_section(out: &mut String, report: &BenchReport) {
+    if report.targets.is_empty() {
+        return;
     }
-    out
+    let met = report.targets.iter().filter(|t| t.met).count();
+    let _ = writeln!(
+        out,
+        "Targets: {met} of {} met.\n\n| target | value | bound | met |\n|---|--:|--:|---|",
+        report.targets.len()
+    );
+    for t in &report.targets {
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {} | {} |",
+            t.target,
+            t.value,
+            t.bound,
+            if t.met { "yes" } else { "**no**" }
+        );
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

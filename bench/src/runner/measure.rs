@@ -9,9 +9,10 @@ use super::stats::*;
 use super::{Open, run_op};
 use crate::Result;
 use crate::keys::{OpStream, Workload};
-use crate::variants::{Variant, VariantKind};
+use crate::variants::{Store, Variant, VariantKind};
 
 /// What one opened store measured in one cell.
+#[derive(Default)]
 pub(super) struct Series {
     /// Per-operation latencies, ns, sorted.
     pub(super) latencies: Vec<u64>,
@@ -54,31 +55,8 @@ pub(super) fn measure(
         .iter()
         .map(|o| OpStream::new(workload, o.entries, seed ^ o.entries.rotate_left(17)))
         .collect();
-    let mut series: Vec<Series> = (0..count)
-        .map(|_| Series {
-            latencies: Vec::new(),
-            batches: Vec::new(),
-            measured: Duration::ZERO,
-            error: None,
-        })
-        .collect();
-    // Warm-up (untimed), which also estimates each store's cost per operation. A
-    // variant that fails is reported with its error and left out of the cell.
-    let mut per_op = vec![f64::INFINITY; count];
-    for (index, opened) in open.iter_mut().enumerate() {
-        let warmup = config.warmup_ops.max(1);
-        let started = Instant::now();
-        for _ in 0..warmup {
-            let op = streams[index].next_op();
-            if let Err(error) = run_op(&mut *opened.store, &op) {
-                series[index].error = Some(error.to_string());
-                break;
-            }
-        }
-        if series[index].error.is_none() {
-            per_op[index] = started.elapsed().as_secs_f64() / warmup as f64;
-        }
-    }
+    let mut series: Vec<Series> = (0..count).map(|_| Series::default()).collect();
+    let per_op = warm_up(config, open, &mut streams, &mut series);
     // One batch size for every store in a round, sized on the fastest store's cost per
     // operation, re-estimated after every round (a mixed workload's warm-up may have
     // seen no slow operation).
@@ -110,32 +88,12 @@ pub(super) fn measure(
         }
         for step in 0..count {
             let index = (round + step) % count;
-            let current = &mut series[index];
-            if current.error.is_some() {
-                continue;
-            }
-            let opened = &mut open[index];
-            let mut batch_time = Duration::ZERO;
-            for _ in 0..batch {
-                let op = streams[index].next_op();
-                match run_op(&mut *opened.store, &op) {
-                    Ok(elapsed) => {
-                        batch_time += elapsed;
-                        current
-                            .latencies
-                            .push(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
-                    }
-                    Err(error) => {
-                        current.error = Some(error.to_string());
-                        break;
-                    }
-                }
-            }
-            current.measured += batch_time;
-            let nanos = u64::try_from(batch_time.as_nanos())
-                .unwrap_or(u64::MAX)
-                .max(1);
-            current.batches.push((batch, nanos));
+            timed_batch(
+                &mut *open[index].store,
+                &mut streams[index],
+                &mut series[index],
+                batch,
+            );
         }
         let fastest = series
             .iter()
@@ -157,6 +115,62 @@ pub(super) fn measure(
         }
     }
     Ok(Measured { series })
+}
+
+/// Runs `warmup_ops` untimed operations on each store; returns each store's cost per
+/// operation (infinite for a store that failed, whose series then holds the error and
+/// which the cell leaves out).
+fn warm_up(
+    config: &BenchConfig,
+    open: &mut [Open],
+    streams: &mut [OpStream],
+    series: &mut [Series],
+) -> Vec<f64> {
+    let mut per_op = vec![f64::INFINITY; open.len()];
+    for (index, opened) in open.iter_mut().enumerate() {
+        let warmup = config.warmup_ops.max(1);
+        let started = Instant::now();
+        for _ in 0..warmup {
+            let op = streams[index].next_op();
+            if let Err(error) = run_op(&mut *opened.store, &op) {
+                series[index].error = Some(error.to_string());
+                break;
+            }
+        }
+        if series[index].error.is_none() {
+            per_op[index] = started.elapsed().as_secs_f64() / warmup as f64;
+        }
+    }
+    per_op
+}
+
+/// One store's timed batch of `batch` operations in a round, recorded in `series` (a
+/// failure ends the store's part in the cell).
+fn timed_batch(store: &mut dyn Store, stream: &mut OpStream, series: &mut Series, batch: u64) {
+    if series.error.is_some() {
+        return;
+    }
+    let mut batch_time = Duration::ZERO;
+    for _ in 0..batch {
+        let op = stream.next_op();
+        match run_op(store, &op) {
+            Ok(elapsed) => {
+                batch_time += elapsed;
+                series
+                    .latencies
+                    .push(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
+            }
+            Err(error) => {
+                series.error = Some(error.to_string());
+                break;
+            }
+        }
+    }
+    series.measured += batch_time;
+    let nanos = u64::try_from(batch_time.as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    series.batches.push((batch, nanos));
 }
 
 /// The rows of a regular cell (one store per variant), with their ratios.

@@ -102,133 +102,26 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str)) -> Result<Bench
     if config.entries.is_empty() || config.workloads.is_empty() || config.sync_levels.is_empty() {
         return Err("nothing to run: no N, no workload or no synchronous level".into());
     }
-    let scratch = match &config.dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            tempfile::Builder::new()
-                .prefix("sqlrt-bench")
-                .tempdir_in(dir)?
-        }
-        None => tempfile::Builder::new().prefix("sqlrt-bench").tempdir()?,
-    };
-    let mut entries_list = config.entries.clone();
-    entries_list.sort_unstable();
-    entries_list.dedup();
-    let mut templates = Vec::new();
-    for &entries in &entries_list {
-        let template = scratch.path().join(format!("template-{entries}.db"));
-        let t = Instant::now();
-        write_template(&template, entries)?;
-        progress(&format!(
-            "N = {entries}: template written in {:.2} s",
-            t.elapsed().as_secs_f64()
-        ));
-        templates.push((entries, template));
-    }
-    let mut cells = Vec::new();
+    // Removed when dropped, whatever happens below.
+    let scratch = scratch_dir(config)?;
+    let templates = write_templates(config, scratch.path(), progress)?;
     let mut durability: Vec<DurabilityRecord> = Vec::new();
-    for (entries, template) in &templates {
-        let entries = *entries;
-        for (level_index, &level) in config.sync_levels.iter().enumerate() {
-            let workloads: Vec<Workload> = config
-                .workloads
-                .iter()
-                .copied()
-                .filter(|w| level_index == 0 || w.writes())
-                .collect();
-            if workloads.is_empty() {
-                continue;
-            }
-            let pass = scratch.path().join(format!("n{entries}-{}", level.name()));
-            let mut open = open_all(
-                config,
-                &variants,
-                &pass,
-                template,
-                entries,
-                level,
-                &mut durability,
-            )?;
-            for workload in workloads {
-                if config.stopped() {
-                    break;
-                }
-                let series = measure(config, &variants, &mut open, workload, progress)?;
-                let cell = make_cell(&variants, &open, series, workload, entries, level);
-                progress(&format!(
-                    "N = {entries}, {workload} ({}): {}",
-                    level.name(),
-                    cell.rows
-                        .iter()
-                        .map(|r| format!("{} {:.0}/s", r.variant, r.ops_per_sec))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                cells.push(cell);
-            }
-            close_all(&variants, open)?;
-            let _ = std::fs::remove_dir_all(&pass);
-        }
-    }
-    // Put growth: every variant at the smallest and the largest N, interleaved in one
-    // cell so that the disk's and the machine's moods hit both sizes alike.
-    let mut put_growth = Vec::new();
-    if let ([(small, small_template), ..], [.., (large, large_template)]) =
-        (templates.as_slice(), templates.as_slice())
-        && small < large
-        && config.workloads.contains(&Workload::Put)
-        && !config.stopped()
-    {
-        for &level in &config.sync_levels {
-            let pass = scratch.path().join(format!("growth-{}", level.name()));
-            let mut open = open_all(
-                config,
-                &variants,
-                &pass.join("small"),
-                small_template,
-                *small,
-                level,
-                &mut durability,
-            )?;
-            open.extend(open_all(
-                config,
-                &variants,
-                &pass.join("large"),
-                large_template,
-                *large,
-                level,
-                &mut durability,
-            )?);
-            let series = measure(config, &variants, &mut open, Workload::Put, progress)?;
-            let count = variants.len();
-            for (index, variant) in variants.iter().enumerate() {
-                let (a, b) = (&series[index], &series[index + count]);
-                if a.error.is_some() || b.error.is_some() {
-                    continue;
-                }
-                let (Some(small_thr), Some(large_thr)) =
-                    (median_throughput(a), median_throughput(b))
-                else {
-                    continue;
-                };
-                let p50 = |s: &Series| percentile(&s.latencies, 0.5) as f64;
-                put_growth.push(Growth {
-                    variant: variant.name.clone(),
-                    workload: Workload::Put,
-                    synchronous: level,
-                    small_entries: *small,
-                    large_entries: *large,
-                    small_mean_ns: 1e9 / small_thr,
-                    large_mean_ns: 1e9 / large_thr,
-                    growth: paired_ratio(a, b).unwrap_or(f64::NAN),
-                    growth_p50: p50(b) / p50(a).max(1.0),
-                });
-            }
-            progress(&format!("put growth ({}): measured", level.name()));
-            close_all(&variants, open)?;
-            let _ = std::fs::remove_dir_all(&pass);
-        }
-    }
+    let cells = measure_cells(
+        config,
+        &variants,
+        scratch.path(),
+        &templates,
+        &mut durability,
+        progress,
+    )?;
+    let put_growth = measure_put_growth(
+        config,
+        &variants,
+        scratch.path(),
+        &templates,
+        &mut durability,
+        progress,
+    )?;
     machine.load_after = load_average();
     let targets = check_targets(&cells, &put_growth);
     Ok(BenchReport {
@@ -243,6 +136,162 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str)) -> Result<Bench
         wall_seconds: started.elapsed().as_secs_f64(),
         interrupted: config.stopped(),
     })
+}
+
+/// The run's temporary directory, under `config.dir` when given.
+fn scratch_dir(config: &BenchConfig) -> Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("sqlrt-bench");
+    Ok(match &config.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            builder.tempdir_in(dir)?
+        }
+        None => builder.tempdir()?,
+    })
+}
+
+/// One template database per actor size, smallest first.
+fn write_templates(
+    config: &BenchConfig,
+    scratch: &std::path::Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<(u64, std::path::PathBuf)>> {
+    let mut entries_list = config.entries.clone();
+    entries_list.sort_unstable();
+    entries_list.dedup();
+    let mut templates = Vec::new();
+    for entries in entries_list {
+        let template = scratch.join(format!("template-{entries}.db"));
+        let t = Instant::now();
+        write_template(&template, entries)?;
+        progress(&format!(
+            "N = {entries}: template written in {:.2} s",
+            t.elapsed().as_secs_f64()
+        ));
+        templates.push((entries, template));
+    }
+    Ok(templates)
+}
+
+/// Every (size, level, workload) cell, every variant interleaved within a cell; reads
+/// run once, under the first level.
+fn measure_cells(
+    config: &BenchConfig,
+    variants: &[Variant],
+    scratch: &std::path::Path,
+    templates: &[(u64, std::path::PathBuf)],
+    durability: &mut Vec<DurabilityRecord>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Cell>> {
+    let mut cells = Vec::new();
+    for (entries, template) in templates {
+        let entries = *entries;
+        for (level_index, &level) in config.sync_levels.iter().enumerate() {
+            let workloads: Vec<Workload> = config
+                .workloads
+                .iter()
+                .copied()
+                .filter(|w| level_index == 0 || w.writes())
+                .collect();
+            if workloads.is_empty() {
+                continue;
+            }
+            let pass = scratch.join(format!("n{entries}-{}", level.name()));
+            let mut open = open_all(
+                config, variants, &pass, template, entries, level, durability,
+            )?;
+            for workload in workloads {
+                if config.stopped() {
+                    break;
+                }
+                let series = measure(config, variants, &mut open, workload, progress)?;
+                let cell = make_cell(variants, &open, series, workload, entries, level);
+                progress(&format!(
+                    "N = {entries}, {workload} ({}): {}",
+                    level.name(),
+                    cell.rows
+                        .iter()
+                        .map(|r| format!("{} {:.0}/s", r.variant, r.ops_per_sec))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                cells.push(cell);
+            }
+            close_all(variants, open)?;
+            let _ = std::fs::remove_dir_all(&pass);
+        }
+    }
+    Ok(cells)
+}
+
+/// Put latency at the largest N over the smallest: every variant at both sizes,
+/// interleaved in one cell so that the disk's and the machine's moods hit both alike.
+fn measure_put_growth(
+    config: &BenchConfig,
+    variants: &[Variant],
+    scratch: &std::path::Path,
+    templates: &[(u64, std::path::PathBuf)],
+    durability: &mut Vec<DurabilityRecord>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Growth>> {
+    let mut put_growth = Vec::new();
+    let ([(small, small_template), ..], [.., (large, large_template)]) = (templates, templates)
+    else {
+        return Ok(put_growth);
+    };
+    if small >= large || !config.workloads.contains(&Workload::Put) || config.stopped() {
+        return Ok(put_growth);
+    }
+    for &level in &config.sync_levels {
+        let pass = scratch.join(format!("growth-{}", level.name()));
+        let mut open = open_all(
+            config,
+            variants,
+            &pass.join("small"),
+            small_template,
+            *small,
+            level,
+            durability,
+        )?;
+        open.extend(open_all(
+            config,
+            variants,
+            &pass.join("large"),
+            large_template,
+            *large,
+            level,
+            durability,
+        )?);
+        let series = measure(config, variants, &mut open, Workload::Put, progress)?;
+        let count = variants.len();
+        for (index, variant) in variants.iter().enumerate() {
+            let (a, b) = (&series[index], &series[index + count]);
+            if a.error.is_some() || b.error.is_some() {
+                continue;
+            }
+            let (Some(small_thr), Some(large_thr)) = (median_throughput(a), median_throughput(b))
+            else {
+                continue;
+            };
+            let p50 = |s: &Series| percentile(&s.latencies, 0.5) as f64;
+            put_growth.push(Growth {
+                variant: variant.name.clone(),
+                workload: Workload::Put,
+                synchronous: level,
+                small_entries: *small,
+                large_entries: *large,
+                small_mean_ns: 1e9 / small_thr,
+                large_mean_ns: 1e9 / large_thr,
+                growth: paired_ratio(a, b).unwrap_or(f64::NAN),
+                growth_p50: p50(b) / p50(a).max(1.0),
+            });
+        }
+        progress(&format!("put growth ({}): measured", level.name()));
+        close_all(variants, open)?;
+        let _ = std::fs::remove_dir_all(&pass);
+    }
+    Ok(put_growth)
 }
 
 /// Runs `ops` operations of `workload` on one variant alone (after a short warm-up), for

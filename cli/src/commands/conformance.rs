@@ -2,12 +2,14 @@
 
 use std::process::ExitCode;
 
-use conformance_tests::{Outcome, run_case, suites};
+use conformance_tests::{Case, Outcome, run_case, suites};
 use serde_json::json;
+
+use sqlite_runtime_backends::BackendDescriptor;
 
 use super::{CliError, selected_backends};
 use crate::args::{ConformanceArgs, GlobalArgs};
-use crate::output::{print_json, progress};
+use crate::output::{print_json, progress, table};
 
 struct CaseReport {
     backend: &'static str,
@@ -20,19 +22,45 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
     if backends.is_empty() {
         return Err(sqlite_runtime_backends::LoadError::NoneCompiled.into());
     }
+    let cases = selected_cases(args.filter.as_deref())?;
+    let reports = run_cases(global, &backends, &cases);
+    if global.json {
+        print_json(&json_report(&backends, &reports));
+    } else {
+        print_text(global, &backends, &reports);
+    }
+    Ok(if reports.iter().any(|r| failed(&r.outcome)) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The cases whose `SUITE::CASE` name contains `filter` (all without one); none is an
+/// error.
+fn selected_cases(filter: Option<&str>) -> Result<Vec<(&'static str, &'static Case)>, CliError> {
     let cases: Vec<_> = suites()
         .into_iter()
         .flat_map(|suite| suite.cases.iter().map(move |case| (suite.name, case)))
         .filter(|(suite, case)| {
-            args.filter
-                .as_deref()
-                .is_none_or(|f| format!("{suite}::{}", case.name).contains(f))
+            filter.is_none_or(|f| format!("{suite}::{}", case.name).contains(f))
         })
         .collect();
-    if let (true, Some(filter)) = (cases.is_empty(), &args.filter) {
-        return Err(format!("no case matches --filter {filter:?} (case names are SUITE::CASE, e.g. runtime::interop_same_sqlite_version)").into());
+    match (cases.is_empty(), filter) {
+        (true, Some(filter)) => Err(format!(
+            "no case matches --filter {filter:?} (case names are SUITE::CASE, e.g. runtime::interop_same_sqlite_version)"
+        )
+        .into()),
+        _ => Ok(cases),
     }
+}
 
+/// Runs every case on every backend that loads, with a progress bar on a terminal.
+fn run_cases(
+    global: &GlobalArgs,
+    backends: &[&'static BackendDescriptor],
+    cases: &[(&'static str, &'static Case)],
+) -> Vec<CaseReport> {
     // Cases report failed assertions as panics; they are collected, not printed.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
@@ -42,11 +70,11 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
         global.quiet,
     );
     let mut reports = Vec::new();
-    for descriptor in &backends {
+    for descriptor in backends {
         let Some(runtime) = descriptor.runtime() else {
             continue;
         };
-        for (suite, case) in &cases {
+        for (suite, case) in cases {
             let name = format!("{suite}::{}", case.name);
             bar.set_message(format!("{} {name}", descriptor.name));
             let outcome = run_case(case, runtime.clone());
@@ -60,85 +88,104 @@ pub fn run(global: &GlobalArgs, args: &ConformanceArgs) -> Result<ExitCode, CliE
     }
     bar.finish_and_clear();
     std::panic::set_hook(default_hook);
+    reports
+}
 
-    let count = |backend: &str, pick: fn(&Outcome) -> bool| {
-        reports
-            .iter()
-            .filter(|r| r.backend == backend && pick(&r.outcome))
-            .count()
-    };
-    let passed = |o: &Outcome| matches!(o, Outcome::Passed);
-    let failed = |o: &Outcome| matches!(o, Outcome::Failed(_));
-    let skipped = |o: &Outcome| matches!(o, Outcome::Skipped(_));
-    let any_failed = reports.iter().any(|r| failed(&r.outcome));
+fn passed(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Passed)
+}
 
-    if global.json {
-        let per_backend: Vec<_> = backends
-            .iter()
-            .map(|b| {
-                let cases: Vec<_> = reports
-                    .iter()
-                    .filter(|r| r.backend == b.name)
-                    .map(|r| match &r.outcome {
-                        Outcome::Passed => json!({"name": r.name, "outcome": "passed"}),
-                        Outcome::Failed(m) => {
-                            json!({"name": r.name, "outcome": "failed", "message": m})
-                        }
-                        Outcome::Skipped(m) => {
-                            json!({"name": r.name, "outcome": "skipped", "reason": m})
-                        }
-                    })
-                    .collect();
-                json!({
-                    "backend": b.name,
-                    "passed": count(b.name, passed),
-                    "failed": count(b.name, failed),
-                    "skipped": count(b.name, skipped),
-                    "cases": cases,
+fn failed(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Failed(_))
+}
+
+fn skipped(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Skipped(_))
+}
+
+/// How many of `backend`'s reports (of every backend's, with `None`) `pick` accepts.
+fn count(reports: &[CaseReport], backend: Option<&str>, pick: fn(&Outcome) -> bool) -> usize {
+    reports
+        .iter()
+        .filter(|r| backend.is_none_or(|b| r.backend == b) && pick(&r.outcome))
+        .count()
+}
+
+fn json_report(
+    backends: &[&'static BackendDescriptor],
+    reports: &[CaseReport],
+) -> serde_json::Value {
+    let per_backend: Vec<_> = backends
+        .iter()
+        .map(|b| {
+            let cases: Vec<_> = reports
+                .iter()
+                .filter(|r| r.backend == b.name)
+                .map(|r| match &r.outcome {
+                    Outcome::Passed => json!({"name": r.name, "outcome": "passed"}),
+                    Outcome::Failed(m) => {
+                        json!({"name": r.name, "outcome": "failed", "message": m})
+                    }
+                    Outcome::Skipped(m) => {
+                        json!({"name": r.name, "outcome": "skipped", "reason": m})
+                    }
                 })
+                .collect();
+            json!({
+                "backend": b.name,
+                "passed": count(reports, Some(b.name), passed),
+                "failed": count(reports, Some(b.name), failed),
+                "skipped": count(reports, Some(b.name), skipped),
+                "cases": cases,
             })
-            .collect();
-        print_json(&json!({ "ok": !any_failed, "backends": per_backend }));
-    } else {
-        println!(
-            "{:<10} {:>7} {:>7} {:>8}",
-            "BACKEND", "PASSED", "FAILED", "SKIPPED"
-        );
-        for b in &backends {
-            println!(
-                "{:<10} {:>7} {:>7} {:>8}",
-                b.name,
-                count(b.name, passed),
-                count(b.name, failed),
-                count(b.name, skipped)
-            );
-        }
-        for report in &reports {
-            match &report.outcome {
-                Outcome::Failed(message) => {
-                    println!(
-                        "FAILED  {} {}: {}",
-                        report.backend,
-                        report.name,
-                        message.replace('\n', " ")
-                    )
-                }
-                Outcome::Skipped(reason) if !global.quiet => {
-                    println!("skipped {} {}: {reason}", report.backend, report.name)
-                }
-                _ => {}
+        })
+        .collect();
+    let ok = !reports.iter().any(|r| failed(&r.outcome));
+    json!({ "ok": ok, "backends": per_backend })
+}
+
+fn print_text(
+    global: &GlobalArgs,
+    backends: &[&'static BackendDescriptor],
+    reports: &[CaseReport],
+) {
+    let rows: Vec<Vec<String>> = backends
+        .iter()
+        .map(|b| {
+            vec![
+                b.name.to_owned(),
+                count(reports, Some(b.name), passed).to_string(),
+                count(reports, Some(b.name), failed).to_string(),
+                count(reports, Some(b.name), skipped).to_string(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &["BACKEND", "PASSED", "FAILED", "SKIPPED"],
+            &[false, true, true, true],
+            &rows
+        )
+    );
+    for report in reports {
+        match &report.outcome {
+            Outcome::Failed(message) => println!(
+                "FAILED  {} {}: {}",
+                report.backend,
+                report.name,
+                message.replace('\n', " ")
+            ),
+            Outcome::Skipped(reason) if !global.quiet => {
+                println!("skipped {} {}: {reason}", report.backend, report.name)
             }
+            _ => {}
         }
-        let total_failed = reports.iter().filter(|r| failed(&r.outcome)).count();
-        let total_passed = reports.iter().filter(|r| passed(&r.outcome)).count();
-        let total_skipped = reports.iter().filter(|r| skipped(&r.outcome)).count();
-        println!(
-            "conformance: {total_passed} passed, {total_failed} failed, {total_skipped} skipped"
-        );
     }
-    Ok(if any_failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    println!(
+        "conformance: {} passed, {} failed, {} skipped",
+        count(reports, None, passed),
+        count(reports, None, failed),
+        count(reports, None, skipped)
+    );
 }
