@@ -44,6 +44,10 @@ pub fn suites() -> Vec<Suite> {
             name: "driver",
             cases: crate::driver::CASES,
         },
+        Suite {
+            name: "async",
+            cases: crate::asynchronous::CASES,
+        },
     ]
 }
 

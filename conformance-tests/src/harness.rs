@@ -28,6 +28,21 @@ use crate::{Outcome, run_case, suites};
 /// that the skipped cases are exactly `expected_skips` (written `<suite>::<case>`), so
 /// nothing is skipped silently.
 pub fn trials(runtime: Arc<dyn SqliteRuntime>, expected_skips: &[&str]) -> Vec<Trial> {
+    labelled_trials("", runtime, expected_skips)
+}
+
+/// [`trials`] with every test name prefixed by `label::` (unless `label` is empty), to
+/// run several runtimes in one binary.
+pub fn labelled_trials(
+    label: &str,
+    runtime: Arc<dyn SqliteRuntime>,
+    expected_skips: &[&str],
+) -> Vec<Trial> {
+    let prefix = if label.is_empty() {
+        String::new()
+    } else {
+        format!("{label}::")
+    };
     let mut trials = Vec::new();
     let mut skipped = BTreeSet::new();
     for suite in suites() {
@@ -36,11 +51,13 @@ pub fn trials(runtime: Arc<dyn SqliteRuntime>, expected_skips: &[&str]) -> Vec<T
             let reason = skip_reason(case, runtime.as_ref());
             let runtime = runtime.clone();
             let case = *case;
-            let mut trial = Trial::test(name.clone(), move || match run_case(&case, runtime) {
-                Outcome::Passed => Ok(()),
-                Outcome::Failed(message) => Err(Failed::from(message)),
-                Outcome::Skipped(reason) => {
-                    Err(Failed::from(format!("unexpectedly skipped: {reason}")))
+            let mut trial = Trial::test(format!("{prefix}{name}"), move || {
+                match run_case(&case, runtime) {
+                    Outcome::Passed => Ok(()),
+                    Outcome::Failed(message) => Err(Failed::from(message)),
+                    Outcome::Skipped(reason) => {
+                        Err(Failed::from(format!("unexpectedly skipped: {reason}")))
+                    }
                 }
             });
             if let Some(reason) = reason {
@@ -54,7 +71,7 @@ pub fn trials(runtime: Arc<dyn SqliteRuntime>, expected_skips: &[&str]) -> Vec<T
     }
     let expected: BTreeSet<String> = expected_skips.iter().map(|s| (*s).to_owned()).collect();
     trials.push(Trial::test(
-        "capabilities::skipped_set_matches_declared",
+        format!("{prefix}capabilities::skipped_set_matches_declared"),
         move || {
             if skipped == expected {
                 Ok(())

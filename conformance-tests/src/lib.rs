@@ -28,16 +28,19 @@ macro_rules! cases {
     (@unless $($rest:tt)*) => { None };
 }
 
+pub mod asynchronous;
 mod case;
 pub mod driver;
 pub mod fixtures;
 pub mod harness;
 pub mod runtime;
 pub mod skips;
+mod through_workers;
 mod without_local_files;
 
 pub use case::{Case, CaseResult, Context, Outcome, Suite, run_case, run_suite, suites};
 /// The test harness [`harness::trials`] builds on, re-exported so that a backend crate
 /// needs no version of its own.
 pub use libtest_mimic;
+pub use through_workers::ThroughWorkers;
 pub use without_local_files::WithoutLocalFiles;

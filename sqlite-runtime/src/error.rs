@@ -82,6 +82,9 @@ pub enum ErrorKind {
     /// applied: the connection broke after the request was sent, or a replicated
     /// engine lost its leader while committing. Check before retrying.
     OutcomeUnknown,
+    /// The operation was refused before it started because its queue is full (see
+    /// [`workers`](crate::workers)): nothing was applied. Retrying later may succeed.
+    Overloaded,
     /// Anything else.
     Other,
 }
@@ -105,7 +108,10 @@ impl ErrorKind {
 
     /// Whether the same operation may succeed if retried later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ErrorKind::Busy | ErrorKind::Unavailable)
+        matches!(
+            self,
+            ErrorKind::Busy | ErrorKind::Unavailable | ErrorKind::Overloaded
+        )
     }
 }
 
@@ -125,6 +131,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Unsupported => f.write_str("unsupported"),
             ErrorKind::Unavailable => f.write_str("database unavailable"),
             ErrorKind::OutcomeUnknown => f.write_str("write outcome unknown"),
+            ErrorKind::Overloaded => f.write_str("overloaded"),
             ErrorKind::Other => f.write_str("error"),
         }
     }

@@ -29,6 +29,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod asynchronous;
 mod database;
 mod error;
 mod options;
@@ -38,7 +39,9 @@ mod row;
 mod runtime;
 mod transaction;
 mod value;
+pub mod workers;
 
+pub use asynchronous::{AsyncDatabase, AsyncRuntime, Call, OwnedParams};
 pub use database::{RowVisitor, RunResult, SqliteDatabase, StatementCacheStats, StatementStats};
 pub use error::{ConstraintKind, Error, ErrorKind, Result};
 pub use options::{JournalMode, OpenOptions, Synchronous, Target};
