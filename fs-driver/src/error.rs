@@ -193,6 +193,70 @@ impl Error {
         }
     }
 
+    /// The same failure for another caller (errors are not `Clone`: their sources may
+    /// not be): every variant and field is kept, a source's message stands for it.
+    pub(crate) fn duplicate(&self) -> Self {
+        let io = |source: &io::Error| match source.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(source.kind(), source.to_string()),
+        };
+        match self {
+            Error::InvalidActorId { id, reason } => Error::InvalidActorId {
+                id: id.clone(),
+                reason: *reason,
+            },
+            Error::ActorExists(id) => Error::ActorExists(id.clone()),
+            Error::ActorNotFound(id) => Error::ActorNotFound(id.clone()),
+            Error::DatabaseMissing { id, path } => Error::DatabaseMissing {
+                id: id.clone(),
+                path: path.clone(),
+            },
+            Error::DatabaseReplaced { path } => Error::DatabaseReplaced { path: path.clone() },
+            Error::WriteOutcomeUnknown { id, source } => Error::WriteOutcomeUnknown {
+                id: id.clone(),
+                source: source.clone(),
+            },
+            Error::FileOutcomeUnknown { path, source } => Error::FileOutcomeUnknown {
+                path: path.clone(),
+                source: io(source),
+            },
+            Error::OutcomeUnresolved { path, reason } => Error::OutcomeUnresolved {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            Error::ReadOnly { id, path } => Error::ReadOnly {
+                id: id.clone(),
+                path: path.clone(),
+            },
+            Error::ActorInUse(id) => Error::ActorInUse(id.clone()),
+            Error::ActorOwnedElsewhere { id, owner } => Error::ActorOwnedElsewhere {
+                id: id.clone(),
+                owner: owner.clone(),
+            },
+            Error::ActorBusy(id) => Error::ActorBusy(id.clone()),
+            Error::ActorStopping(id) => Error::ActorStopping(id.clone()),
+            Error::Limit(limit) => Error::Limit(*limit),
+            Error::Decode { path, source } => Error::Decode {
+                path: path.clone(),
+                source: source.clone(),
+            },
+            Error::StateIdMismatch { path, actor_id } => Error::StateIdMismatch {
+                path: path.clone(),
+                actor_id: actor_id.clone(),
+            },
+            Error::Io { path, source } => Error::Io {
+                path: path.clone(),
+                source: io(source),
+            },
+            Error::InvalidFileName { path } => Error::InvalidFileName { path: path.clone() },
+            Error::Sqlite(error) => Error::Sqlite(error.clone()),
+            Error::StopHook { id, source } => Error::StopHook {
+                id: id.clone(),
+                source: source.to_string().into(),
+            },
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -108,6 +108,7 @@
 mod actor;
 mod actor_id;
 pub mod alarm;
+mod asynchronous;
 pub mod bare;
 mod clock;
 mod driver;
@@ -129,6 +130,7 @@ pub use actor::ActorInfo;
 pub use actor_id::{
     InvalidActorId, MAX_ACTOR_ID_LEN, RESERVED_ID_PART, TEMP_MARKER, check_actor_id,
 };
+pub use asynchronous::{AsyncFsDriver, DriverCall};
 pub use bare::DecodeError;
 pub use driver::{DEFAULT_MAX_OPEN_DATABASES, DriverOptions, FsDriver, StopHook};
 pub use error::{BoxError, Error, FileFailure, Result};

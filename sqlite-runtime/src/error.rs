@@ -161,6 +161,37 @@ pub struct Error {
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// A copy whose source is kept as its message: for reporting one failure to several
+/// callers (the members of a group of writes committed together).
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        Error {
+            kind: self.kind,
+            backend: self.backend,
+            extended_code: self.extended_code,
+            message: self.message.clone(),
+            path: self.path.clone(),
+            os_code: self.os_code,
+            source: self
+                .source
+                .as_ref()
+                .map(|source| Box::new(CopiedSource(source.to_string())) as _),
+        }
+    }
+}
+
+/// The message of a source that could not be cloned.
+#[derive(Debug)]
+struct CopiedSource(String);
+
+impl fmt::Display for CopiedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CopiedSource {}
+
 impl Error {
     /// An error of `kind` with a message, not tied to an SQLite result code.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {

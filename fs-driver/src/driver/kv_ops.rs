@@ -4,7 +4,7 @@ use sqlite_runtime::StatementCacheStats;
 
 use super::FsDriver;
 use crate::error::Result;
-use crate::kv::{self, ListOptions};
+use crate::kv::{self, KvWrite, ListOptions};
 use crate::state::KvEntry;
 
 impl FsDriver {
@@ -93,6 +93,15 @@ impl FsDriver {
         self.with_actor(id, |loaded| {
             loaded.kv.scan_range(start, end, options, visit)
         })
+    }
+
+    /// Applies `writes` to actor `id` in one transaction (see `KvStore::write_group`):
+    /// one result per write. The async driver's coalesced commits.
+    pub(crate) fn kv_write_group(&self, id: &str, writes: &[KvWrite]) -> Vec<Result<u64>> {
+        match self.with_actor(id, |loaded| Ok(loaded.kv.write_group(writes))) {
+            Ok(results) => results,
+            Err(error) => writes.iter().map(|_| Err(error.duplicate())).collect(),
+        }
     }
 
     /// The actor's storage size as tracked: the sum of `key + value` over its table.

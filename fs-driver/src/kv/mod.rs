@@ -15,7 +15,7 @@ pub(crate) mod mark;
 pub(crate) mod size;
 mod store;
 
-pub(crate) use store::KvStore;
+pub(crate) use store::{KvStore, KvWrite};
 
 use std::ops::ControlFlow;
 

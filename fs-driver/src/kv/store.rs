@@ -272,6 +272,55 @@ impl KvStore {
         })
     }
 
+    /// Applies `writes` in one transaction, each inside a savepoint of its own: a write
+    /// that breaks its own checks (a limit, the quota, a bad key) fails alone and the
+    /// others are committed together. When the transaction itself fails (its `BEGIN`, a
+    /// fence, its `COMMIT`), every write gets that failure: not applied, or of unknown
+    /// outcome. One result per write, in order, each the entries it removed (0 for a put).
+    pub(crate) fn write_group(&mut self, writes: &[KvWrite]) -> Vec<Result<u64>> {
+        let mut results: Vec<Option<Result<u64>>> = writes
+            .iter()
+            .map(|write| match write.check() {
+                Err(error) => Some(Err(error)),
+                Ok(true) => Some(Ok(0)),
+                Ok(false) => None,
+            })
+            .collect();
+        let pending: Vec<usize> = (0..writes.len())
+            .filter(|&i| results[i].is_none())
+            .collect();
+        if pending.is_empty() {
+            return results.into_iter().flatten().collect();
+        }
+        let max_storage = self.max_storage;
+        let alone = pending.len() == 1;
+        let applied = self.write(|connection| {
+            let mut applied = Vec::with_capacity(pending.len());
+            for &index in &pending {
+                applied.push(apply_in_savepoint(
+                    connection,
+                    &writes[index],
+                    max_storage,
+                    alone,
+                )?);
+            }
+            Ok(applied)
+        });
+        match applied {
+            Ok(applied) => {
+                for (&index, outcome) in pending.iter().zip(applied) {
+                    results[index] = Some(outcome);
+                }
+            }
+            Err(error) => {
+                for &index in &pending {
+                    results[index] = Some(Err(error.duplicate()));
+                }
+            }
+        }
+        results.into_iter().flatten().collect()
+    }
+
     /// Runs `work` in one write transaction, following the rules in the module docs.
     fn write<R>(&mut self, work: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
         let verified = {
@@ -343,6 +392,89 @@ impl KvStore {
             tracing::debug!(actor = %self.id, %error, "closing a connection after an error failed");
         }
     }
+}
+
+/// One write of a group ([`KvStore::write_group`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KvWrite {
+    /// A batch put.
+    Put(Vec<(Vec<u8>, Vec<u8>)>),
+    /// A batch delete.
+    Delete(Vec<Vec<u8>>),
+    /// A range delete, `[start, end)`.
+    DeleteRange(Vec<u8>, Vec<u8>),
+}
+
+impl KvWrite {
+    /// The checks that need no database; `Ok(true)` when the write does nothing.
+    fn check(&self) -> Result<bool> {
+        match self {
+            KvWrite::Put(entries) => {
+                limits::check_put_batch(entries)?;
+                Ok(entries.is_empty())
+            }
+            KvWrite::Delete(keys) => {
+                limits::check_keys(keys)?;
+                Ok(keys.is_empty())
+            }
+            KvWrite::DeleteRange(start, end) => {
+                limits::check_key(KeyRole::Start, start)?;
+                limits::check_key(KeyRole::End, end)?;
+                Ok(start >= end)
+            }
+        }
+    }
+
+    /// Applies the write inside the caller's transaction; the entries it removed.
+    fn apply(&self, connection: &mut Connection, max_storage: u64) -> Result<u64> {
+        match self {
+            KvWrite::Put(entries) => {
+                let used = connection.used()?;
+                limits::check_put(entries, used, max_storage)?;
+                for (key, value) in entries {
+                    connection.db.run(sql::PUT, params![key, value])?;
+                }
+                Ok(0)
+            }
+            KvWrite::Delete(keys) => {
+                let mut removed = 0;
+                for key in keys {
+                    removed += connection.db.run(sql::DELETE, params![key])?.changes;
+                }
+                Ok(removed)
+            }
+            KvWrite::DeleteRange(start, end) => Ok(connection
+                .db
+                .run(sql::DELETE_RANGE, params![start, end])?
+                .changes),
+        }
+    }
+}
+
+/// Names the savepoint around each write of a group.
+const SAVEPOINT_SQL: &str = "SAVEPOINT kv_write";
+const RELEASE_SQL: &str = "RELEASE kv_write";
+const ROLLBACK_TO_SQL: &str = "ROLLBACK TO kv_write";
+
+/// Applies one write of a group inside its own savepoint (unless it is `alone`, when the
+/// transaction is its savepoint): its failure undoes it alone. `Err` only when the
+/// savepoint itself fails (the transaction is then unusable).
+fn apply_in_savepoint(
+    connection: &mut Connection,
+    write: &KvWrite,
+    max_storage: u64,
+    alone: bool,
+) -> Result<Result<u64>> {
+    if alone {
+        return write.apply(connection, max_storage).map(Ok);
+    }
+    connection.db.run(SAVEPOINT_SQL, Params::NONE)?;
+    let outcome = write.apply(connection, max_storage);
+    if outcome.is_err() {
+        connection.db.run(ROLLBACK_TO_SQL, Params::NONE)?;
+    }
+    connection.db.run(RELEASE_SQL, Params::NONE)?;
+    Ok(outcome)
 }
 
 /// Whether a failed write was applied.

@@ -19,7 +19,7 @@
 
 mod reply;
 
-pub(crate) use reply::{Reply, reply};
+pub use reply::{Reply, ReplyTo, reply};
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -27,19 +27,20 @@ impl<T> Slot<T> {
     }
 }
 
-/// The waiting end: resolves to the answer, or `None` when the worker dropped the
-/// reply without answering. Dropping it cancels an operation that has not started.
-pub(crate) struct Reply<T> {
+/// The waiting end: a future that resolves to the answer, or `None` when the worker
+/// dropped the reply without answering. Dropping it cancels an operation that has not
+/// started (its [`ReplyTo::is_cancelled`] turns true).
+pub struct Reply<T> {
     slot: Arc<Slot<T>>,
 }
 
-/// The answering end, held with the operation.
-pub(crate) struct ReplyTo<T> {
+/// The answering end, held with the operation on the lane.
+pub struct ReplyTo<T> {
     slot: Option<Arc<Slot<T>>>,
 }
 
-/// A connected pair.
-pub(crate) fn reply<T>() -> (ReplyTo<T>, Reply<T>) {
+/// A connected pair: the operation carries the first, the caller awaits the second.
+pub fn reply<T>() -> (ReplyTo<T>, Reply<T>) {
     let slot = Arc::new(Slot(Mutex::new(State::Waiting(None))));
     (
         ReplyTo {
@@ -51,14 +52,14 @@ pub(crate) fn reply<T>() -> (ReplyTo<T>, Reply<T>) {
 
 impl<T> ReplyTo<T> {
     /// Whether the future is gone: the operation need not run.
-    pub(crate) fn is_cancelled(&self) -> bool {
+    pub fn is_cancelled(&self) -> bool {
         self.slot
             .as_ref()
             .is_none_or(|slot| matches!(*slot.state(), State::Cancelled))
     }
 
     /// Answers; the answer is dropped when the future is gone.
-    pub(crate) fn send(mut self, value: T) {
+    pub fn send(mut self, value: T) {
         if let Some(slot) = self.slot.take() {
             let mut state = slot.state();
             if let State::Waiting(waker) = std::mem::replace(&mut *state, State::Answered(value)) {
