@@ -23,6 +23,8 @@ use reliability_tests::sqlite_check::{integrity_check, read_kv};
 
 /// Kills per backend of the batch-put child.
 const PUT_KILLS: usize = 60;
+/// Kills of the async driver with 64 coalesced puts in flight.
+const ASYNC_PUT_KILLS: usize = 24;
 /// Kills per backend of the migrating child.
 const MIGRATION_KILLS: usize = 20;
 /// Legacy actors in the migrated root.
@@ -30,10 +32,22 @@ const LEGACY_ACTORS: usize = 80;
 
 per_backend! {
     killed_during_batch_puts => killed_during_batch_puts;
+    killed_during_coalesced_async_puts => killed_during_coalesced_async_puts;
     killed_during_legacy_migration => killed_during_legacy_migration;
 }
 
 fn killed_during_batch_puts(backend: &str) {
+    kill_during_puts(backend, "puts", PUT_KILLS);
+}
+
+/// 64 puts in flight through the async driver, coalesced into groups: a kill leaves
+/// every acknowledged batch and no partial one (the groups commit in call order, so the
+/// batches on disk are still `1..=N`).
+fn killed_during_coalesced_async_puts(backend: &str) {
+    kill_during_puts(backend, "async-puts", ASYNC_PUT_KILLS);
+}
+
+fn kill_during_puts(backend: &str, mode: &str, kills: usize) {
     let runtime = runtime(backend);
     let dir = tempdir();
     let root = dir.path().join("root");
@@ -41,11 +55,11 @@ fn killed_during_batch_puts(backend: &str) {
     let mut rng = Rng::new(seed(backend, 1));
     let mut highest = 0u64;
     let (mut acked_kills, mut unacked_committed, mut total_acks) = (0, 0, 0u64);
-    for kill in 0..PUT_KILLS {
+    for kill in 0..kills {
         let start = (highest + 1).to_string();
         let mut child = ChildRun::spawn(
             crash_child(),
-            &[backend, root.to_str().unwrap(), "puts", &start],
+            &[backend, root.to_str().unwrap(), mode, &start],
         )
         .unwrap();
         // One kill in five lands at a random moment from spawn (start-up, open, create);
@@ -127,7 +141,7 @@ fn killed_during_batch_puts(backend: &str) {
         highest = summary.highest;
     }
     eprintln!(
-        "{backend}: {PUT_KILLS} kills, {acked_kills} after at least one ack, \
+        "{backend} ({mode}): {kills} kills, {acked_kills} after at least one ack, \
          {total_acks} acknowledged batches, {highest} batches on disk, \
          {unacked_committed} kills between commit and ack"
     );

@@ -3,6 +3,8 @@
 //! ```text
 //! crash-child BACKEND ROOT puts START       batch puts START, START+1, ... forever;
 //!                                           prints `ack N` after batch N is acknowledged
+//! crash-child BACKEND ROOT async-puts START the same through the async driver, 64 puts in
+//!                                           flight at a time (coalesced into groups)
 //! crash-child BACKEND ROOT migrate          runs the legacy migration; prints `done M`
 //! crash-child BACKEND ROOT probe            open the root, read actor `existing`, create
 //!                                           actor `fresh`, write to `existing`; prints
@@ -29,13 +31,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fs_driver::{DriverOptions, Error, FsDriver, MigrationOptions, migrate_legacy};
+use fs_driver::{AsyncFsDriver, DriverOptions, Error, FsDriver, MigrationOptions, migrate_legacy};
 use reliability_tests::batches::{CRASH_ACTOR, batch_entries};
 
 /// The actor the `contend` mode writes to (created by the parent).
 const CONTEND_ACTOR: &str = "contended";
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Puts in flight at once in `async-puts`.
+const WRITERS: u64 = 64;
 
 fn say(line: &str) -> BoxResult<()> {
     let mut out = std::io::stdout().lock();
@@ -66,6 +71,29 @@ fn run(args: &[String]) -> BoxResult<()> {
             for n in start.. {
                 driver.kv_put(CRASH_ACTOR, &batch_entries(n))?;
                 say(&format!("ack {n}"))?;
+            }
+            Ok(())
+        }
+        ("async-puts", [start]) => {
+            let start: u64 = start.parse()?;
+            let driver = FsDriver::open(runtime, &root, DriverOptions::new())?;
+            let none: &[(&[u8], &[u8])] = &[];
+            match driver.create_actor(CRASH_ACTOR, "crash", Vec::new(), none) {
+                Ok(_) | Err(Error::ActorExists(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+            let options = sqlite_runtime::workers::WorkersOptions::new().threads(2);
+            let driver = AsyncFsDriver::with_options(driver, options)?;
+            say("ready")?;
+            for round in 0.. {
+                let first = start + round * WRITERS;
+                let calls: Vec<_> = (first..first + WRITERS)
+                    .map(|n| (n, driver.kv_put(CRASH_ACTOR, batch_entries(n))))
+                    .collect();
+                for (n, call) in calls {
+                    futures_executor::block_on(call)?;
+                    say(&format!("ack {n}"))?;
+                }
             }
             Ok(())
         }
