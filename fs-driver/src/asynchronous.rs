@@ -205,7 +205,7 @@ impl AsyncFsDriver {
         let shard = &self.inner.shards[self.inner.hasher.hash_one(id) as usize % SHARDS];
         let mut shard = lock(shard);
         shard.submits = shard.submits.wrapping_add(1);
-        if shard.submits % SWEEP_EVERY == 0 {
+        if shard.submits.is_multiple_of(SWEEP_EVERY) {
             shard.lanes.retain(|_, lane| !lane.is_idle());
         }
         let lane = shard.lanes.entry(id.to_owned()).or_insert_with(|| {
