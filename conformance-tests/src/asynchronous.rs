@@ -1,4 +1,4 @@
-//! The async suite: what [`AsyncRuntime`](sqlite_runtime::AsyncRuntime) must do on every
+//! The async suite: what [`sqlite_runtime::AsyncRuntime`] must do on every
 //! backend: order per database, transactions whole on a worker, cancellation before a
 //! start, a bounded queue, many databases on a few threads.
 
