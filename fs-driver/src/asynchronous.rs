@@ -1,31 +1,4 @@
-//! The driver for async callers: every [`FsDriver`] operation as a future, run on a
-//! fixed pool of worker threads ([`sqlite_runtime::workers`]), never on the caller's
-//! executor.
-//!
-//! - Each actor is a lane: its operations run in the order they were called; different
-//!   actors run in parallel, however many there are, on the pool's threads.
-//! - **Write coalescing.** Puts and deletes to one actor that queue up behind the one in
-//!   progress are committed together, in one transaction (each in a savepoint of its
-//!   own): one `fsync` for the group. Each caller is answered only after that commit; a
-//!   write that breaks its own checks (a limit, the quota, a bad key) fails alone; a
-//!   failed commit fails every write of the group the same way (not applied, or of
-//!   unknown outcome). A read called after a write was answered sees it.
-//! - Bounded: past [`WorkersOptions::queue_capacity`] operations waiting for one actor,
-//!   a call fails at once with [`ErrorKind::Overloaded`](sqlite_runtime::ErrorKind)
-//!   (nothing applied; retry later).
-//! - Cancel safety: an operation is submitted when it is called; a future dropped
-//!   before the operation starts cancels it, one dropped after lets it finish.
-//!
-//! ```no_run
-//! # async fn example(runtime: std::sync::Arc<dyn sqlite_runtime::SqliteRuntime>) -> fs_driver::Result<()> {
-//! use fs_driver::{AsyncFsDriver, DriverOptions, FsDriver};
-//!
-//! let driver = AsyncFsDriver::new(FsDriver::open(runtime, "./storage", DriverOptions::new())?)?;
-//! driver.create_actor("counter", "counter", vec![], vec![]).await?;
-//! driver.kv_put("counter", vec![(b"n".to_vec(), b"1".to_vec())]).await?;
-//! assert_eq!(driver.kv_get_one("counter", b"n".to_vec()).await?, Some(b"1".to_vec()));
-//! # Ok(()) }
-//! ```
+//! The driver for async callers: [`AsyncFsDriver`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -125,8 +98,36 @@ struct Shard {
     submits: u32,
 }
 
-/// An [`FsDriver`] for async callers (a cheap handle: clones share the driver, its pool
-/// and its lanes). See the [module docs](self).
+/// An [`FsDriver`] for async callers: every operation as a future, run on a
+/// fixed pool of worker threads ([`sqlite_runtime::workers`]), never on the caller's
+/// executor.
+///
+/// - Each actor is a lane: its operations run in the order they were called; different
+///   actors run in parallel, however many there are, on the pool's threads.
+/// - **Write coalescing.** Puts and deletes to one actor that queue up behind the one in
+///   progress are committed together, in one transaction (each in a savepoint of its
+///   own): one `fsync` for the group. Each caller is answered only after that commit; a
+///   write that breaks its own checks (a limit, the quota, a bad key) fails alone; a
+///   failed commit fails every write of the group the same way (not applied, or of
+///   unknown outcome). A read called after a write was answered sees it.
+/// - Bounded: past [`WorkersOptions::queue_capacity`] operations waiting for one actor,
+///   a call fails at once with [`ErrorKind::Overloaded`](sqlite_runtime::ErrorKind::Overloaded)
+///   (nothing applied; retry later).
+/// - Cancel safety: an operation is submitted when it is called; a future dropped
+///   before the operation starts cancels it, one dropped after lets it finish.
+///
+/// ```no_run
+/// # async fn example(runtime: std::sync::Arc<dyn sqlite_runtime::SqliteRuntime>) -> fs_driver::Result<()> {
+/// use fs_driver::{AsyncFsDriver, DriverOptions, FsDriver};
+///
+/// let driver = AsyncFsDriver::new(FsDriver::open(runtime, "./storage", DriverOptions::new())?)?;
+/// driver.create_actor("counter", "counter", vec![], vec![]).await?;
+/// driver.kv_put("counter", vec![(b"n".to_vec(), b"1".to_vec())]).await?;
+/// assert_eq!(driver.kv_get_one("counter", b"n".to_vec()).await?, Some(b"1".to_vec()));
+/// # Ok(()) }
+/// ```
+///
+/// A cheap handle: clones share the driver, its pool and its lanes.
 #[derive(Clone)]
 pub struct AsyncFsDriver {
     inner: Arc<Inner>,

@@ -7,6 +7,8 @@
 //! - [`FsDriver`] runs actors: create, load, list, sleep, destroy; batch KV operations
 //!   with the Rivet engine's limits ([`LimitError`]); alarms. It is `Send + Sync`, with
 //!   one mutex per actor. [`FsDriver::memory`] keeps everything in memory.
+//!   [`AsyncFsDriver`] is the same for async callers (any executor), with per-actor
+//!   order, bounded queues and coalesced commits.
 //! - [`migrate_legacy`] copies KV entries kept in old state files into SQLite (also run
 //!   when a root is opened); [`inspect_root`] lists a root's actors without running them.
 //! - [`state`], [`alarm`] and [`bare`] are the file formats; [`sql`] is the SQL the driver
@@ -19,6 +21,7 @@
 //!
 //! | layer | modules | what they hold |
 //! |---|---|---|
+//! | async callers | `asynchronous` | [`AsyncFsDriver`]: every driver operation as a future on a pool of worker threads, one lane per actor, coalesced commits |
 //! | the driver | `driver` | [`FsDriver`]: lifecycles (slots, wake, sleep, destroy), KV and alarm operations, the open-database budget |
 //! | root-wide work | `migration`, `read` | the legacy migration; reading a root without writing (`read::snapshot` opens, `read::actor` is [`read_actor`], `read::root` is [`inspect_root`]) |
 //! | where actors live | `storage`, `actor` | the three storages: `disk` (with its lifecycle `locks`), `database` (with `leases`), `memory`; an awake actor's slot |
