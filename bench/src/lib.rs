@@ -13,6 +13,7 @@
 //! # Ok::<(), sqlrt_bench::BenchError>(())
 //! ```
 
+mod asynchronous;
 pub mod keys;
 mod report;
 mod runner;
@@ -20,6 +21,10 @@ mod scale;
 pub mod sql;
 mod variants;
 
+pub use asynchronous::{
+    AsyncCell, AsyncConfig, AsyncReport, AsyncRow, CoalescingRow, ManyActors, render_async,
+    run_async,
+};
 pub use keys::Workload;
 pub use report::render;
 pub use runner::{

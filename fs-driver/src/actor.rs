@@ -1,6 +1,6 @@
 //! One actor's in-memory slot: its lifecycle state, behind the actor's own mutex.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::kv::KvStore;
@@ -65,6 +65,8 @@ pub(crate) struct Slot {
     status: Mutex<Status>,
     /// When the actor was last used (an epoch of the open-database budget).
     last_used: AtomicU64,
+    /// Whether the open-database budget counts this actor's database as open.
+    pub(crate) counted: AtomicBool,
 }
 
 impl Slot {
@@ -73,6 +75,7 @@ impl Slot {
         Slot {
             status: Mutex::new(Status::Unloaded),
             last_used: AtomicU64::new(0),
+            counted: AtomicBool::new(false),
         }
     }
 

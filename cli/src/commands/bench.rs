@@ -22,6 +22,15 @@ pub struct BenchArgs {
     /// disk in --dir.
     #[arg(long)]
     pub scale: bool,
+    /// The async benchmark instead: point get, 100-entry list and put through the async
+    /// driver and the async runtime layer against tokio-rusqlite and sqlx used directly,
+    /// on a 2-thread tokio runtime; 64 writers against one; 10,000 actors at once.
+    #[arg(long = "async", conflicts_with = "scale")]
+    pub asynchronous: bool,
+    /// With --async: the tokio-rusqlite baseline program (built apart, since its rusqlite
+    /// links its own SQLite: `tools/tokio-rusqlite/run.sh` builds it and prints its path).
+    #[arg(long, value_name = "PATH", requires = "asynchronous")]
+    pub tokio_rusqlite: Option<PathBuf>,
     /// Actor size in entries (repeatable; default 1000 and 100000; at least 200).
     #[arg(long = "entries", value_name = "N")]
     pub entries: Vec<u64>,
@@ -100,6 +109,9 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> 
     if args.scale {
         return run_scale(global, args);
     }
+    if args.asynchronous {
+        return run_async(global, args);
+    }
     let mut config = config(global, args)?;
     config.stop = Some(interrupt::on_ctrl_c());
     let quiet = global.quiet;
@@ -147,6 +159,31 @@ mod interrupt {
         }
         &STOP
     }
+}
+
+fn run_async(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> {
+    let mut config = if args.quick {
+        sqlrt_bench::AsyncConfig::quick()
+    } else {
+        sqlrt_bench::AsyncConfig::full()
+    };
+    if let Some(seconds) = args.seconds {
+        config.seconds = seconds;
+    }
+    config.tokio_rusqlite = args.tokio_rusqlite.clone();
+    config.dir = args.dir.clone();
+    let quiet = global.quiet;
+    let report = sqlrt_bench::run_async(&config, &mut |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", sqlrt_bench::render_async(&report));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_scale(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> {

@@ -45,44 +45,54 @@ impl OpenBudget {
         slot.touch(self.epoch.load(Ordering::Relaxed));
     }
 
-    /// Counts `slot` (whose lock the caller holds) as open, parking least recently used
-    /// others first when the budget is full. A slot already counted is left as is.
+    /// Counts `slot` (whose lock the caller holds) as open. When that exceeds the
+    /// budget, the least recently used others are parked: chosen in linear time under
+    /// the lock and closed after it is released, so that admissions neither sort the
+    /// whole set each time nor wait on each other's closes (a close checkpoints the
+    /// database).
     pub(crate) fn admit(&self, slot: &Arc<Slot>) {
         self.touch(slot);
-        let mut open = lock(&self.open);
-        if open.iter().any(|other| Arc::ptr_eq(other, slot)) {
+        if slot.counted.swap(true, Ordering::AcqRel) {
             return;
         }
-        if open.len() >= self.capacity {
+        let victims: Vec<Arc<Slot>> = {
+            let mut open = lock(&self.open);
+            open.push(slot.clone());
+            if open.len() <= self.capacity {
+                return;
+            }
             self.epoch.fetch_add(1, Ordering::Relaxed);
-            let mut candidates: Vec<usize> = (0..open.len()).collect();
-            candidates.sort_by_key(|&index| open[index].last_used());
-            let mut parked = Vec::new();
-            for index in candidates {
-                if open.len() - parked.len() < self.capacity {
-                    break;
-                }
-                if park(&open[index]) {
-                    parked.push(index);
-                }
+            // The newest (this slot) stays: at most all the others go.
+            let take = (open.len() - self.capacity).min(open.len() - 1);
+            let last = open.len() - 1;
+            open.swap(0, last);
+            let others = &mut open[1..];
+            if take < others.len() {
+                others.select_nth_unstable_by_key(take, |other| other.last_used());
             }
-            parked.sort_unstable();
-            for index in parked.into_iter().rev() {
-                open.swap_remove(index);
-            }
-            if open.len() >= self.capacity {
+            open.drain(1..=take).collect()
+        };
+        // Outside the lock: park each victim that is free now; a busy one stays open
+        // and counted.
+        let busy: Vec<Arc<Slot>> = victims.into_iter().filter(|victim| !park(victim)).collect();
+        if !busy.is_empty() {
+            let mut open = lock(&self.open);
+            if open.len() > self.capacity {
                 tracing::debug!(
-                    open = open.len(),
+                    open = open.len() + busy.len(),
                     capacity = self.capacity,
                     "every open actor is busy: the budget is exceeded for now"
                 );
             }
+            open.extend(busy);
         }
-        open.push(slot.clone());
     }
 
     /// Stops counting `slot` (its database was closed).
     pub(crate) fn release(&self, slot: &Arc<Slot>) {
+        if !slot.counted.swap(false, Ordering::AcqRel) {
+            return;
+        }
         let mut open = lock(&self.open);
         if let Some(index) = open.iter().position(|other| Arc::ptr_eq(other, slot)) {
             open.swap_remove(index);
@@ -95,7 +105,7 @@ fn park(slot: &Arc<Slot>) -> bool {
     let Some(mut status) = slot.try_lock() else {
         return false;
     };
-    match &mut *status {
+    let parked = match &mut *status {
         Status::Running(loaded) => {
             if let Err(error) = loaded.kv.park() {
                 tracing::warn!(actor = %loaded.id, %error, "closing an idle actor database failed");
@@ -105,5 +115,11 @@ fn park(slot: &Arc<Slot>) -> bool {
         // Stopping actors release themselves; anything else holds no database.
         Status::Stopping => false,
         Status::Unloaded | Status::Destroyed | Status::Retired => true,
+    };
+    if parked {
+        // Still under the actor's lock: its next operation sees the store closed and
+        // is admitted again.
+        slot.counted.store(false, Ordering::Release);
     }
+    parked
 }
