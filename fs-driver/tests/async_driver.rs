@@ -47,6 +47,22 @@ impl Rng {
     }
 }
 
+/// Occupies the driver's only worker until `release` is sent: what is submitted
+/// meanwhile queues up.
+fn hold_workers(driver: &AsyncFsDriver) -> (sqlite_runtime::Call<()>, mpsc::Sender<()>) {
+    let runtime = AsyncRuntime::with_workers(runtime(), driver.workers().clone());
+    let held = block_on(runtime.open(Target::Memory, OpenOptions::new())).unwrap();
+    let (release, released) = mpsc::channel::<()>();
+    let (entered, inside) = mpsc::channel::<()>();
+    let hold = held.call(move |_| {
+        let _ = entered.send(());
+        let _ = released.recv();
+        Ok(())
+    });
+    inside.recv().unwrap();
+    (hold, release)
+}
+
 fn driver_on(root: &std::path::Path, options: WorkersOptions) -> AsyncFsDriver {
     AsyncFsDriver::with_options(open(root), options).unwrap()
 }
@@ -129,17 +145,8 @@ fn coalesced_writes_fail_alone() {
     )
     .unwrap();
     block_on(driver.create_actor("q", "n", vec![], vec![])).unwrap();
-    // Hold the only worker so that the writes below queue up and form one group.
-    let runtime = AsyncRuntime::with_workers(runtime(), driver.workers().clone());
-    let held = block_on(runtime.open(Target::Memory, OpenOptions::new())).unwrap();
-    let (release, released) = mpsc::channel::<()>();
-    let (entered, inside) = mpsc::channel::<()>();
-    let hold = held.call(move |_| {
-        let _ = entered.send(());
-        let _ = released.recv();
-        Ok(())
-    });
-    inside.recv().unwrap();
+    // The writes below queue up behind the held worker and form one group.
+    let (hold, release) = hold_workers(&driver);
     let ok1 = driver.kv_put("q", entries(&[("a", "1")]));
     let too_long = driver.kv_put("q", vec![(vec![b'k'; 3000], b"v".to_vec())]);
     let ok2 = driver.kv_put("q", entries(&[("b", "2"), ("c", "3")]));
@@ -271,16 +278,7 @@ fn a_flood_past_the_bound_is_overloaded_and_memory_stays_bounded() {
         WorkersOptions::new().threads(1).queue_capacity(8),
     );
     block_on(driver.create_actor("f", "n", vec![], vec![])).unwrap();
-    let runtime = AsyncRuntime::with_workers(runtime(), driver.workers().clone());
-    let held = block_on(runtime.open(Target::Memory, OpenOptions::new())).unwrap();
-    let (release, released) = mpsc::channel::<()>();
-    let (entered, inside) = mpsc::channel::<()>();
-    let hold = held.call(move |_| {
-        let _ = entered.send(());
-        let _ = released.recv();
-        Ok(())
-    });
-    inside.recv().unwrap();
+    let (hold, release) = hold_workers(&driver);
     let mut queued = Vec::new();
     let mut overloaded = 0;
     for n in 0..10_000u32 {

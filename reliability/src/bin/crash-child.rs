@@ -39,6 +39,19 @@ const CONTEND_ACTOR: &str = "contended";
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// A driver on `root` with the crash actor created (or found).
+fn crash_actor_driver(
+    runtime: std::sync::Arc<dyn sqlite_runtime::SqliteRuntime>,
+    root: &std::path::Path,
+) -> BoxResult<FsDriver> {
+    let driver = FsDriver::open(runtime, root, DriverOptions::new())?;
+    let none: &[(&[u8], &[u8])] = &[];
+    match driver.create_actor(CRASH_ACTOR, "crash", Vec::new(), none) {
+        Ok(_) | Err(Error::ActorExists(_)) => Ok(driver),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Puts in flight at once in `async-puts`.
 const WRITERS: u64 = 64;
 
@@ -61,12 +74,7 @@ fn run(args: &[String]) -> BoxResult<()> {
     match (mode.as_str(), rest) {
         ("puts", [start]) => {
             let start: u64 = start.parse()?;
-            let driver = FsDriver::open(runtime, &root, DriverOptions::new())?;
-            let none: &[(&[u8], &[u8])] = &[];
-            match driver.create_actor(CRASH_ACTOR, "crash", Vec::new(), none) {
-                Ok(_) | Err(Error::ActorExists(_)) => {}
-                Err(error) => return Err(error.into()),
-            }
+            let driver = crash_actor_driver(runtime, &root)?;
             say("ready")?;
             for n in start.. {
                 driver.kv_put(CRASH_ACTOR, &batch_entries(n))?;
@@ -76,12 +84,7 @@ fn run(args: &[String]) -> BoxResult<()> {
         }
         ("async-puts", [start]) => {
             let start: u64 = start.parse()?;
-            let driver = FsDriver::open(runtime, &root, DriverOptions::new())?;
-            let none: &[(&[u8], &[u8])] = &[];
-            match driver.create_actor(CRASH_ACTOR, "crash", Vec::new(), none) {
-                Ok(_) | Err(Error::ActorExists(_)) => {}
-                Err(error) => return Err(error.into()),
-            }
+            let driver = crash_actor_driver(runtime, &root)?;
             let options = sqlite_runtime::workers::WorkersOptions::new().threads(2);
             let driver = AsyncFsDriver::with_options(driver, options)?;
             say("ready")?;
