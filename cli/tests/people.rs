@@ -83,6 +83,20 @@ fn every_command_ends_quietly_when_its_reader_goes_away() {
             vec!["backends"],
             vec!["migrate", root, "--dry-run"],
             vec!["conformance", "--filter", "version"],
+            vec![
+                "bench",
+                "--quick",
+                "--entries",
+                "200",
+                "--workload",
+                "get",
+                "--seconds",
+                "0.05",
+                "--no-direct",
+                "--backend",
+                "rusqlite",
+                "--quiet",
+            ],
         ];
         if json {
             for command in &mut commands {
