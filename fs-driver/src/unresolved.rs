@@ -13,7 +13,9 @@
 //! succeeds, syncs included:
 //! - an actor database: a full checkpoint copies every frame of its `-wal` into the
 //!   database file (dirtying those pages anew) and syncs the file; once that sync
-//!   succeeds, everything SQLite serves from it is on the disk;
+//!   succeeds, everything SQLite serves from it is on the disk. After each failed
+//!   attempt the database file's cached pages are dropped ([`drop_cached_pages`]), so
+//!   that the next attempt writes them from scratch;
 //! - a state or alarm file whose rename was not made durable (its directory's sync
 //!   failed): its directory synced successfully. A rename is file-system metadata,
 //!   which journaling file systems (ext4, XFS, btrfs) commit in order and stop
