@@ -111,7 +111,7 @@ struct Shard {
 ///   failed commit fails every write of the group the same way (not applied, or of
 ///   unknown outcome). A read called after a write was answered sees it.
 /// - Bounded: past [`WorkersOptions::queue_capacity`] operations waiting for one actor,
-///   a call fails at once with [`ErrorKind::Overloaded`](sqlite_runtime::ErrorKind::Overloaded)
+///   a call fails at once with [`ErrorKind::Overloaded`]
 ///   (nothing applied; retry later).
 /// - Cancel safety: an operation is submitted when it is called; a future dropped
 ///   before the operation starts cancels it, one dropped after lets it finish.
