@@ -196,7 +196,13 @@ fn settle<T>(connection: &mut Connection, outcome: Result<T>) -> Result<T> {
     };
     match db.in_transaction() {
         Ok(false) => outcome,
-        Ok(true) | Err(_) => {
+        // Unknown (a remote engine out of reach): the outcome stands as reported; the
+        // next operation finds out.
+        Err(error) => {
+            tracing::debug!(%error, "whether an async operation left a transaction open is unknown");
+            outcome
+        }
+        Ok(true) => {
             let rolled_back = db.exec("ROLLBACK");
             let left_open = Error::new(
                 ErrorKind::Misuse,
