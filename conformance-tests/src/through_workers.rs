@@ -8,8 +8,9 @@ use std::sync::mpsc;
 
 use sqlite_runtime::workers::{Lane, LaneWork, Workers};
 use sqlite_runtime::{
-    BackendKind, Capabilities, Error, ErrorKind, OpenOptions, Params, Result, Row, RowVisitor,
-    RunResult, SqliteDatabase, SqliteRuntime, StatementCacheStats, Target, Value, ValueRef,
+    BackendKind, Capabilities, Error, ErrorKind, OpenOptions, OwnedParams, Params, Result, Row,
+    RowVisitor, RunResult, SqliteDatabase, SqliteRuntime, StatementCacheStats, Target, Value,
+    ValueRef,
 };
 
 /// `inner`, each of whose connections lives on a lane of `workers`; the caller's thread
@@ -131,44 +132,6 @@ impl WorkerConnection {
     }
 }
 
-/// Owned copies of borrowed parameters, to send them to the worker.
-enum Owned {
-    Positional(Vec<Value>),
-    Named(Vec<(String, Value)>),
-}
-
-impl Owned {
-    fn of(params: Params<'_>) -> Self {
-        match params {
-            Params::Positional(values) => {
-                Owned::Positional(values.iter().map(ValueRef::to_owned_value).collect())
-            }
-            Params::Named(values) => Owned::Named(
-                values
-                    .iter()
-                    .map(|(name, value)| ((*name).to_owned(), value.to_owned_value()))
-                    .collect(),
-            ),
-        }
-    }
-
-    fn with<R>(&self, f: impl FnOnce(Params<'_>) -> R) -> R {
-        match self {
-            Owned::Positional(values) => {
-                let refs: Vec<ValueRef<'_>> = values.iter().map(Value::as_ref).collect();
-                f(Params::Positional(&refs))
-            }
-            Owned::Named(values) => {
-                let refs: Vec<(&str, ValueRef<'_>)> = values
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_ref()))
-                    .collect();
-                f(Params::Named(&refs))
-            }
-        }
-    }
-}
-
 impl SqliteDatabase for WorkerConnection {
     fn backend(&self) -> &'static str {
         self.backend
@@ -180,7 +143,7 @@ impl SqliteDatabase for WorkerConnection {
     }
 
     fn run(&mut self, sql: &str, params: Params<'_>) -> Result<RunResult> {
-        let (sql, params) = (sql.to_owned(), Owned::of(params));
+        let (sql, params) = (sql.to_owned(), OwnedParams::from(params));
         self.on_db(move |db| params.with(|params| db.run(&sql, params)))
     }
 
@@ -192,7 +155,7 @@ impl SqliteDatabase for WorkerConnection {
         params: Params<'_>,
         visitor: &mut RowVisitor<'_>,
     ) -> Result<()> {
-        let (sql, params) = (sql.to_owned(), Owned::of(params));
+        let (sql, params) = (sql.to_owned(), OwnedParams::from(params));
         let rows: Vec<Row> = self.on_db(move |db| params.with(|params| db.all(&sql, params)))?;
         for row in &rows {
             let values: Vec<ValueRef<'_>> = row.values().iter().map(Value::as_ref).collect();

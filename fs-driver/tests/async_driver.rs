@@ -6,34 +6,14 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
 use std::sync::mpsc;
-use std::task::{Context, Poll, Wake, Waker};
+
+use futures_executor::block_on;
 
 use common::{entries, open, open_with, runtime, tempdir};
 use fs_driver::{AsyncFsDriver, DriverOptions, Error, FsDriver, ListOptions};
 use sqlite_runtime::workers::WorkersOptions;
 use sqlite_runtime::{AsyncRuntime, ErrorKind, OpenOptions, Target};
-
-/// Polls `future` on this thread until it is ready.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-        std::thread::park();
-    }
-}
 
 /// A small deterministic generator (xorshift).
 struct Rng(u64);

@@ -69,6 +69,23 @@ impl From<Vec<(String, Value)>> for OwnedParams {
     }
 }
 
+impl From<Params<'_>> for OwnedParams {
+    /// Owned copies of borrowed parameters.
+    fn from(params: Params<'_>) -> Self {
+        match params {
+            Params::Positional(values) => {
+                OwnedParams::Positional(values.iter().map(ValueRef::to_owned_value).collect())
+            }
+            Params::Named(values) => OwnedParams::Named(
+                values
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), value.to_owned_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 impl OwnedParams {
     /// Runs `f` with these parameters borrowed as [`Params`].
     pub fn with<R>(&self, f: impl FnOnce(Params<'_>) -> R) -> R {

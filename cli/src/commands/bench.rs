@@ -104,6 +104,30 @@ fn config(global: &GlobalArgs, args: &BenchArgs) -> Result<BenchConfig, CliError
     Ok(config)
 }
 
+/// Progress lines on stderr, unless `--quiet`.
+fn progress(global: &GlobalArgs) -> impl FnMut(&str) {
+    let quiet = global.quiet;
+    move |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// The report as JSON (`--json`) or as Markdown tables.
+fn print_report<R: serde::Serialize>(
+    global: &GlobalArgs,
+    report: &R,
+    render: fn(&R) -> String,
+) -> Result<(), CliError> {
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", render(report));
+    }
+    Ok(())
+}
+
 /// Runs the benchmark and prints the tables (or, with `--json`, the full result).
 pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> {
     if args.scale {
@@ -114,17 +138,8 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError> 
     }
     let mut config = config(global, args)?;
     config.stop = Some(interrupt::on_ctrl_c());
-    let quiet = global.quiet;
-    let report = sqlrt_bench::run(&config, &mut |line| {
-        if !quiet {
-            eprintln!("{line}");
-        }
-    })?;
-    if global.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", sqlrt_bench::render(&report));
-    }
+    let report = sqlrt_bench::run(&config, &mut progress(global))?;
+    print_report(global, &report, sqlrt_bench::render)?;
     // The temporary databases were removed when the run returned. 130: ended by SIGINT.
     Ok(if report.interrupted {
         ExitCode::from(130)
@@ -172,17 +187,8 @@ fn run_async(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError
     }
     config.tokio_rusqlite = args.tokio_rusqlite.clone();
     config.dir = args.dir.clone();
-    let quiet = global.quiet;
-    let report = sqlrt_bench::run_async(&config, &mut |line| {
-        if !quiet {
-            eprintln!("{line}");
-        }
-    })?;
-    if global.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", sqlrt_bench::render_async(&report));
-    }
+    let report = sqlrt_bench::run_async(&config, &mut progress(global))?;
+    print_report(global, &report, sqlrt_bench::render_async)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -198,16 +204,7 @@ fn run_scale(global: &GlobalArgs, args: &BenchArgs) -> Result<ExitCode, CliError
         [name] => Some(name.clone()),
         _ => return Err("--scale takes at most one --backend".into()),
     };
-    let quiet = global.quiet;
-    let report = sqlrt_bench::run_scale(&config, &mut |line| {
-        if !quiet {
-            eprintln!("{line}");
-        }
-    })?;
-    if global.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", sqlrt_bench::render_scale(&report));
-    }
+    let report = sqlrt_bench::run_scale(&config, &mut progress(global))?;
+    print_report(global, &report, sqlrt_bench::render_scale)?;
     Ok(ExitCode::SUCCESS)
 }
