@@ -39,11 +39,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::database::{RunResult, SqliteDatabase};
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::{OpenOptions, Target};
+use crate::params::Params;
+use crate::row::Row;
+use crate::runtime::SqliteRuntime;
+use crate::transaction::Transaction;
+use crate::value::{Value, ValueRef};
 use crate::workers::{Lane, LaneWork, Reply, Workers, WorkersOptions, reply};
-use crate::{
-    Error, ErrorKind, OpenOptions, Params, Result, Row, RunResult, SqliteDatabase, SqliteRuntime,
-    Target, Transaction, Value, ValueRef,
-};
 
 /// Parameters that own their values, for operations that run on another thread.
 #[derive(Clone, Debug, Default, PartialEq)]
