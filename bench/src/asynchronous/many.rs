@@ -64,6 +64,7 @@ pub(super) fn many_actors(
         config.actors,
         started.elapsed().as_secs_f64()
     ));
+    let open_budget = driver.open_databases().1;
     let driver = AsyncFsDriver::with_options(driver, WorkersOptions::new().threads(POOL_THREADS))?;
     // Every actor woken once (a wake records itself in the actor's state file): what is
     // measured is the steady state of actors that are awake.
@@ -150,10 +151,12 @@ pub(super) fn many_actors(
         worst_lateness_us: lateness.as_secs_f64() * 1e6,
         threads: peak_threads.load(Ordering::Relaxed),
         pool_threads: POOL_THREADS,
+        open_budget,
     };
     progress(&format!(
-        "{} actors: {:.0} ops/s, p50 {:.0} µs, p99 {:.0} µs, {} errors, lateness {:.0} µs, {} threads",
+        "{} actors ({} open at most): {:.0} ops/s, p50 {:.0} µs, p99 {:.0} µs, {} errors, lateness {:.0} µs, {} threads",
         report.actors,
+        report.open_budget,
         report.ops_per_sec,
         report.p50_us,
         report.p99_us,

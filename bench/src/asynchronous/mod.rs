@@ -135,6 +135,9 @@ pub struct ManyActors {
     pub threads: u64,
     /// The pool's worker threads.
     pub pool_threads: usize,
+    /// The most actor databases open at once (the descriptor limit caps it at a third of
+    /// the limit, less a reserve): actors beyond it are closed and reopened in turn.
+    pub open_budget: usize,
 }
 
 /// Everything `--async` measured.

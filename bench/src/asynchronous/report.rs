@@ -61,10 +61,11 @@ pub fn render_async(report: &AsyncReport) -> String {
     if let Some(many) = &report.many {
         let _ = writeln!(
             out,
-            "#### {} actors, {} tasks, 90% get / 10% put (async driver, pool of {} threads)\n\n| ops | errors | ops/s | p50 | p99 | worst executor lateness | process threads |\n|--:|--:|--:|--:|--:|--:|--:|\n| {} | {} | {:.0} | {:.0} µs | {:.0} µs | {:.0} µs | {} |\n",
+            "#### {} actors, {} tasks, 90% get / 10% put (async driver, pool of {} threads, at most {} databases open)\n\n| ops | errors | ops/s | p50 | p99 | worst executor lateness | process threads |\n|--:|--:|--:|--:|--:|--:|--:|\n| {} | {} | {:.0} | {:.0} µs | {:.0} µs | {:.0} µs | {} |\n",
             many.actors,
             many.tasks,
             many.pool_threads,
+            many.open_budget,
             many.ops,
             many.errors,
             many.ops_per_sec,
