@@ -208,7 +208,11 @@ unsafe fn prepare<'q>(
 ///
 /// # Safety
 /// `db` must be a valid connection that no other thread uses during the call.
-unsafe fn has_statement(backend: &'static str, db: *mut ffi::sqlite3, rest: &str) -> Result<bool> {
+pub(crate) unsafe fn has_statement(
+    backend: &'static str,
+    db: *mut ffi::sqlite3,
+    rest: &str,
+) -> Result<bool> {
     if rest.trim().is_empty() {
         return Ok(false);
     }

@@ -37,6 +37,8 @@ mod version;
 
 #[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
 mod c_api;
+#[cfg(any(feature = "rusqlite", feature = "sqlite", feature = "sqlx"))]
+mod guard;
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "rusqlite")] {

@@ -4,11 +4,15 @@
 use libsqlite3_sys as ffi;
 use rusqlite::types::{ToSqlOutput, ValueRef as RusqliteValueRef};
 use rusqlite::{CachedStatement, Connection, OpenFlags};
-use sqlite_runtime::raw::{KitDatabase, RawConnection, RawRowVisitor, RawStatement, StatementWork};
+use sqlite_runtime::raw::{
+    GuardedWork, KitDatabase, RawConnection, RawRowVisitor, RawStatement, StatementWork,
+};
 use sqlite_runtime::{
-    BackendKind, Capabilities, Error, ErrorKind, OpenOptions, Result, SqliteDatabase,
+    BackendKind, Capabilities, Error, ErrorKind, Guard, OpenOptions, Result, SqliteDatabase,
     SqliteRuntime, StatementStats, Target, ValueRef,
 };
+
+use crate::guard::GuardedStatements;
 
 const NAME: &str = "rusqlite";
 
@@ -59,7 +63,7 @@ fn connect(target: &Target, options: &OpenOptions) -> Result<RusqliteConnection>
     }
     .map_err(to_error)?;
     connection.set_prepared_statement_cache_capacity(options.statement_cache_capacity);
-    Ok(RusqliteConnection(connection))
+    Ok(RusqliteConnection(connection, GuardedStatements::new(NAME)))
 }
 
 /// Maps a rusqlite error (the kit adds the backend's name and the path).
@@ -80,8 +84,8 @@ fn to_error(error: rusqlite::Error) -> Error {
     }
 }
 
-/// One rusqlite connection.
-struct RusqliteConnection(Connection);
+/// One rusqlite connection, and its guarded statements (finalized before it closes).
+struct RusqliteConnection(Connection, GuardedStatements);
 
 impl RusqliteConnection {
     fn handle(&self) -> *mut ffi::sqlite3 {
@@ -135,7 +139,21 @@ impl RawConnection for RusqliteConnection {
         Ok(unsafe { crate::c_api::live_statements(self.handle()) })
     }
 
-    fn close(self) -> Result<()> {
+    fn with_guarded_statement(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        work: &mut GuardedWork<'_>,
+    ) -> Result<()> {
+        let db = self.handle();
+        // SAFETY: the handle of our open connection, borrowed mutably for the call.
+        unsafe { self.1.with_statement(db, guard, sql, work) }
+    }
+
+    fn close(mut self) -> Result<()> {
+        let db = self.handle();
+        // SAFETY: as above; before the connection closes.
+        unsafe { self.1.release(db) };
         self.0.close().map_err(|(_, e)| to_error(e))
     }
 }

@@ -8,9 +8,9 @@ use std::sync::mpsc;
 
 use sqlite_runtime::workers::{Lane, LaneWork, Workers};
 use sqlite_runtime::{
-    BackendKind, Capabilities, Error, ErrorKind, OpenOptions, OwnedParams, Params, Result, Row,
-    RowVisitor, RunResult, SqliteDatabase, SqliteRuntime, StatementCacheStats, Target, Value,
-    ValueRef,
+    BackendKind, Capabilities, Error, ErrorKind, Guard, GuardedStatement, OpenOptions, OwnedParams,
+    Params, Result, Row, RowVisitor, RunResult, SqliteDatabase, SqliteRuntime, StatementCacheStats,
+    Target, Value, ValueRef,
 };
 
 /// `inner`, each of whose connections lives on a lane of `workers`; the caller's thread
@@ -157,18 +157,39 @@ impl SqliteDatabase for WorkerConnection {
     ) -> Result<()> {
         let (sql, params) = (sql.to_owned(), OwnedParams::from(params));
         let rows: Vec<Row> = self.on_db(move |db| params.with(|params| db.all(&sql, params)))?;
-        for row in &rows {
-            let values: Vec<ValueRef<'_>> = row.values().iter().map(Value::as_ref).collect();
-            let row = sqlite_runtime::RowRef::new(row.columns(), &values);
-            if visitor(&row)?.is_break() {
-                break;
-            }
-        }
-        Ok(())
+        visit(&rows, visitor)
     }
 
     fn in_transaction(&mut self) -> Result<bool> {
         self.on_db(|db| db.in_transaction())
+    }
+
+    fn guarded_prepare(&mut self, guard: &Guard, sql: &str) -> Result<GuardedStatement> {
+        let (guard, sql) = (guard.clone(), sql.to_owned());
+        self.on_db(move |db| db.guarded_prepare(&guard, &sql))
+    }
+
+    /// Rows as in [`for_each`](SqliteDatabase::for_each): read there, visited here.
+    fn guarded_for_each(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<RunResult> {
+        let (guard, sql, params) = (guard.clone(), sql.to_owned(), OwnedParams::from(params));
+        let (rows, outcome) = self.on_db(move |db| {
+            params.with(|params| {
+                let mut rows: Vec<Row> = Vec::new();
+                let outcome = db.guarded_for_each(&guard, &sql, params, &mut |row| {
+                    rows.push(row.to_row(row.column_names()?.into()));
+                    Ok(std::ops::ControlFlow::Continue(()))
+                })?;
+                Ok((rows, outcome))
+            })
+        })?;
+        visit(&rows, visitor)?;
+        Ok(outcome)
     }
 
     fn statement_cache_stats(&mut self) -> Result<StatementCacheStats> {
@@ -185,6 +206,18 @@ impl SqliteDatabase for WorkerConnection {
     fn is_closed(&self) -> bool {
         self.closed
     }
+}
+
+/// Hands rows read on the worker to `visitor`, until it breaks.
+fn visit(rows: &[Row], visitor: &mut RowVisitor<'_>) -> Result<()> {
+    for row in rows {
+        let values: Vec<ValueRef<'_>> = row.values().iter().map(Value::as_ref).collect();
+        let row = sqlite_runtime::RowRef::new(row.columns(), &values);
+        if visitor(&row)?.is_break() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for WorkerConnection {

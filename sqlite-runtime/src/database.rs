@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use crate::{Params, Result, Row, RowRef};
+use crate::{Guard, Params, Result, Row, RowRef};
 
 /// What a write statement did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -12,6 +12,16 @@ pub struct RunResult {
     pub changes: u64,
     /// The rowid of the most recent successful insert on this connection.
     pub last_insert_rowid: i64,
+}
+
+/// What compiling a guarded statement found
+/// ([`SqliteDatabase::guarded_prepare`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardedStatement {
+    /// It writes nothing (`sqlite3_stmt_readonly`).
+    pub read_only: bool,
+    /// It creates, drops or alters a schema object.
+    pub changes_schema: bool,
 }
 
 /// One prepared statement alive on a connection, as SQLite reports it.
@@ -112,6 +122,42 @@ pub trait SqliteDatabase: Send {
 
     /// Whether [`close`](SqliteDatabase::close) was called.
     fn is_closed(&self) -> bool;
+
+    /// Compiles one statement of untrusted SQL under `guard` (or finds it compiled under
+    /// the same guard) and says what it does, without running it. A statement the guard
+    /// refuses is an [`ErrorKind::NotAuthorized`](crate::ErrorKind::NotAuthorized) error
+    /// naming the reason; one over a limit, [`ErrorKind::TooBig`](crate::ErrorKind::TooBig)
+    /// or [`ErrorKind::Sql`](crate::ErrorKind::Sql). Backends without
+    /// [`Capability::GuardedSql`](crate::Capability::GuardedSql) return
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported).
+    fn guarded_prepare(&mut self, guard: &Guard, sql: &str) -> Result<GuardedStatement> {
+        let _ = (guard, sql);
+        Err(guarded_sql_unsupported(self.backend()))
+    }
+
+    /// Runs one statement of untrusted SQL under `guard` and within its limits (one that
+    /// runs longer than [`GuardLimits::time`](crate::GuardLimits::time) is interrupted:
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted)), handing each row to
+    /// `visitor`. The connection's own settings are as before afterwards, whatever
+    /// happened. Errors as for [`guarded_prepare`](SqliteDatabase::guarded_prepare).
+    fn guarded_for_each(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<RunResult> {
+        let _ = (guard, sql, params, visitor);
+        Err(guarded_sql_unsupported(self.backend()))
+    }
+}
+
+/// The error of a backend without guarded SQL.
+fn guarded_sql_unsupported(backend: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Unsupported,
+        format!("the {backend} backend cannot run guarded SQL"),
+    )
 }
 
 impl dyn SqliteDatabase + '_ {

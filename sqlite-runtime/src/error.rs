@@ -85,6 +85,14 @@ pub enum ErrorKind {
     /// The operation was refused before it started because its queue is full (see
     /// [`workers`](crate::workers)): nothing was applied. Retrying later may succeed.
     Overloaded,
+    /// A guarded statement was refused: it would do what its
+    /// [`Guard`](crate::Guard) forbids (`SQLITE_AUTH`). Nothing ran.
+    NotAuthorized,
+    /// The statement was interrupted (`SQLITE_INTERRUPT`), e.g. for running longer than
+    /// its time limit; it changed nothing.
+    Interrupted,
+    /// A string, blob, row or statement is larger than a limit allows (`SQLITE_TOOBIG`).
+    TooBig,
     /// Anything else.
     Other,
 }
@@ -102,6 +110,9 @@ impl ErrorKind {
             21 | 25 => ErrorKind::Misuse,
             11 | 26 => ErrorKind::Corrupt,
             10 | 13 => ErrorKind::Io,
+            23 => ErrorKind::NotAuthorized,
+            9 => ErrorKind::Interrupted,
+            18 => ErrorKind::TooBig,
             _ => ErrorKind::Other,
         }
     }
@@ -132,6 +143,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Unavailable => f.write_str("database unavailable"),
             ErrorKind::OutcomeUnknown => f.write_str("write outcome unknown"),
             ErrorKind::Overloaded => f.write_str("overloaded"),
+            ErrorKind::NotAuthorized => f.write_str("not authorized"),
+            ErrorKind::Interrupted => f.write_str("interrupted"),
+            ErrorKind::TooBig => f.write_str("too big"),
             ErrorKind::Other => f.write_str("error"),
         }
     }

@@ -32,6 +32,7 @@
 mod asynchronous;
 mod database;
 mod error;
+mod guard;
 mod options;
 mod params;
 pub mod raw;
@@ -42,8 +43,11 @@ mod value;
 pub mod workers;
 
 pub use asynchronous::{AsyncDatabase, AsyncRuntime, Call, OwnedParams};
-pub use database::{RowVisitor, RunResult, SqliteDatabase, StatementCacheStats, StatementStats};
+pub use database::{
+    GuardedStatement, RowVisitor, RunResult, SqliteDatabase, StatementCacheStats, StatementStats,
+};
 pub use error::{ConstraintKind, Error, ErrorKind, Result};
+pub use guard::{Guard, GuardAction, GuardLimits};
 pub use options::{JournalMode, OpenOptions, Synchronous, Target};
 pub use params::Params;
 pub use row::{ColumnIndex, ColumnNames, FromValue, Row, RowRef, TypeMismatch};

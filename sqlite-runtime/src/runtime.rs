@@ -33,16 +33,22 @@ pub enum Capability {
     /// Text values holding NUL characters, sent and read back whole; a wire protocol
     /// that carries text NUL-terminated lacks it.
     NulInText,
+    /// Guarded SQL ([`SqliteDatabase::guarded_for_each`](crate::SqliteDatabase::guarded_for_each)):
+    /// untrusted statements compiled under a [`Guard`](crate::Guard) that SQLite itself
+    /// enforces, within [`GuardLimits`](crate::GuardLimits). A backend that cannot reach
+    /// SQLite's authorizer (a remote engine) lacks it.
+    GuardedSql,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 6] = [
         Capability::NamedParameters,
         Capability::StatementCacheStats,
         Capability::LocalFiles,
         Capability::Returning,
         Capability::NulInText,
+        Capability::GuardedSql,
     ];
 
     const fn bit(self) -> u8 {

@@ -15,11 +15,13 @@ mod tests;
 
 use libsqlite3_sys as ffi;
 use sqlite::{Connection, OpenFlags, Statement};
-use sqlite_runtime::raw::{KitDatabase, RawConnection, StatementCache, StatementWork};
+use sqlite_runtime::raw::{GuardedWork, KitDatabase, RawConnection, StatementCache, StatementWork};
 use sqlite_runtime::{
-    BackendKind, Capabilities, Error, ErrorKind, OpenOptions, Result, SqliteDatabase,
+    BackendKind, Capabilities, Error, ErrorKind, Guard, OpenOptions, Result, SqliteDatabase,
     SqliteRuntime, StatementStats, Target,
 };
+
+use crate::guard::GuardedStatements;
 
 use statement::{CrateStatement, Db};
 
@@ -53,9 +55,10 @@ impl SqliteRuntime for SqliteCrateRuntime {
         let database = KitDatabase::open(NAME, target, options, || {
             let connection = open_connection(target, options)?;
             let capacity = options.statement_cache_capacity;
-            Ok(CrateConnection(Handle::new(connection, |_| {
-                StatementCache::new(capacity)
-            })))
+            Ok(CrateConnection(
+                Handle::new(connection, |_| StatementCache::new(capacity)),
+                GuardedStatements::new(NAME),
+            ))
         })?;
         Ok(Box::new(database))
     }
@@ -126,8 +129,9 @@ self_cell::self_cell!(
 //   between threads.
 unsafe impl Send for Handle {}
 
-/// One `sqlite` crate connection. Dropping it closes it (see [`Handle`]).
-struct CrateConnection(Handle);
+/// One `sqlite` crate connection, and its guarded statements. Dropping it closes it (see
+/// [`Handle`]).
+struct CrateConnection(Handle, GuardedStatements);
 
 impl CrateConnection {
     fn db(&self) -> Db<'_> {
@@ -178,7 +182,21 @@ impl RawConnection for CrateConnection {
         Ok(unsafe { crate::c_api::live_statements(self.db().raw()) })
     }
 
-    fn close(self) -> Result<()> {
+    fn with_guarded_statement(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        work: &mut GuardedWork<'_>,
+    ) -> Result<()> {
+        let db = self.db().raw();
+        // SAFETY: the handle of our open connection, borrowed mutably for the call.
+        unsafe { self.1.with_statement(db, guard, sql, work) }
+    }
+
+    fn close(mut self) -> Result<()> {
+        let db = self.db().raw();
+        // SAFETY: as above; the guarded statements go before the connection.
+        unsafe { self.1.release(db) };
         // Dropping the handle finalizes the cached statements, then closes the
         // connection; with no statement left, closing cannot fail with SQLITE_BUSY.
         drop(self);

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use libsqlite3_sys as ffi;
-use sqlite_runtime::raw::{RawConnection, StatementWork};
-use sqlite_runtime::{Error, ErrorKind, OpenOptions, Result, RunResult, StatementStats, Target};
+use sqlite_runtime::raw::{GuardedWork, RawConnection, StatementWork};
+use sqlite_runtime::{
+    Error, ErrorKind, Guard, OpenOptions, Result, RunResult, StatementStats, Target,
+};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
@@ -12,6 +14,7 @@ use super::errors::to_error;
 use super::plan::{Plan, Plans};
 use super::statement::{SqlxStatement, clear_statements, is_refused};
 use super::{NAME, bridge, open, stale};
+use crate::guard::{Authorizer, GuardedStatements};
 
 /// A database opened through sqlx: one `SqliteConnection` (and its worker thread).
 ///
@@ -24,6 +27,8 @@ pub(super) struct SqlxConnection {
     guard: Option<Box<stale::Guard>>,
     /// What the most recent statement run to completion reported.
     last: RunResult,
+    /// Guarded SQL, whose authorizer asks the stale-statement guard first.
+    guarded: GuardedStatements,
 }
 
 impl SqlxConnection {
@@ -39,6 +44,7 @@ impl SqlxConnection {
             plans: Plans::default(),
             guard: None,
             last: RunResult::default(),
+            guarded: GuardedStatements::new(NAME),
         };
         let guard = with_raw(&mut connection.connection, |db| {
             // SAFETY: `with_raw` holds the handle locked away from the worker thread.
@@ -47,6 +53,8 @@ impl SqlxConnection {
                 unsafe { crate::c_api::last_error(NAME, db) }
             })
         })?;
+        let underneath: Authorizer = (stale::authorize, (&raw const *guard).cast_mut().cast());
+        connection.guarded = GuardedStatements::over(NAME, Some(underneath));
         connection.guard = Some(guard);
         Ok(connection)
     }
@@ -133,11 +141,35 @@ impl RawConnection for SqlxConnection {
         Ok(statements)
     }
 
+    fn with_guarded_statement(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        work: &mut GuardedWork<'_>,
+    ) -> Result<()> {
+        let (guarded, last) = (&mut self.guarded, &mut self.last);
+        // SAFETY: `with_raw` holds the handle locked away from the worker thread for the
+        // whole call (compiling, stepping, reading rows).
+        with_raw(&mut self.connection, |db| unsafe {
+            let outcome = guarded.with_statement(db, guard, sql, work);
+            // What `changes` and `last_insert_rowid` report, as after sqlx's own calls.
+            *last = RunResult {
+                changes: u64::try_from(ffi::sqlite3_changes64(db)).unwrap_or(0),
+                last_insert_rowid: ffi::sqlite3_last_insert_rowid(db),
+            };
+            outcome
+        })
+    }
+
     fn close(mut self) -> Result<()> {
-        // The guard may only go once SQLite can no longer call into it.
+        // The guards may only go once SQLite can no longer call into them.
+        let guarded = &mut self.guarded;
         // SAFETY: `with_raw` holds the handle locked away from the worker thread.
         let uninstalled = with_raw(&mut self.connection, |db| {
-            unsafe { stale::uninstall(db) };
+            unsafe {
+                guarded.release(db);
+                stale::uninstall(db);
+            }
             Ok(())
         });
         match (uninstalled, self.guard.take()) {

@@ -24,8 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use libsqlite3_sys as ffi;
 
-/// `SQLITE_AUTH`: the code a refused re-prepare fails with. Nothing else installs an
-/// authorizer on the connection, so the code is ours alone.
+/// `SQLITE_AUTH`: the code a refused re-prepare fails with. Guarded SQL's authorizer
+/// (`crate::guard`) refuses with it too, but only while a guarded statement compiles,
+/// never inside sqlx's own calls.
 pub(super) const REFUSED: i32 = ffi::SQLITE_AUTH;
 
 /// What the guard remembers between calls. SQLite calls the authorizer on sqlx's worker
@@ -101,7 +102,7 @@ fn changes_schema(action: c_int) -> bool {
     )
 }
 
-unsafe extern "C" fn authorize(
+pub(super) unsafe extern "C" fn authorize(
     state: *mut c_void,
     action: c_int,
     _a: *const c_char,

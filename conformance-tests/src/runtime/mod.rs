@@ -13,6 +13,7 @@ mod cache;
 mod constraints;
 mod errors;
 mod exec;
+mod guarded;
 mod interop;
 mod isolation;
 mod journal;
@@ -54,6 +55,10 @@ pub const CASES: &[Case] = cases![
     visitor::for_each_propagates_visitor_error,
     visitor::for_each_early_break_on_huge_query,
     visitor::for_each_streams_many_rows,
+    guarded::guarded_sql_runs_on_own_tables requires GuardedSql,
+    guarded::guarded_sql_refuses_reserved_tables requires GuardedSql,
+    guarded::guarded_sql_limits_and_time requires GuardedSql,
+    guarded::guarded_sql_one_statement_per_call requires GuardedSql,
     values::values_integers_round_trip,
     values::values_reals_round_trip,
     values::values_negative_zero_keeps_sign,

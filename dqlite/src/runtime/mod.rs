@@ -255,6 +255,7 @@ impl SqliteRuntime for DqliteRuntime {
             .without(Capability::LocalFiles)
             .without(Capability::Returning)
             .without(Capability::NulInText)
+            .without(Capability::GuardedSql)
     }
 
     fn open(&self, target: &Target, options: &OpenOptions) -> Result<Box<dyn SqliteDatabase>> {

@@ -133,6 +133,26 @@ impl SqliteDatabase for LoggingDatabase {
         self.inner.in_transaction().map_err(ours)
     }
 
+    fn guarded_prepare(
+        &mut self,
+        guard: &sqlite_runtime::Guard,
+        sql: &str,
+    ) -> Result<sqlite_runtime::GuardedStatement> {
+        self.logged("guarded_prepare", sql, |db| db.guarded_prepare(guard, sql))
+    }
+
+    fn guarded_for_each(
+        &mut self,
+        guard: &sqlite_runtime::Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<RunResult> {
+        self.logged("guarded_for_each", sql, |db| {
+            db.guarded_for_each(guard, sql, params, visitor)
+        })
+    }
+
     fn statement_cache_stats(&mut self) -> Result<StatementCacheStats> {
         self.inner.statement_cache_stats().map_err(ours)
     }

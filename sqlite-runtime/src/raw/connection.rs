@@ -1,12 +1,18 @@
 //! A binding's connection: the one trait a backend implements.
 
-use crate::{OpenOptions, Result, StatementStats, Target};
+use crate::{
+    Error, ErrorKind, Guard, GuardedStatement, OpenOptions, Result, StatementStats, Target,
+};
 
 use super::RawStatement;
 
 /// The work the kit does with one statement (binding, stepping), inside
 /// [`RawConnection::with_statement`].
 pub type StatementWork<'w> = dyn FnMut(&mut dyn RawStatement) -> Result<()> + 'w;
+
+/// The work the kit does with one guarded statement, told what the statement does,
+/// inside [`RawConnection::with_guarded_statement`].
+pub type GuardedWork<'w> = dyn FnMut(&mut dyn RawStatement, GuardedStatement) -> Result<()> + 'w;
 
 /// One open connection of a binding, as [`KitDatabase`](super::KitDatabase) drives it.
 ///
@@ -49,4 +55,25 @@ pub trait RawConnection: Send {
 
     /// Closes the connection, finalizing its statements.
     fn close(self) -> Result<()>;
+
+    /// Like [`with_statement`](RawConnection::with_statement) for untrusted SQL: `sql` is
+    /// compiled under `guard` (an authorizer that asks [`Guard::check`]) and its limits
+    /// (statement length, parameters, value length, expression depth), and `work` runs
+    /// while a statement that runs longer than the time limit is interrupted. Afterwards
+    /// the connection's limits and handlers are as before. Guarded statements are cached
+    /// apart from the connection's own, so that a statement compiled without the guard
+    /// is never handed to guarded SQL. The default: unsupported (no
+    /// [`Capability::GuardedSql`](crate::Capability::GuardedSql)).
+    fn with_guarded_statement(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        work: &mut GuardedWork<'_>,
+    ) -> Result<()> {
+        let _ = (guard, sql, work);
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "this backend cannot run guarded SQL",
+        ))
+    }
 }

@@ -4,15 +4,15 @@
 use std::ops::ControlFlow;
 
 use crate::{
-    Error, OpenOptions, Params, Result, RowRef, RowVisitor, RunResult, SqliteDatabase,
-    StatementCacheStats, Target,
+    Error, Guard, GuardedStatement, OpenOptions, Params, Result, RowRef, RowVisitor, RunResult,
+    SqliteDatabase, StatementCacheStats, Target,
 };
 
-use super::RawConnection;
 use super::binding::bind_params;
 use super::context::Context;
 use super::row::RawNames;
 use super::row_buffer::RowBuffer;
+use super::{RawConnection, RawStatement};
 
 /// A [`SqliteDatabase`] over any binding's [`RawConnection`].
 ///
@@ -111,33 +111,49 @@ impl<C: RawConnection> SqliteDatabase for KitDatabase<C> {
             ..
         } = self;
         let connection = connection.as_mut().ok_or_else(|| context.closed())?;
-        // The visitor's own error is kept aside and returned unchanged, not given the
-        // connection's context.
-        let mut visitor_error: Option<Error> = None;
         let context = &*context;
-        let outcome = connection.with_statement(sql, &mut |statement| {
-            bind_params(statement, params)?;
-            // Every row of one run has the columns of the first (a re-prepare happens
-            // only before the first step).
-            let mut count = None;
-            statement.rows(&mut |row| {
-                let names = RawNames::new(row, context);
-                let count = *count.get_or_insert_with(|| row.column_count());
-                buffer.visit(row, count, |values| {
-                    match visitor(&RowRef::with_names(&names, values)) {
-                        Ok(flow) => Ok(flow),
-                        Err(error) => {
-                            visitor_error = Some(error);
-                            Ok(ControlFlow::Break(()))
-                        }
-                    }
-                })
-            })
+        let mut rows = RowLoop::new(context, buffer, visitor);
+        let outcome = connection.with_statement(sql, &mut |statement| rows.run(statement, params));
+        rows.finish(outcome)
+    }
+
+    fn guarded_prepare(&mut self, guard: &Guard, sql: &str) -> Result<GuardedStatement> {
+        self.with_connection(|connection| {
+            let mut found = GuardedStatement::default();
+            connection.with_guarded_statement(guard, sql, &mut |_, statement| {
+                found = statement;
+                Ok(())
+            })?;
+            Ok(found)
+        })
+    }
+
+    fn guarded_for_each(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<RunResult> {
+        let KitDatabase {
+            connection,
+            context,
+            buffer,
+            ..
+        } = self;
+        let connection = connection.as_mut().ok_or_else(|| context.closed())?;
+        let context = &*context;
+        let mut read_only = true;
+        let mut rows = RowLoop::new(context, buffer, visitor);
+        let outcome = connection.with_guarded_statement(guard, sql, &mut |statement, found| {
+            read_only = found.read_only;
+            rows.run(statement, params)
         });
-        match visitor_error {
-            Some(error) => Err(error),
-            None => outcome.map_err(|e| context.error(e)),
-        }
+        rows.finish(outcome)?;
+        Ok(RunResult {
+            changes: if read_only { 0 } else { connection.changes() },
+            last_insert_rowid: connection.last_insert_rowid(),
+        })
     }
 
     fn in_transaction(&mut self) -> Result<bool> {
@@ -163,6 +179,64 @@ impl<C: RawConnection> SqliteDatabase for KitDatabase<C> {
 
     fn is_closed(&self) -> bool {
         self.connection.is_none()
+    }
+}
+
+/// The row loop every statement's rows go through: no allocation per row, text checked
+/// for UTF-8 once, names read only when asked for. The visitor's own error is kept aside
+/// and returned unchanged, not given the connection's context.
+struct RowLoop<'a, 'v> {
+    context: &'a Context,
+    buffer: &'a mut RowBuffer,
+    visitor: &'a mut RowVisitor<'v>,
+    visitor_error: Option<Error>,
+}
+
+impl<'a, 'v> RowLoop<'a, 'v> {
+    fn new(
+        context: &'a Context,
+        buffer: &'a mut RowBuffer,
+        visitor: &'a mut RowVisitor<'v>,
+    ) -> Self {
+        RowLoop {
+            context,
+            buffer,
+            visitor,
+            visitor_error: None,
+        }
+    }
+
+    fn run(&mut self, statement: &mut dyn RawStatement, params: Params<'_>) -> Result<()> {
+        bind_params(statement, params)?;
+        let RowLoop {
+            context,
+            buffer,
+            visitor,
+            visitor_error,
+        } = self;
+        // Every row of one run has the columns of the first (a re-prepare happens only
+        // before the first step).
+        let mut count = None;
+        statement.rows(&mut |row| {
+            let names = RawNames::new(row, context);
+            let count = *count.get_or_insert_with(|| row.column_count());
+            buffer.visit(row, count, |values| {
+                match visitor(&RowRef::with_names(&names, values)) {
+                    Ok(flow) => Ok(flow),
+                    Err(error) => {
+                        *visitor_error = Some(error);
+                        Ok(ControlFlow::Break(()))
+                    }
+                }
+            })
+        })
+    }
+
+    fn finish(self, outcome: Result<()>) -> Result<()> {
+        match self.visitor_error {
+            Some(error) => Err(error),
+            None => outcome.map_err(|e| self.context.error(e)),
+        }
     }
 }
 

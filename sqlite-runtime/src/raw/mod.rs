@@ -105,7 +105,7 @@ mod tests;
 
 pub use binding::bind_owned;
 pub use cache::StatementCache;
-pub use connection::{RawConnection, StatementWork};
+pub use connection::{GuardedWork, RawConnection, StatementWork};
 pub use database::KitDatabase;
 pub use row::{RawRow, column_name_not_utf8};
 pub use statement::{RawRowVisitor, RawStatement};
