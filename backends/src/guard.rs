@@ -476,24 +476,31 @@ extern "C" fn authorize(
     // SAFETY: `user` is the connection's `CallState`, alive while the authorizer is
     // installed; SQLite calls this on the thread that holds the connection.
     let state = unsafe { &*user.cast::<CallState>() };
-    if let Some((callback, user)) = state.underneath {
-        // SAFETY: the backend's authorizer, with its own state, called as SQLite would.
-        let decision = unsafe { callback(user, code, first, second, database, trigger) };
-        if decision != ffi::SQLITE_OK {
-            return decision;
-        }
-    }
     let guard = state.guard.get();
     if guard.is_null() {
-        return ffi::SQLITE_OK;
+        // The backend's own statements: its authorizer decides, if it has one.
+        return match state.underneath {
+            // SAFETY: the backend's authorizer, with its own state, called as SQLite
+            // would.
+            Some((callback, user)) => unsafe {
+                callback(user, code, first, second, database, trigger)
+            },
+            None => ffi::SQLITE_OK,
+        };
     }
     // SAFETY: set for the duration of a guarded call, from a live reference.
     let guard = unsafe { &*guard };
     // SAFETY: SQLite passes NUL-terminated strings or nulls, valid for the call.
-    let (first, second) = unsafe { (text(first), text(second)) };
-    let (action, changes_schema) = action(code, first, second);
+    let (first_text, second_text) = unsafe { (text(first), text(second)) };
+    let (action, changes_schema) = action(code, first_text, second_text);
     if changes_schema {
         state.changes_schema.set(true);
+        // The backend's authorizer is told of schema changes (it may keep statements of
+        // its own that they make stale), but does not judge guarded statements.
+        if let Some((callback, user)) = state.underneath {
+            // SAFETY: as above.
+            unsafe { callback(user, code, first, second, database, trigger) };
+        }
     }
     match guard.check(&action) {
         Ok(()) => ffi::SQLITE_OK,

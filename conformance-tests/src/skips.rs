@@ -10,6 +10,26 @@ pub const WITH_LOCAL_FILES: &[&str] = &[
     "driver::engine_one_driver_runs_an_actor",
     "driver::engine_alarms_are_shared",
     "driver::engine_reads_and_inspection_without_a_driver",
+    // Every local backend guards SQL (one `libsqlite3-sys`): the case for those that
+    // cannot.
+    "driver::sql_unsupported_without_guard",
+];
+
+/// Skipped by backends without [`GuardedSql`](sqlite_runtime::Capability::GuardedSql)
+/// (a remote engine, whose authorizer is out of reach): the cases of guarded and actor
+/// SQL.
+pub const WITHOUT_GUARDED_SQL: &[&str] = &[
+    "runtime::guarded_sql_runs_on_own_tables",
+    "runtime::guarded_sql_refuses_reserved_tables",
+    "runtime::guarded_sql_limits_and_time",
+    "runtime::guarded_sql_one_statement_per_call",
+    "driver::sql_statements_on_own_tables",
+    "driver::sql_transactions_mix_sql_and_kv",
+    "driver::sql_hostile_statements_are_refused",
+    "driver::sql_quota_covers_sql_and_kv",
+    "driver::sql_time_limit_interrupts",
+    "driver::sql_destroy_removes_sql_data",
+    "driver::sql_in_memory",
 ];
 
 /// Skipped by backends without [`LocalFiles`](sqlite_runtime::Capability::LocalFiles)

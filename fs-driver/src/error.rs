@@ -159,6 +159,15 @@ pub enum Error {
     /// The database failed.
     #[error(transparent)]
     Sqlite(#[from] sqlite_runtime::Error),
+    /// The caller's closure panicked inside an actor's transaction: nothing it did was
+    /// applied, and the actor keeps working.
+    #[error("a transaction of actor {id:?} panicked: {message}")]
+    Panicked {
+        /// The actor.
+        id: String,
+        /// The panic's message.
+        message: String,
+    },
     /// The caller's stop hook failed. The actor was stopped (or destroyed) all the same:
     /// its database is closed.
     #[error("stop hook of actor {id:?} failed: {source}")]
@@ -250,6 +259,10 @@ impl Error {
             },
             Error::InvalidFileName { path } => Error::InvalidFileName { path: path.clone() },
             Error::Sqlite(error) => Error::Sqlite(error.clone()),
+            Error::Panicked { id, message } => Error::Panicked {
+                id: id.clone(),
+                message: message.clone(),
+            },
             Error::StopHook { id, source } => Error::StopHook {
                 id: id.clone(),
                 source: source.to_string().into(),

@@ -25,6 +25,7 @@ mod memory;
 mod migration;
 mod model;
 mod ordering;
+mod sql;
 mod statements;
 mod support;
 
@@ -78,6 +79,14 @@ pub const CASES: &[Case] = cases![
     model::model_random_ops_in_memory,
     budget::budget_eight_open_databases_for_a_hundred_actors,
     accounting::accounting_exact_for_every_writer,
+    sql::sql_statements_on_own_tables requires GuardedSql,
+    sql::sql_transactions_mix_sql_and_kv requires GuardedSql,
+    sql::sql_hostile_statements_are_refused requires GuardedSql,
+    sql::sql_quota_covers_sql_and_kv requires GuardedSql,
+    sql::sql_time_limit_interrupts requires GuardedSql,
+    sql::sql_destroy_removes_sql_data requires GuardedSql,
+    sql::sql_in_memory requires GuardedSql,
+    sql::sql_unsupported_without_guard unless GuardedSql,
     accounting::accounting_added_to_databases_without_it,
     integrity::integrity_missing_database_is_an_error requires LocalFiles,
     integrity::integrity_writes_into_replaced_files_are_refused requires LocalFiles,

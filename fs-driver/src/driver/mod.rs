@@ -10,13 +10,14 @@ mod budget;
 mod kv_ops;
 mod lifecycle;
 mod options;
+mod sql_ops;
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use sqlite_runtime::{Capability, SqliteRuntime};
+use sqlite_runtime::{Capability, Guard, SqliteRuntime};
 
 pub use self::options::{DEFAULT_MAX_OPEN_DATABASES, DriverOptions};
 
@@ -100,6 +101,8 @@ pub struct FsDriver {
     actors: Mutex<HashMap<String, Arc<Slot>>>,
     budget: OpenBudget,
     migration: Option<MigrationReport>,
+    /// What actors' own SQL runs under.
+    sql_guard: Guard,
 }
 
 impl std::fmt::Debug for FsDriver {
@@ -173,6 +176,7 @@ impl FsDriver {
                 options.max_open_databases
             };
         FsDriver {
+            sql_guard: crate::kv::actor_sql::guard(options.sql_limits.clone()),
             runtime,
             storage,
             budget: OpenBudget::new(budget),

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use sqlite_runtime::GuardLimits;
+
 use crate::fsutil;
 use crate::limits::DEFAULT_MAX_STORAGE_SIZE;
 
@@ -30,6 +32,10 @@ pub struct DriverOptions {
     /// take its actors over once it has passed. Ignored on a local root, where the
     /// kernel's locks die with their process.
     pub lease_timeout: Duration,
+    /// The limits of each statement of an actor's own SQL (default: 100 KB statements,
+    /// 100 parameters, 2 MB values and rows, expressions 100 deep, 30 s per statement;
+    /// see [`FsDriver::sql_execute`](crate::FsDriver::sql_execute)).
+    pub sql_limits: GuardLimits,
 }
 
 impl Default for DriverOptions {
@@ -40,6 +46,7 @@ impl Default for DriverOptions {
             migrate_legacy: true,
             max_open_databases: DEFAULT_MAX_OPEN_DATABASES,
             lease_timeout: DEFAULT_LEASE_TIMEOUT,
+            sql_limits: GuardLimits::default(),
         }
     }
 }
@@ -56,6 +63,12 @@ pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(30);
 const MIN_LEASE_TIMEOUT: Duration = Duration::from_millis(300);
 
 impl DriverOptions {
+    /// Sets the limits of an actor's SQL statements.
+    pub fn sql_limits(mut self, limits: GuardLimits) -> Self {
+        self.sql_limits = limits;
+        self
+    }
+
     /// The defaults.
     pub fn new() -> Self {
         Self::default()

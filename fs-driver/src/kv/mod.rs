@@ -8,6 +8,7 @@
 //! once; scans go through `for_each` and blobs are bound borrowed. Limits are checked
 //! before anything is written.
 
+pub(crate) mod actor_sql;
 mod diagnose;
 pub(crate) mod fence;
 mod files;

@@ -39,8 +39,8 @@ const SQLITE_FULL: i32 = 13;
 const CHECKPOINT_SQL: &str = "PRAGMA wal_checkpoint(FULL)";
 
 /// An open connection and what the store knows about it.
-struct Connection {
-    db: Box<dyn SqliteDatabase>,
+pub(super) struct Connection {
+    pub(super) db: Box<dyn SqliteDatabase>,
     /// The database's path (or name, for a remote engine; `:memory:` in memory), for
     /// errors.
     path: std::path::PathBuf,
@@ -52,6 +52,9 @@ struct Connection {
     /// Whether the size is kept by triggers; when not (a read-only database that never
     /// got them), it is scanned.
     size_kept: bool,
+    /// What the actor's own SQL takes (see [`super::actor_sql`]), read and kept on
+    /// first need.
+    pub(super) sql_pages: super::actor_sql::SqlPages,
 }
 
 /// An actor's KV store.
@@ -171,7 +174,13 @@ impl KvStore {
 
     /// The storage size: the sum of `key + value` over the table, whoever wrote it.
     pub(crate) fn storage_used(&mut self) -> Result<u64> {
-        self.connection()?.used()
+        self.connection()?.kv_used()
+    }
+
+    /// What the actor's own SQL takes, in bytes of database pages.
+    pub(crate) fn sql_storage_used(&mut self) -> Result<u64> {
+        let connection = self.connection()?;
+        connection.sql_pages.bytes(&mut *connection.db)
     }
 
     /// Whether the legacy migration marked this database as dealt with.
@@ -321,8 +330,26 @@ impl KvStore {
         results.into_iter().flatten().collect()
     }
 
+    /// The actor's id.
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The storage limit.
+    pub(super) fn max_storage(&self) -> u64 {
+        self.max_storage
+    }
+
+    /// The open connection, reopening a parked one (for reads).
+    pub(super) fn open_connection(&mut self) -> Result<&mut Connection> {
+        self.connection()
+    }
+
     /// Runs `work` in one write transaction, following the rules in the module docs.
-    fn write<R>(&mut self, work: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+    pub(super) fn write<R>(
+        &mut self,
+        work: impl FnOnce(&mut Connection) -> Result<R>,
+    ) -> Result<R> {
         let verified = {
             let connection = self.writable_connection()?;
             connection.files.as_mut().map_or(Ok(()), OpenFiles::verify)
@@ -407,7 +434,7 @@ pub(crate) enum KvWrite {
 
 impl KvWrite {
     /// The checks that need no database; `Ok(true)` when the write does nothing.
-    fn check(&self) -> Result<bool> {
+    pub(super) fn check(&self) -> Result<bool> {
         match self {
             KvWrite::Put(entries) => {
                 limits::check_put_batch(entries)?;
@@ -426,7 +453,7 @@ impl KvWrite {
     }
 
     /// Applies the write inside the caller's transaction; the entries it removed.
-    fn apply(&self, connection: &mut Connection, max_storage: u64) -> Result<u64> {
+    pub(super) fn apply(&self, connection: &mut Connection, max_storage: u64) -> Result<u64> {
         match self {
             KvWrite::Put(entries) => {
                 let used = connection.used()?;
@@ -644,10 +671,20 @@ impl Connection {
             files,
             writable,
             size_kept,
+            sql_pages: super::actor_sql::SqlPages::default(),
         })
     }
 
-    fn used(&mut self) -> Result<u64> {
+    /// The storage the actor uses: its KV entries (`key + value`, rivetkit's measure)
+    /// and what its own SQL takes.
+    pub(super) fn used(&mut self) -> Result<u64> {
+        let kv = self.kv_used()?;
+        let sql = self.sql_pages.bytes(&mut *self.db)?;
+        Ok(kv.saturating_add(sql))
+    }
+
+    /// The KV entries' size alone.
+    fn kv_used(&mut self) -> Result<u64> {
         if self.size_kept {
             Ok(size::read(&mut *self.db)?.unwrap_or(0))
         } else {

@@ -64,10 +64,14 @@ const READ_ALARM_SQL: &str = "SELECT alarm FROM actor WHERE id = ?1 AND alarm IS
 const DUE_ALARMS_SQL: &str = "SELECT id, alarm FROM actor \
      WHERE alarm_at IS NOT NULL AND alarm_at <= ?1 ORDER BY alarm_at, id";
 
-/// Empties an actor's KV database: its tables (the kept size's triggers go with `kv`)
-/// and the migration mark.
-const DROP_KV_SQL: &str = "DROP TABLE IF EXISTS kv; DROP TABLE IF EXISTS kv_size; \
-     PRAGMA user_version = 0";
+/// The tables and views of an actor's database, views first: its KV, the kept sizes
+/// and its own SQL's (indexes and triggers go with their tables), but not the claim
+/// (`kv_owner`), which the emptying transaction writes.
+const OBJECTS_SQL: &str = "SELECT type, name FROM sqlite_schema \
+     WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+     AND name <> 'kv_owner' ORDER BY type = 'table'";
+/// Resets the migration mark.
+const RESET_MARK_SQL: &str = "PRAGMA user_version = 0";
 
 /// Actors in databases.
 pub(crate) struct DatabaseStorage {
@@ -105,12 +109,12 @@ impl DatabaseStorage {
 
     /// Claims actor `id`'s KV database with this driver's lease, then runs `then`, in one
     /// transaction.
-    fn in_claimed_database(&self, id: &str, then: Option<&str>) -> Result<()> {
+    fn in_claimed_database(&self, id: &str, empty: bool) -> Result<()> {
         let Some(claim) = self.leases.fence(id) else {
             return self.leases.held_if(id, false);
         };
         let mut kv = self.runtime.open(&self.database(id), &OpenOptions::new())?;
-        let claimed = claim_then(&mut *kv, id, &claim, then);
+        let claimed = claim_then(&mut *kv, id, &claim, empty);
         let closed = kv.close();
         claimed?;
         closed?;
@@ -255,13 +259,13 @@ impl Storage for DatabaseStorage {
     }
 
     fn claim_database(&self, id: &str) -> Result<()> {
-        self.in_claimed_database(id, None)
+        self.in_claimed_database(id, false)
     }
 
     /// The KV tables first (claiming the database in the same transaction, so that a
     /// driver that lost the actor is told who has it), the row (state and alarm) last.
     fn remove_actor(&self, id: &str) -> Result<()> {
-        self.in_claimed_database(id, Some(DROP_KV_SQL))?;
+        self.in_claimed_database(id, true)?;
         let deleted = self
             .index()
             .run(DELETE_ACTOR_SQL, params![id, self.leases.owner()])?;
@@ -334,14 +338,33 @@ fn claim_then(
     kv: &mut dyn SqliteDatabase,
     id: &str,
     claim: &fence::Claim,
-    then: Option<&str>,
+    empty: bool,
 ) -> Result<()> {
     let mut tx = kv.transaction()?;
     fence::claim(&mut *tx, id, claim)?;
-    if let Some(sql) = then {
-        tx.exec(sql)?;
+    if empty {
+        empty_database(&mut *tx)?;
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Drops everything of the actor in its database (inside the caller's transaction), so
+/// that a destroyed actor leaves neither KV nor SQL data behind.
+fn empty_database(db: &mut dyn SqliteDatabase) -> Result<()> {
+    let mut objects = Vec::new();
+    db.for_each(OBJECTS_SQL, params![], &mut |row| {
+        objects.push((row.get::<String>(0)?, row.get::<String>(1)?));
+        Ok(std::ops::ControlFlow::Continue(()))
+    })?;
+    for (kind, name) in objects {
+        let kind = if kind == "view" { "VIEW" } else { "TABLE" };
+        db.exec(&format!(
+            "DROP {kind} IF EXISTS \"{}\"",
+            name.replace('"', "\"\"")
+        ))?;
+    }
+    db.exec(RESET_MARK_SQL)?;
     Ok(())
 }
 
