@@ -280,11 +280,9 @@ impl GuardedStatements {
     /// `error`, with the guard's reason when it is a refusal.
     fn error(&self, error: Error) -> Error {
         match (error.kind(), self.state.refusal.take()) {
-            (ErrorKind::NotAuthorized, Some(reason)) => Error::from_sqlite(
-                self.backend,
-                ffi::SQLITE_AUTH,
-                format!("not authorized: {reason}"),
-            ),
+            (ErrorKind::NotAuthorized, Some(reason)) => {
+                Error::from_sqlite(self.backend, ffi::SQLITE_AUTH, reason)
+            }
             _ => error,
         }
     }
@@ -379,16 +377,12 @@ impl GuardedStatementRef<'_> {
                 self.backend,
                 ffi::SQLITE_INTERRUPT,
                 format!(
-                    "interrupted: the statement ran longer than {:?}",
+                    "the statement ran longer than {:?}",
                     self.guard.limits().time
                 ),
             ),
             ErrorKind::NotAuthorized => match self.state.refusal.take() {
-                Some(reason) => Error::from_sqlite(
-                    self.backend,
-                    ffi::SQLITE_AUTH,
-                    format!("not authorized: {reason}"),
-                ),
+                Some(reason) => Error::from_sqlite(self.backend, ffi::SQLITE_AUTH, reason),
                 None => error,
             },
             _ => error,

@@ -65,6 +65,25 @@ pub enum Command {
         after_help = "Keys and values are UTF-8 text, hex written `hex:00ff`, the bytes of a file written `@PATH`, or standard input written `@-` (a key or value that starts with `@` is written in hex). Reads (get, list) change nothing on disk; --create writes KV key 0x01 = 04 00 00 00 01 f7 00, the record rivetkit 2.2.1 writes for a new actor, so that rivetkit can start it.\n\nExample:\n  sqlrt kv ./storage my-actor put greeting hello --create\n  sqlrt kv ./storage my-actor put avatar @avatar.png\n  sqlrt kv ./storage my-actor get greeting hex:00ff\n  sqlrt kv ./storage my-actor list --prefix user: --limit 10 --json"
     )]
     Kv(KvArgs),
+    /// Run one SQL statement on an actor's own database.
+    #[command(
+        after_help = "The actor's SQL shares its database with its KV; the driver's tables (`kv`, `kv_*`) and settings are out of reach. A statement that only reads changes nothing on disk; one that writes runs the driver (which wakes the actor, then sleeps it). Parameters bind in order (`?`, `?N`), or by name when written `:name=VALUE` or `$name=VALUE`. A VALUE is text, `hex:00ff` or `@PATH` (a blob), `@-` (standard input, a blob), `int:42`, `real:1.5`, or `null`.
+
+Example:
+  sqlrt sql ./storage my-actor 'CREATE TABLE todo (id INTEGER PRIMARY KEY, text TEXT)'
+  sqlrt sql ./storage my-actor 'INSERT INTO todo (text) VALUES (?)' --param 'write docs'
+  sqlrt sql ./storage my-actor 'SELECT * FROM todo WHERE id = :id' --param :id=int:1 --json"
+    )]
+    Sql(SqlArgs),
+    /// An interactive SQL prompt on an actor's own database, with KV dot-commands.
+    #[command(
+        after_help = "Statements end with `;` and may span lines. Dot-commands: .tables, .schema [TABLE], .get KEY, .put KEY VALUE, .delete KEY, .list [PREFIX], .help, .quit. History is kept in ~/.sqlrt_history when the prompt is on a terminal. With piped input it reads commands until the end and exits 1 if any failed.
+
+Example:
+  sqlrt shell ./storage my-actor
+  echo 'SELECT count(*) FROM todo;' | sqlrt shell ./storage my-actor"
+    )]
+    Shell(ShellArgs),
     /// Benchmark the driver on every backend against the SQLite C API and the bindings used directly.
     #[command(
         after_help = "Interleaves every variant in one process; prints Markdown tables with ops/s, p50, p99 and ratios to the raw C API.\n\nExample:\n  sqlrt bench --quick\n  sqlrt bench --backend rusqlite --workload get --entries 100000 --json"
@@ -177,6 +196,31 @@ pub enum KvOp {
         after_help = "Example:\n  sqlrt kv ./storage my-actor list --prefix user:\n  sqlrt kv ./storage my-actor list --start a --end m --reverse --limit 5"
     )]
     List(ListArgs),
+}
+
+/// Arguments of `sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The storage root: a directory with local backends (rusqlite, sqlite, sqlx); a
+    /// name on the cluster with dqlite.
+    pub root: PathBuf,
+    /// The actor id.
+    pub actor: String,
+    /// One SQL statement.
+    pub statement: String,
+    /// A parameter, in order (repeat for each), or `:name=VALUE` by name.
+    #[arg(long = "param", value_name = "VALUE", allow_hyphen_values = true)]
+    pub params: Vec<String>,
+}
+
+/// Arguments of `shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The storage root: a directory with local backends (rusqlite, sqlite, sqlx); a
+    /// name on the cluster with dqlite.
+    pub root: PathBuf,
+    /// The actor id.
+    pub actor: String,
 }
 
 /// Arguments of `kv … list`.

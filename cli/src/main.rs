@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod hex;
 mod output;
+mod sql_values;
 
 use std::process::ExitCode;
 

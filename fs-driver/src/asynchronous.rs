@@ -7,12 +7,13 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
-use sqlite_runtime::ErrorKind;
 use sqlite_runtime::workers::{Lane, LaneWork, Reply, ReplyTo, Workers, WorkersOptions, reply};
+use sqlite_runtime::{ErrorKind, OwnedParams, Row, RunResult};
 
 use crate::actor::ActorInfo;
 use crate::driver::FsDriver;
 use crate::error::{Error, Result};
+use crate::kv::actor_sql::SqlTransaction;
 use crate::kv::{KvWrite, ListOptions};
 use crate::state::KvEntry;
 
@@ -366,6 +367,76 @@ impl AsyncFsDriver {
         self.call(&id.clone(), move |driver| {
             driver.kv_list_range(&id, &start, &end, options)
         })
+    }
+
+    /// [`FsDriver::sql_execute`]: one statement of the actor's own SQL, in the actor's
+    /// order with its KV calls (not coalesced with them).
+    pub fn sql_execute(
+        &self,
+        id: impl Into<String>,
+        sql: impl Into<String>,
+        params: OwnedParams,
+    ) -> DriverCall<RunResult> {
+        let (id, sql) = (id.into(), sql.into());
+        self.call(&id.clone(), move |driver| {
+            params.with(|params| driver.sql_execute(&id, &sql, params))
+        })
+    }
+
+    /// [`FsDriver::sql_query`].
+    pub fn sql_query(
+        &self,
+        id: impl Into<String>,
+        sql: impl Into<String>,
+        params: OwnedParams,
+    ) -> DriverCall<Vec<Row>> {
+        let (id, sql) = (id.into(), sql.into());
+        self.call(&id.clone(), move |driver| {
+            params.with(|params| driver.sql_query(&id, &sql, params))
+        })
+    }
+
+    /// [`FsDriver::sql_query_row`].
+    pub fn sql_query_row(
+        &self,
+        id: impl Into<String>,
+        sql: impl Into<String>,
+        params: OwnedParams,
+    ) -> DriverCall<Option<Row>> {
+        let (id, sql) = (id.into(), sql.into());
+        self.call(&id.clone(), move |driver| {
+            params.with(|params| driver.sql_query_row(&id, &sql, params))
+        })
+    }
+
+    /// [`FsDriver::sql_batch`].
+    pub fn sql_batch(
+        &self,
+        id: impl Into<String>,
+        statements: impl Into<String>,
+    ) -> DriverCall<u64> {
+        let (id, statements) = (id.into(), statements.into());
+        self.call(&id.clone(), move |driver| {
+            driver.sql_batch(&id, &statements)
+        })
+    }
+
+    /// [`FsDriver::sql_transaction`]: `work` runs whole on a worker thread, under the
+    /// actor's lock; dropping the future before it starts cancels it, after that it
+    /// completes (committed or rolled back) and its result is dropped.
+    pub fn sql_transaction<T: Send + 'static>(
+        &self,
+        id: impl Into<String>,
+        work: impl FnOnce(&mut SqlTransaction<'_>) -> Result<T> + Send + 'static,
+    ) -> DriverCall<T> {
+        let id = id.into();
+        self.call(&id.clone(), move |driver| driver.sql_transaction(&id, work))
+    }
+
+    /// [`FsDriver::sql_storage_used`].
+    pub fn sql_storage_used(&self, id: impl Into<String>) -> DriverCall<u64> {
+        let id = id.into();
+        self.call(&id.clone(), move |driver| driver.sql_storage_used(&id))
     }
 
     /// [`FsDriver::kv_storage_used`].

@@ -6,6 +6,21 @@
 /// The statements of `script`, each without its `;`; pieces holding only white space
 /// and comments are left out.
 pub fn statements(script: &str) -> Vec<&str> {
+    let (mut pieces, rest) = scan(script);
+    pieces.extend(rest);
+    pieces
+}
+
+/// Whether `script` ends with a complete statement (its `;` followed by nothing but
+/// white space and comments): what a prompt waits for before running what was typed.
+pub fn is_complete(script: &str) -> bool {
+    let (pieces, rest) = scan(script);
+    rest.is_none() && !pieces.is_empty()
+}
+
+/// The statements ended by a `;`, and what follows the last one if it holds more than
+/// white space and comments.
+fn scan(script: &str) -> (Vec<&str>, Option<&str>) {
     let mut pieces = Vec::new();
     let bytes = script.as_bytes();
     let (mut start, mut i) = (0, 0);
@@ -64,10 +79,8 @@ pub fn statements(script: &str) -> Vec<&str> {
         }
         i += 1;
     }
-    if substance && start < script.len() {
-        pieces.push(&script[start..]);
-    }
-    pieces
+    let rest = (substance && start < script.len()).then(|| &script[start..]);
+    (pieces, rest)
 }
 
 /// Whether the statement's first words are `CREATE [TEMP|TEMPORARY] TRIGGER`.
@@ -83,7 +96,7 @@ fn is_trigger(words: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::statements;
+    use super::{is_complete, statements};
 
     #[test]
     fn splits_at_semicolons_outside_strings_comments_and_triggers() {
@@ -101,5 +114,20 @@ mod tests {
             ]
         );
         assert!(statements(" ; -- nothing\n ;").is_empty());
+    }
+
+    #[test]
+    fn complete_once_the_last_statement_is_ended() {
+        assert!(is_complete("SELECT 1;"));
+        assert!(is_complete("SELECT 1; -- done\n"));
+        assert!(!is_complete("SELECT 1"));
+        assert!(!is_complete("SELECT ';"));
+        assert!(!is_complete(
+            "CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1;"
+        ));
+        assert!(is_complete(
+            "CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1; END;"
+        ));
+        assert!(!is_complete("  "));
     }
 }

@@ -321,3 +321,68 @@ fn runs_under_tokio_and_any_executor() {
     let used = futures_executor::block_on(driver.kv_storage_used("t")).unwrap();
     assert_eq!(used, 64 * 5);
 }
+
+#[test]
+fn actor_sql_through_the_async_driver() {
+    let dir = tempdir();
+    let driver = driver_on(dir.path(), WorkersOptions::new().threads(2));
+    block_on(driver.create_actor("a", "n", vec![], vec![])).unwrap();
+    let owned =
+        |values: &[sqlite_runtime::Value]| sqlite_runtime::OwnedParams::Positional(values.to_vec());
+    block_on(driver.sql_batch("a", "CREATE TABLE t (x INTEGER UNIQUE, label TEXT);")).unwrap();
+    // In the actor's order: a KV put, an SQL insert, a transaction mixing both, a query.
+    let put = driver.kv_put("a", vec![(b"k".to_vec(), b"1".to_vec())]);
+    let insert = driver.sql_execute(
+        "a",
+        "INSERT INTO t VALUES (?, ?)",
+        owned(&[1.into(), "one".into()]),
+    );
+    let both = driver.sql_transaction("a", |tx| {
+        let seen = tx.kv_get(&[b"k"])?;
+        assert_eq!(
+            seen,
+            vec![Some(b"1".to_vec())],
+            "the earlier put is visible"
+        );
+        tx.execute(
+            "INSERT INTO t VALUES (2, 'two')",
+            sqlite_runtime::Params::NONE,
+        )?;
+        tx.kv_put(&[(b"k2", b"2")])
+    });
+    let rows = driver.sql_query(
+        "a",
+        "SELECT label FROM t ORDER BY x",
+        sqlite_runtime::OwnedParams::Positional(vec![]),
+    );
+    block_on(put).unwrap();
+    assert_eq!(block_on(insert).unwrap().changes, 1);
+    block_on(both).unwrap();
+    let labels: Vec<String> = block_on(rows)
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String>(0).unwrap())
+        .collect();
+    assert_eq!(labels, ["one", "two"]);
+    // A failing transaction leaves nothing; a refused statement is typed.
+    let failed = block_on(driver.sql_transaction("a", |tx| {
+        tx.kv_put(&[(b"k3", b"3")])?;
+        tx.execute(
+            "INSERT INTO t VALUES (1, 'dup')",
+            sqlite_runtime::Params::NONE,
+        )
+        .map(drop)
+    }));
+    assert!(failed.is_err());
+    let refused = block_on(driver.sql_query(
+        "a",
+        "SELECT * FROM kv",
+        sqlite_runtime::OwnedParams::Positional(vec![]),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(&refused, Error::Sqlite(e) if e.kind() == ErrorKind::NotAuthorized),
+        "{refused:?}"
+    );
+    assert_eq!(all(driver.driver(), "a").len(), 2);
+}

@@ -103,18 +103,6 @@ fn load_or_create(driver: &FsDriver, args: &KvArgs, backend: &str) -> Result<(),
 /// message, kept word for word, counts a 2-byte wrapper in its 2,048 bytes); other
 /// errors pass through.
 fn explain(args: &KvArgs, backend: &str, error: fs_driver::Error) -> CliError {
-    if error.is_not_found() {
-        let place = match std::env::var("DQLITE_CLUSTER") {
-            Ok(cluster) if backend == "dqlite" => format!("on the dqlite cluster {cluster}"),
-            _ => format!("on the {backend} backend"),
-        };
-        return format!(
-            "actor {:?} does not exist in `{}` {place} (pass --create to create it)",
-            args.actor,
-            args.root.display()
-        )
-        .into();
-    }
     if let Some(fs_driver::LimitError::KeyTooLong { .. }) = error.as_limit() {
         return format!(
             "{error}: a key may be at most {} bytes here (rivetkit counts a 2-byte wrapper in the limit)",
@@ -122,7 +110,36 @@ fn explain(args: &KvArgs, backend: &str, error: fs_driver::Error) -> CliError {
         )
         .into();
     }
-    error.into()
+    not_found(
+        &args.root,
+        &args.actor,
+        backend,
+        "pass --create to create it",
+        error,
+    )
+}
+
+/// A missing actor named with where it was looked for and how to create one; other
+/// errors as they are.
+pub fn not_found(
+    root: &std::path::Path,
+    actor: &str,
+    backend: &str,
+    hint: &str,
+    error: fs_driver::Error,
+) -> CliError {
+    if !error.is_not_found() {
+        return error.into();
+    }
+    let place = match std::env::var("DQLITE_CLUSTER") {
+        Ok(cluster) if backend == "dqlite" => format!("on the dqlite cluster {cluster}"),
+        _ => format!("on the {backend} backend"),
+    };
+    format!(
+        "actor {actor:?} does not exist in `{}` {place} ({hint})",
+        root.display()
+    )
+    .into()
 }
 
 /// A parsed operation: reads never run the driver.

@@ -7,6 +7,8 @@ mod conformance;
 mod kv;
 mod migrate;
 mod root;
+mod shell;
+mod sql;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,6 +29,8 @@ pub fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Migrate(args) => migrate::run(&cli.global, args),
         Command::Actors(args) => actors::run(&cli.global, args),
         Command::Kv(args) => kv::run(&cli.global, args),
+        Command::Sql(args) => sql::run(&cli.global, args),
+        Command::Shell(args) => shell::run(&cli.global, args),
         Command::Bench(args) => bench::run(&cli.global, args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

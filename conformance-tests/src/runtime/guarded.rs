@@ -109,7 +109,11 @@ pub(crate) fn guarded_sql_refuses_reserved_tables(cx: &Context) -> CaseResult {
             "{sql}: {error}"
         );
         if error.kind() == ErrorKind::NotAuthorized {
-            assert!(error.message().contains("not authorized"), "{sql}: {error}");
+            assert!(
+                error.to_string().contains("not authorized"),
+                "{sql}: {error}"
+            );
+            assert!(!error.message().is_empty(), "{sql}: the reason is given");
         }
     }
     // The owner is not guarded, and its statement with the same text still works.

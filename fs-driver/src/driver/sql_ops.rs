@@ -48,6 +48,19 @@ impl FsDriver {
         })
     }
 
+    /// Runs one statement of actor `id`'s SQL and returns both its rows and what it
+    /// changed: for a statement of unknown kind (a tool running what a person typed).
+    pub fn sql_run(
+        &self,
+        id: &str,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<(Vec<Row>, RunResult)> {
+        self.with_actor(id, |loaded| {
+            actor_sql::query(&mut loaded.kv, &self.sql_guard, sql, params)
+        })
+    }
+
     /// The first row of one statement of actor `id`'s SQL, if any.
     pub fn sql_query_row(&self, id: &str, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
         Ok(self.sql_query(id, sql, params)?.into_iter().next())

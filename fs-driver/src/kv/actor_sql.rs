@@ -224,7 +224,7 @@ fn counted_statement(
     {
         return Err(sqlite_runtime::Error::new(
             ErrorKind::NotAuthorized,
-            "not authorized: names `kv` and `kv_*` are reserved for the driver",
+            "names `kv` and `kv_*` are reserved for the driver",
         )
         .into());
     }

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use sqlite_runtime::{Capability, Params, SqliteDatabase, SqliteRuntime, Target, params};
+use sqlite_runtime::{
+    Capability, ErrorKind, GuardLimits, Params, Row, SqliteDatabase, SqliteRuntime, Target, params,
+};
 
 use crate::actor_id::check_actor_id;
 use crate::error::{Error, Result};
@@ -39,6 +41,28 @@ impl KvReader<'_> {
     /// Entries whose keys start with `prefix` (all of them for an empty prefix).
     pub fn list_prefix(&mut self, prefix: &[u8], options: ListOptions) -> Result<Vec<KvEntry>> {
         kv::collect(|visit| kv::scan_prefix(&mut *self.db, prefix, options, visit))
+    }
+
+    /// Runs one statement of the actor's own SQL that only reads (guarded as
+    /// [`FsDriver::sql_query`](crate::FsDriver::sql_query) guards it, with the default
+    /// limits) and returns its rows. A statement that would write is refused with an
+    /// error of kind [`ReadOnly`](sqlite_runtime::ErrorKind::ReadOnly), before it runs:
+    /// a reader changes nothing.
+    pub fn sql_query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        let guard = crate::kv::actor_sql::guard(GuardLimits::default());
+        if !self.db.guarded_prepare(&guard, sql)?.read_only {
+            return Err(sqlite_runtime::Error::new(
+                ErrorKind::ReadOnly,
+                "the statement writes; a reader only reads (run it through the driver)",
+            )
+            .into());
+        }
+        let mut rows = Vec::new();
+        self.db.guarded_for_each(&guard, sql, params, &mut |row| {
+            rows.push(row.to_row(row.column_names()?.into()));
+            Ok(std::ops::ControlFlow::Continue(()))
+        })?;
+        Ok(rows)
     }
 
     /// Entries with keys in `[start, end)`; empty when `start >= end`.
