@@ -417,6 +417,61 @@ fn rivetkit_writes_databases_with_our_bookkeeping_and_sizes_stay_exact() {
     assert_eq!(read, json!([hex(b"ours")]));
 }
 
+/// An actor rivetkit made gains SQL of its own without a migration step, and rivetkit's
+/// driver still starts it and reads and writes its KV; the SQL data outlives rivetkit's
+/// writes, and the KV size stays exact.
+#[test]
+fn actors_with_sql_of_their_own_still_run_in_rivetkit() {
+    let Some(rivetkit) = rivetkit("actors_with_sql_of_their_own_still_run_in_rivetkit") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let created = rivetkit.run(
+        &root,
+        json!([
+            {"op": "create", "id": "a", "name": "counter", "key": []},
+            // The persisted-actor record rivetkit writes for a new actor, which its start
+            // needs (as `sqlrt kv --create` writes it).
+            {"op": "put", "id": "a", "entries": [["01", "04000000 01f700".replace(' ', "")], ["0a", "01"]]},
+        ]),
+        false,
+    );
+    assert!(created.iter().all(|r| r["ok"] == true), "{created:?}");
+    for statement in [
+        "CREATE TABLE todo (id INTEGER PRIMARY KEY, text TEXT NOT NULL)",
+        "INSERT INTO todo (text) VALUES ('from sqlrt')",
+    ] {
+        sqlrt().arg("sql").arg(&root).args(["a", statement]).assert().success();
+    }
+    let results = rivetkit.run(
+        &root,
+        json!([
+            {"op": "start", "id": "a"},
+            {"op": "get", "id": "a", "keys": ["0a"]},
+            {"op": "put", "id": "a", "entries": [["0b", "02"]]},
+            {"op": "sleep", "id": "a"},
+        ]),
+        false,
+    );
+    assert!(results.iter().all(|r| r["ok"] == true), "{results:?}");
+    assert_eq!(results[1]["result"], json!(["01"]));
+    let driver = FsDriver::open(runtime(), &root, DriverOptions::new()).unwrap();
+    let rows = driver
+        .sql_query("a", "SELECT text FROM todo", sqlite_runtime::Params::NONE)
+        .unwrap();
+    assert_eq!(rows[0].get::<String>(0).unwrap(), "from sqlrt");
+    assert_eq!(driver.kv_get_one("a", &[0x0b]).unwrap(), Some(vec![0x02]));
+    let scanned: u64 = driver
+        .kv_list_prefix("a", b"", ListOptions::new())
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.len() + v.len()) as u64)
+        .sum();
+    assert_eq!(driver.kv_storage_used("a").unwrap(), scanned);
+}
+
 /// A legacy root (KV inside the state files, as rivetkit 2.0.x wrote) migrates to
 /// exactly what rivetkit 2.2.1's own start-up migration produces.
 #[test]

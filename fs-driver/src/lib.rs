@@ -9,6 +9,9 @@
 //!   one mutex per actor. [`FsDriver::memory`] keeps everything in memory.
 //!   [`AsyncFsDriver`] is the same for async callers (any executor), with per-actor
 //!   order, bounded queues and coalesced commits.
+//! - Each actor has SQL of its own on its database ([`FsDriver::sql_execute`],
+//!   [`FsDriver::sql_query`], [`FsDriver::sql_transaction`] mixing SQL and KV): see
+//!   [Actor SQL](#actor-sql).
 //! - [`migrate_legacy`] copies KV entries kept in old state files into SQLite (also run
 //!   when a root is opened); [`inspect_root`] lists a root's actors without running them.
 //! - [`state`], [`alarm`] and [`bare`] are the file formats; [`sql`] is the SQL the driver
@@ -25,7 +28,7 @@
 //! | the driver | `driver` | [`FsDriver`]: lifecycles (slots, wake, sleep, destroy), KV and alarm operations, the open-database budget |
 //! | root-wide work | `migration`, `read` | the legacy migration; reading a root without writing (`read::snapshot` opens, `read::actor` is [`read_actor`], `read::root` is [`inspect_root`]) |
 //! | where actors live | `storage`, `actor` | the three storages: `disk` (with its lifecycle `locks`), `database` (with `leases`), `memory`; an awake actor's slot |
-//! | one actor's data | `kv`, `fsutil` | one actor's KV store (its statements, write rules, kept size, open files, fence, migration mark); atomic file writes |
+//! | one actor's data | `kv`, `fsutil`, [`script`] | one actor's KV store (its statements, write rules, kept size, open files, fence, migration mark) and its own SQL (`kv::actor_sql`); atomic file writes; splitting SQL scripts |
 //! | outcomes | `unresolved` | writes of unknown outcome, not served until they are on disk |
 //! | records | `error`, [`state`], [`alarm`] | errors; the state and alarm file formats |
 //! | ground | [`sql`], [`limits`], `actor_id`, [`Layout`], [`bare`], `clock` | the SQL, the KV limits, id rules, paths, BARE, the clock |
@@ -71,6 +74,27 @@
 //! statement). Reads are not fenced: it may serve what it had until it puts the actor to
 //! sleep. Destroying an actor empties its database (the engine cannot delete one). The
 //! legacy migration does not run there: legacy files are local.
+//!
+//! # Actor SQL
+//!
+//! An actor's database holds its KV (`kv`, and the driver's bookkeeping: every name
+//! `kv` or starting with `kv_`) and whatever tables, views, indexes and triggers its own
+//! SQL makes. That SQL runs guarded ([`sqlite_runtime::Guard`], enforced by SQLite's
+//! authorizer as each statement compiles, on every backend with
+//! [`Capability::GuardedSql`](sqlite_runtime::Capability::GuardedSql); the others refuse
+//! actor SQL as unsupported): it cannot read, write, index, trigger on, alter, drop or
+//! shadow (temporary tables and views of the same name) the driver's tables, nor run
+//! `PRAGMA`s other than schema reads, `ATTACH`, `VACUUM`, extensions or transaction
+//! statements; a refusal is an error of kind
+//! [`NotAuthorized`](sqlite_runtime::ErrorKind::NotAuthorized) and nothing ran. Each
+//! statement is bounded by [`DriverOptions::sql_limits`] (text, parameters, value and
+//! row size, expression depth, running time: an endless query is
+//! [`Interrupted`](sqlite_runtime::ErrorKind::Interrupted)). What its tables take counts
+//! in the actor's quota with its KV ([`FsDriver::sql_storage_used`], kept in O(1) as
+//! pages, not by scanning). A statement that writes is one transaction, with the same
+//! rules as KV writes (fences, outcome-unknown commits, read-only databases); sleeps,
+//! destroys and the legacy migration treat SQL data as KV data. Actors created before
+//! this gain SQL with no migration step, and rivetkit's driver still runs them.
 //!
 //! # What errors say
 //!

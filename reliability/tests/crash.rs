@@ -25,6 +25,8 @@ use reliability_tests::sqlite_check::{integrity_check, read_kv};
 const PUT_KILLS: usize = 60;
 /// Kills of the async driver with 64 coalesced puts in flight.
 const ASYNC_PUT_KILLS: usize = 24;
+/// Kills per backend of the child mixing its SQL and its KV in each transaction.
+const SQL_PUT_KILLS: usize = 20;
 /// Kills per backend of the migrating child.
 const MIGRATION_KILLS: usize = 20;
 /// Legacy actors in the migrated root.
@@ -33,6 +35,7 @@ const LEGACY_ACTORS: usize = 80;
 per_backend! {
     killed_during_batch_puts => killed_during_batch_puts;
     killed_during_coalesced_async_puts => killed_during_coalesced_async_puts;
+    killed_during_mixed_sql_and_kv_transactions => killed_during_mixed_sql_and_kv_transactions;
     killed_during_legacy_migration => killed_during_legacy_migration;
 }
 
@@ -45,6 +48,30 @@ fn killed_during_batch_puts(backend: &str) {
 /// batches on disk are still `1..=N`).
 fn killed_during_coalesced_async_puts(backend: &str) {
     kill_during_puts(backend, "async-puts", ASYNC_PUT_KILLS);
+}
+
+/// Each batch one transaction of SQL (a row, a counter) and KV (the batch's entries): a
+/// kill leaves SQL and KV at the same batch, every acknowledged one present.
+fn killed_during_mixed_sql_and_kv_transactions(backend: &str) {
+    kill_during_puts(backend, "sql-puts", SQL_PUT_KILLS);
+}
+
+/// What the actor's own SQL holds after a `sql-puts` child: the count and highest of its
+/// rows and its counter (zeros before its tables exist).
+fn sql_batches(driver: &FsDriver) -> (i64, i64, i64) {
+    let summary = "SELECT count(*), coalesce(max(n), 0), (SELECT last FROM counters) FROM batches";
+    match driver.sql_query_row(CRASH_ACTOR, summary, sqlite_runtime::Params::NONE) {
+        Ok(Some(row)) => (
+            row.get(0).unwrap(),
+            row.get(1).unwrap(),
+            row.get::<Option<i64>>(2).unwrap().unwrap_or(0),
+        ),
+        Ok(None) => (0, 0, 0),
+        Err(fs_driver::Error::Sqlite(error)) if error.kind() == sqlite_runtime::ErrorKind::Sql => {
+            (0, 0, 0)
+        }
+        Err(error) => panic!("reading the actor's SQL failed: {error}"),
+    }
 }
 
 fn kill_during_puts(backend: &str, mode: &str, kills: usize) {
@@ -87,12 +114,15 @@ fn kill_during_puts(backend: &str, mode: &str, kills: usize) {
         let driver = FsDriver::open(runtime.clone(), &root, DriverOptions::new())
             .unwrap_or_else(|error| panic!("{backend} kill {kill}: reopen failed: {error}"));
         let slots: Vec<Vec<u8>> = (0..SLOT_KEYS).map(slot_key).collect();
-        let (driver_slots, tracked) = match driver.kv_get(CRASH_ACTOR, &slots) {
-            Ok(values) => (values, driver.kv_storage_used(CRASH_ACTOR).unwrap()),
+        let (driver_slots, tracked, sql) = match driver.kv_get(CRASH_ACTOR, &slots) {
+            Ok(values) => {
+                let sql = (mode == "sql-puts").then(|| sql_batches(&driver));
+                (values, driver.kv_storage_used(CRASH_ACTOR).unwrap(), sql)
+            }
             Err(error) if error.is_not_found() => {
                 assert_eq!(highest, 0, "{backend} kill {kill}: the actor vanished");
                 assert_eq!(acked, None, "{backend} kill {kill}: acked without an actor");
-                (vec![None; SLOT_KEYS], 0)
+                (vec![None; SLOT_KEYS], 0, None)
             }
             Err(error) => panic!("{backend} kill {kill}: read failed: {error}"),
         };
@@ -110,6 +140,14 @@ fn kill_during_puts(backend: &str, mode: &str, kills: usize) {
             driver_slots, expected_slots,
             "{backend} kill {kill}: slots via the driver"
         );
+        if let Some((rows, max, last)) = sql {
+            let highest = i64::try_from(summary.highest).unwrap();
+            assert_eq!(
+                (rows, max, last),
+                (highest, highest, highest),
+                "{backend} kill {kill}: SQL rows, highest row and counter must match the KV batches"
+            );
+        }
         if let Some(acked) = acked {
             assert!(
                 summary.highest >= acked,

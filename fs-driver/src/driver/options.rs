@@ -10,8 +10,8 @@ use crate::limits::DEFAULT_MAX_STORAGE_SIZE;
 /// Driver settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DriverOptions {
-    /// The storage limit per actor: the sum of `key + value` over its table
-    /// (default 10 GiB).
+    /// The storage limit per actor: the sum of `key + value` over its KV entries, plus
+    /// what its own SQL takes (default 10 GiB).
     pub max_storage_bytes: u64,
     /// Temporary files whose modification time is further than this from now (in either
     /// direction: a clock set back leaves files "from the future") are removed at

@@ -5,6 +5,9 @@
 //!                                           prints `ack N` after batch N is acknowledged
 //! crash-child BACKEND ROOT async-puts START the same through the async driver, 64 puts in
 //!                                           flight at a time (coalesced into groups)
+//! crash-child BACKEND ROOT sql-puts START   the same, each batch one transaction that also
+//!                                           inserts row N into the actor's own SQL table
+//!                                           `batches` and sets `counters.last` to N
 //! crash-child BACKEND ROOT migrate          runs the legacy migration; prints `done M`
 //! crash-child BACKEND ROOT probe            open the root, read actor `existing`, create
 //!                                           actor `fresh`, write to `existing`; prints
@@ -52,6 +55,11 @@ fn crash_actor_driver(
     }
 }
 
+/// The actor's own tables in `sql-puts`.
+const SQL_TABLES: &str = "CREATE TABLE IF NOT EXISTS batches (n INTEGER PRIMARY KEY, payload BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS counters (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
+    INSERT OR IGNORE INTO counters (id, last) VALUES (0, 0);";
+
 /// Puts in flight at once in `async-puts`.
 const WRITERS: u64 = 64;
 
@@ -97,6 +105,25 @@ fn run(args: &[String]) -> BoxResult<()> {
                     futures_executor::block_on(call)?;
                     say(&format!("ack {n}"))?;
                 }
+            }
+            Ok(())
+        }
+        ("sql-puts", [start]) => {
+            let start: u64 = start.parse()?;
+            let driver = crash_actor_driver(runtime, &root)?;
+            driver.sql_batch(CRASH_ACTOR, SQL_TABLES)?;
+            say("ready")?;
+            for n in start.. {
+                let number = i64::try_from(n)?;
+                driver.sql_transaction(CRASH_ACTOR, |tx| {
+                    tx.execute(
+                        "INSERT INTO batches (n, payload) VALUES (?, ?)",
+                        sqlite_runtime::params![number, &batch_entries(n)[0].1],
+                    )?;
+                    tx.execute("UPDATE counters SET last = ?", sqlite_runtime::params![number])?;
+                    tx.kv_put(&batch_entries(n))
+                })?;
+                say(&format!("ack {n}"))?;
             }
             Ok(())
         }
