@@ -170,6 +170,29 @@ impl SqliteDatabase for WorkerConnection {
     }
 
     /// Rows as in [`for_each`](SqliteDatabase::for_each): read there, visited here.
+    fn guarded_read(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<bool> {
+        let (guard, sql, params) = (guard.clone(), sql.to_owned(), OwnedParams::from(params));
+        let (rows, read) = self.on_db(move |db| {
+            params.with(|params| {
+                let mut rows: Vec<Row> = Vec::new();
+                let read = db.guarded_read(&guard, &sql, params, &mut |row| {
+                    rows.push(row.to_row(row.column_names()?.into()));
+                    Ok(std::ops::ControlFlow::Continue(()))
+                })?;
+                Ok((rows, read))
+            })
+        })?;
+        visit(&rows, visitor)?;
+        Ok(read)
+    }
+
+    /// Rows as in [`for_each`](SqliteDatabase::for_each): read there, visited here.
     fn guarded_for_each(
         &mut self,
         guard: &Guard,

@@ -150,6 +150,25 @@ pub trait SqliteDatabase: Send {
         let _ = (guard, sql, params, visitor);
         Err(guarded_sql_unsupported(self.backend()))
     }
+
+    /// [`guarded_for_each`](SqliteDatabase::guarded_for_each) for a statement that only
+    /// reads: one that would write is not run, and `Ok(false)` says so (its caller may
+    /// then run it in a transaction of its own). One call where
+    /// [`guarded_prepare`](SqliteDatabase::guarded_prepare) then `guarded_for_each` would
+    /// take two.
+    fn guarded_read(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<bool> {
+        if !self.guarded_prepare(guard, sql)?.read_only {
+            return Ok(false);
+        }
+        self.guarded_for_each(guard, sql, params, visitor)?;
+        Ok(true)
+    }
 }
 
 /// The error of a backend without guarded SQL.

@@ -27,6 +27,8 @@ pub(super) struct SqlxConnection {
     guard: Option<Box<stale::Guard>>,
     /// What the most recent statement run to completion reported.
     last: RunResult,
+    /// The last use of the worker was a raw-handle call (see [`with_raw`]).
+    relocking: bool,
     /// Guarded SQL, whose authorizer asks the stale-statement guard first.
     guarded: GuardedStatements,
 }
@@ -44,15 +46,20 @@ impl SqlxConnection {
             plans: Plans::default(),
             guard: None,
             last: RunResult::default(),
+            relocking: false,
             guarded: GuardedStatements::new(NAME),
         };
-        let guard = with_raw(&mut connection.connection, |db| {
-            // SAFETY: `with_raw` holds the handle locked away from the worker thread.
-            unsafe { stale::install(db) }.map_err(|_| {
-                // SAFETY: as above.
-                unsafe { crate::c_api::last_error(NAME, db) }
-            })
-        })?;
+        let guard = with_raw(
+            &mut connection.connection,
+            &mut connection.relocking,
+            |db| {
+                // SAFETY: `with_raw` holds the handle locked away from the worker thread.
+                unsafe { stale::install(db) }.map_err(|_| {
+                    // SAFETY: as above.
+                    unsafe { crate::c_api::last_error(NAME, db) }
+                })
+            },
+        )?;
         let underneath: Authorizer = (stale::authorize, (&raw const *guard).cast_mut().cast());
         connection.guarded = GuardedStatements::over(NAME, Some(underneath));
         connection.guard = Some(guard);
@@ -65,7 +72,7 @@ impl SqlxConnection {
             return Ok(plan);
         }
         // SAFETY: `with_raw` holds the handle locked away from the worker thread.
-        let plan = with_raw(&mut self.connection, |db| unsafe {
+        let plan = with_raw(&mut self.connection, &mut self.relocking, |db| unsafe {
             super::plan::probe(db, sql)
         })?;
         let plan = Arc::new(plan);
@@ -75,24 +82,40 @@ impl SqlxConnection {
 }
 
 /// Runs `f` on the raw handle while the worker thread is parked on its lock.
+///
+/// Two of these in a row, with no command to the worker between them, can deadlock in
+/// sqlx 0.9 (the second `lock_handle` waits forever while the worker is still taking
+/// its lock back from the first; seen here within two calls). So when the last thing
+/// done was this (`relocking`), a ping first lets the worker finish taking it back.
 fn with_raw<T>(
     connection: &mut SqliteConnection,
+    relocking: &mut bool,
     f: impl FnOnce(*mut ffi::sqlite3) -> Result<T>,
 ) -> Result<T> {
+    if *relocking {
+        bridge::wait(connection.ping()).map_err(to_error)?;
+        *relocking = false;
+    }
     let mut locked = bridge::wait(connection.lock_handle()).map_err(to_error)?;
     let result = f(locked.as_raw_handle().as_ptr());
     drop(locked);
+    *relocking = true;
     result
 }
 
 impl RawConnection for SqlxConnection {
     fn with_statement(&mut self, sql: &str, work: &mut StatementWork<'_>) -> Result<()> {
         let plan = self.plan(sql)?;
-        work(&mut SqlxStatement::new(
+        let outcome = work(&mut SqlxStatement::new(
             &mut self.connection,
             &plan,
             &mut self.last,
-        ))
+        ));
+        // A statement that ran went through the worker, which had its lock back first.
+        if outcome.is_ok() {
+            self.relocking = false;
+        }
+        outcome
     }
 
     fn exec_batch(&mut self, sql: &str) -> Result<()> {
@@ -100,7 +123,10 @@ impl RawConnection for SqlxConnection {
         // arguments, stopping at the first error.
         let batch = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()));
         match bridge::wait(self.connection.execute(batch)) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.relocking = false;
+                Ok(())
+            }
             Err(error) => {
                 if is_refused(&error) {
                     // A batch is not retried (its first statements ran), but the next
@@ -122,14 +148,14 @@ impl RawConnection for SqlxConnection {
 
     fn in_transaction(&mut self) -> Result<bool> {
         // SAFETY: `with_raw` holds the handle locked away from the worker thread.
-        with_raw(&mut self.connection, |db| {
+        with_raw(&mut self.connection, &mut self.relocking, |db| {
             Ok(!unsafe { crate::c_api::is_autocommit(db) })
         })
     }
 
     fn live_statements(&mut self) -> Result<Vec<StatementStats>> {
         // SAFETY: `with_raw` holds the handle locked away from the worker thread.
-        let mut statements = with_raw(&mut self.connection, |db| {
+        let mut statements = with_raw(&mut self.connection, &mut self.relocking, |db| {
             Ok(unsafe { crate::c_api::live_statements(db) })
         })?;
         // Report the caller's SQL where the backend changed the text it prepared.
@@ -150,7 +176,7 @@ impl RawConnection for SqlxConnection {
         let (guarded, last) = (&mut self.guarded, &mut self.last);
         // SAFETY: `with_raw` holds the handle locked away from the worker thread for the
         // whole call (compiling, stepping, reading rows).
-        with_raw(&mut self.connection, |db| unsafe {
+        with_raw(&mut self.connection, &mut self.relocking, |db| unsafe {
             let outcome = guarded.with_statement(db, guard, sql, work);
             // What `changes` and `last_insert_rowid` report, as after sqlx's own calls.
             *last = RunResult {
@@ -165,7 +191,7 @@ impl RawConnection for SqlxConnection {
         // The guards may only go once SQLite can no longer call into them.
         let guarded = &mut self.guarded;
         // SAFETY: `with_raw` holds the handle locked away from the worker thread.
-        let uninstalled = with_raw(&mut self.connection, |db| {
+        let uninstalled = with_raw(&mut self.connection, &mut self.relocking, |db| {
             unsafe {
                 guarded.release(db);
                 stale::uninstall(db);

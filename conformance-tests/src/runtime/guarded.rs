@@ -68,6 +68,23 @@ pub(crate) fn guarded_sql_runs_on_own_tables(cx: &Context) -> CaseResult {
         [Value::Text("cake".into()), Value::Integer(3)]
     );
     assert_eq!(rows[0].columns(), ["item", "qty"]);
+    // A read in one call; a write is left for the caller to run, and does not run.
+    let mut seen = 0;
+    let read = db.guarded_read(&guard, select, params![3], &mut |_| {
+        seen += 1;
+        Ok(ControlFlow::Continue(()))
+    })?;
+    assert!(read && seen == 1);
+    let delete = "DELETE FROM orders";
+    let read = db.guarded_read(&guard, delete, Params::NONE, &mut |_| {
+        Ok(ControlFlow::Continue(()))
+    })?;
+    assert!(!read);
+    assert_eq!(
+        guarded_rows(&mut *db, &guard, select, params![0])?.len(),
+        2,
+        "nothing deleted"
+    );
     Ok(())
 }
 

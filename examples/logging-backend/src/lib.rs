@@ -141,6 +141,18 @@ impl SqliteDatabase for LoggingDatabase {
         self.logged("guarded_prepare", sql, |db| db.guarded_prepare(guard, sql))
     }
 
+    fn guarded_read(
+        &mut self,
+        guard: &sqlite_runtime::Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<bool> {
+        self.logged("guarded_read", sql, |db| {
+            db.guarded_read(guard, sql, params, visitor)
+        })
+    }
+
     fn guarded_for_each(
         &mut self,
         guard: &sqlite_runtime::Guard,

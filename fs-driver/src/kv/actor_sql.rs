@@ -260,10 +260,10 @@ impl KvStore {
         visitor: &mut RowVisitor<'_>,
     ) -> Result<RunResult> {
         let db = &mut *self.open_connection()?.db;
-        let found = db.guarded_prepare(guard, sql)?;
-        if found.read_only {
-            return Ok(db.guarded_for_each(guard, sql, params, visitor)?);
+        if db.guarded_read(guard, sql, params, visitor)? {
+            return Ok(RunResult::default());
         }
+        let found = db.guarded_prepare(guard, sql)?;
         let max_storage = self.max_storage();
         self.write(|connection| {
             write_statement(connection, guard, sql, params, found, max_storage, visitor)
@@ -377,13 +377,14 @@ impl SqlTransaction<'_> {
         params: Params<'_>,
         visitor: &mut RowVisitor<'_>,
     ) -> Result<RunResult> {
-        let found = self.connection.db.guarded_prepare(self.guard, sql)?;
-        if found.read_only {
-            return Ok(self
-                .connection
-                .db
-                .guarded_for_each(self.guard, sql, params, visitor)?);
+        if self
+            .connection
+            .db
+            .guarded_read(self.guard, sql, params, visitor)?
+        {
+            return Ok(RunResult::default());
         }
+        let found = self.connection.db.guarded_prepare(self.guard, sql)?;
         write_statement(
             self.connection,
             self.guard,

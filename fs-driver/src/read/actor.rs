@@ -50,18 +50,18 @@ impl KvReader<'_> {
     /// a reader changes nothing.
     pub fn sql_query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
         let guard = crate::kv::actor_sql::guard(GuardLimits::default());
-        if !self.db.guarded_prepare(&guard, sql)?.read_only {
+        let mut rows = Vec::new();
+        let read = self.db.guarded_read(&guard, sql, params, &mut |row| {
+            rows.push(row.to_row(row.column_names()?.into()));
+            Ok(std::ops::ControlFlow::Continue(()))
+        })?;
+        if !read {
             return Err(sqlite_runtime::Error::new(
                 ErrorKind::ReadOnly,
                 "the statement writes; a reader only reads (run it through the driver)",
             )
             .into());
         }
-        let mut rows = Vec::new();
-        self.db.guarded_for_each(&guard, sql, params, &mut |row| {
-            rows.push(row.to_row(row.column_names()?.into()));
-            Ok(std::ops::ControlFlow::Continue(()))
-        })?;
         Ok(rows)
     }
 

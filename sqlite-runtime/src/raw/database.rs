@@ -156,6 +156,34 @@ impl<C: RawConnection> SqliteDatabase for KitDatabase<C> {
         })
     }
 
+    fn guarded_read(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+    ) -> Result<bool> {
+        let KitDatabase {
+            connection,
+            context,
+            buffer,
+            ..
+        } = self;
+        let connection = connection.as_mut().ok_or_else(|| context.closed())?;
+        let context = &*context;
+        let mut ran = false;
+        let mut rows = RowLoop::new(context, buffer, visitor);
+        let outcome = connection.with_guarded_statement(guard, sql, &mut |statement, found| {
+            if !found.read_only {
+                return Ok(());
+            }
+            ran = true;
+            rows.run(statement, params)
+        });
+        rows.finish(outcome)?;
+        Ok(ran)
+    }
+
     fn in_transaction(&mut self) -> Result<bool> {
         self.with_connection(|connection| connection.in_transaction())
     }
