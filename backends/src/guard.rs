@@ -50,7 +50,10 @@ struct CallState {
     refusal: RefCell<Option<String>>,
     /// Whether the statement being compiled creates, drops or alters schema objects.
     changes_schema: Cell<bool>,
-    /// When the running statement is interrupted.
+    /// How long the running statement may run.
+    time: Cell<Option<std::time::Duration>>,
+    /// When it is interrupted: set at the progress handler's first call, so that a
+    /// statement too short to reach it never reads the clock.
     deadline: Cell<Option<Instant>>,
 }
 
@@ -166,7 +169,7 @@ impl GuardedStatements {
             saved.restore(db);
         }
         self.state.guard.set(std::ptr::null());
-        self.state.deadline.set(None);
+        self.state.time.set(None);
         outcome
     }
 
@@ -601,12 +604,17 @@ fn action<'a>(code: c_int, first: &'a str, second: &'a str) -> (GuardAction<'a>,
     }
 }
 
-/// SQLite's progress handler: interrupts a guarded statement past its deadline.
+/// SQLite's progress handler: interrupts a guarded statement past its deadline. The
+/// first call (after [`PROGRESS_STEPS`] instructions, microseconds in) starts the clock.
 extern "C" fn progress(user: *mut c_void) -> c_int {
     // SAFETY: `user` is the connection's `CallState`, alive while the handler is set.
     let state = unsafe { &*user.cast::<CallState>() };
-    match state.deadline.get() {
-        Some(deadline) if Instant::now() >= deadline => 1,
-        _ => 0,
+    match (state.deadline.get(), state.time.get()) {
+        (Some(deadline), _) => c_int::from(Instant::now() >= deadline),
+        (None, Some(time)) => {
+            state.deadline.set(Instant::now().checked_add(time));
+            0
+        }
+        (None, None) => 0,
     }
 }

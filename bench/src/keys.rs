@@ -98,11 +98,13 @@ pub enum Workload {
     DeleteRange,
     /// 90% point get / 10% single put.
     Mixed,
+    /// SQL point query of a random row of the actor's own table (`items`), not KV.
+    SqlGet,
 }
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
         Workload::Get,
         Workload::BatchGet,
         Workload::Put,
@@ -111,6 +113,7 @@ impl Workload {
         Workload::ListRange,
         Workload::DeleteRange,
         Workload::Mixed,
+        Workload::SqlGet,
     ];
 
     /// The name used on the command line and in reports.
@@ -124,6 +127,7 @@ impl Workload {
             Workload::ListRange => "list_range",
             Workload::DeleteRange => "delete_range",
             Workload::Mixed => "mixed",
+            Workload::SqlGet => "sql_get",
         }
     }
 
@@ -141,6 +145,12 @@ impl Workload {
         )
     }
 
+    /// Whether it is a KV workload: the driver's KV API, what the report's geometric
+    /// mean summarizes. `sql_get` runs the actor's own SQL instead.
+    pub fn is_kv(self) -> bool {
+        !matches!(self, Workload::SqlGet)
+    }
+
     /// What one operation does, for the report.
     pub fn description(self) -> &'static str {
         match self {
@@ -152,6 +162,7 @@ impl Workload {
             Workload::ListRange => "list range, limit 100",
             Workload::DeleteRange => "delete range of 100 (re-inserted untimed)",
             Workload::Mixed => "90% get / 10% put",
+            Workload::SqlGet => "SQL point query on the actor's own table, random row",
         }
     }
 }
@@ -189,6 +200,8 @@ pub enum Op {
         /// The deleted entries, to put back after the measurement.
         restore: Vec<(Key, Val)>,
     },
+    /// SQL point query of the row with this id in the actor's own table.
+    SqlGet(i64),
 }
 
 /// The operations of one workload on an actor of `entries` entries. Every variant gets
@@ -252,6 +265,8 @@ impl OpStream {
                     Op::Get(self.random_key())
                 }
             }
+            // Row ids are the entry indices, so every id in `0..entries` exists.
+            Workload::SqlGet => Op::SqlGet(self.rng.below(self.entries) as i64),
         }
     }
 }
@@ -281,6 +296,23 @@ mod tests {
         }
         for name in ["get", "batch-get", "mixed"] {
             assert!(Workload::from_name(name).is_some());
+        }
+    }
+
+    #[test]
+    fn sql_get_is_listed_and_reads_existing_rows() {
+        for name in ["sql_get", "sql-get"] {
+            assert_eq!(Workload::from_name(name), Some(Workload::SqlGet));
+        }
+        assert_eq!(Workload::ALL.last(), Some(&Workload::SqlGet));
+        assert!(!Workload::SqlGet.writes() && !Workload::SqlGet.is_kv());
+        assert!(Workload::ALL.iter().filter(|w| !w.is_kv()).count() == 1);
+        let mut stream = OpStream::new(Workload::SqlGet, 1000, 7);
+        for _ in 0..1000 {
+            match stream.next_op() {
+                Op::SqlGet(id) => assert!((0..1000).contains(&id), "{id}"),
+                other => panic!("{other:?}"),
+            }
         }
     }
 }

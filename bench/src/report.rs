@@ -84,8 +84,8 @@ fn cell_table(out: &mut String, cell: &Cell) {
     out.push('\n');
 }
 
-/// Renders the report: setup, one summary table of ratios, the put growth, the targets,
-/// then one table per cell.
+/// Renders the report: setup, one summary table of ratios, the driver rows' KV geometric
+/// means, the put growth, the targets, then one table per cell.
 pub fn render(report: &BenchReport) -> String {
     let mut out = String::new();
     if report.interrupted {
@@ -97,6 +97,7 @@ pub fn render(report: &BenchReport) -> String {
     }
     setup_section(&mut out, report);
     summary_section(&mut out, report);
+    geomean_section(&mut out, report);
     growth_section(&mut out, report);
     targets_section(&mut out, report);
     out.push_str("### Per-workload results\n\n");
@@ -208,6 +209,55 @@ fn summary_section(out: &mut String, report: &BenchReport) {
     out.push('\n');
 }
 
+/// The geometric mean of `variant`'s ratios to the raw C API over the KV cells (every N
+/// and level), and how many cells it covers; `None` without any. The mean is a claim
+/// about the driver's KV API, so `sql_get` (the actor's own SQL) is left out: its ratio
+/// stays in its own table.
+pub(crate) fn kv_geomean(cells: &[Cell], variant: &str) -> Option<(f64, usize)> {
+    let logs: Vec<f64> = cells
+        .iter()
+        .filter(|cell| cell.workload.is_kv())
+        .filter_map(|cell| cell.row(variant))
+        .filter(|row| row.error.is_none())
+        .filter_map(|row| row.ratio_to_raw)
+        .filter(|ratio| *ratio > 0.0 && ratio.is_finite())
+        .map(f64::ln)
+        .collect();
+    if logs.is_empty() {
+        return None;
+    }
+    let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+    Some((mean, logs.len()))
+}
+
+/// One line per driver variant: its KV geometric mean ([`kv_geomean`]).
+fn geomean_section(out: &mut String, report: &BenchReport) {
+    let is_driver = |variant: &str| {
+        report
+            .cells
+            .iter()
+            .filter_map(|cell| cell.row(variant))
+            .any(|row| row.kind == crate::VariantKind::Driver)
+    };
+    let means: Vec<(&str, f64, usize)> = report
+        .variants
+        .iter()
+        .filter(|variant| is_driver(variant))
+        .filter_map(|variant| {
+            kv_geomean(&report.cells, variant).map(|(mean, cells)| (variant.as_str(), mean, cells))
+        })
+        .collect();
+    if means.is_empty() {
+        return;
+    }
+    out.push_str("Geometric mean of the driver rows' ratios to the raw C API over the KV workloads (every N and synchronous level; `sql_get`, the actor's own SQL, left out):\n\n");
+    out.push_str("| variant | KV geometric mean | cells |\n|---|--:|--:|\n");
+    for (variant, mean, cells) in means {
+        let _ = writeln!(out, "| {variant} | {mean:.3}× | {cells} |");
+    }
+    out.push('\n');
+}
+
 fn growth_section(out: &mut String, report: &BenchReport) {
     if report.put_growth.is_empty() {
         return;
@@ -255,6 +305,48 @@ fn targets_section(out: &mut String, report: &BenchReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(variant: &str, kind: crate::VariantKind, ratio: f64) -> crate::Row {
+        crate::Row {
+            variant: variant.to_owned(),
+            kind,
+            backend: None,
+            ops: 1,
+            rounds: 1,
+            measured_seconds: 1.0,
+            ops_per_sec: 1.0,
+            ops_per_sec_mean: 1.0,
+            mean_ns: 1.0,
+            p50_ns: 1,
+            p99_ns: 1,
+            ratio_to_raw: Some(ratio),
+            ratio_to_direct: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_kv_geomean_leaves_sql_get_out() {
+        use crate::{SyncLevel, VariantKind, Workload};
+        let cell = |workload: Workload, ratio: f64| Cell {
+            workload,
+            description: workload.description().to_owned(),
+            entries: 1000,
+            synchronous: SyncLevel::Full,
+            rows: vec![
+                row("raw C API", VariantKind::Raw, 1.0),
+                row("driver/x", VariantKind::Driver, ratio),
+            ],
+        };
+        let cells = [
+            cell(Workload::Get, 0.5),
+            cell(Workload::Put, 2.0),
+            cell(Workload::SqlGet, 0.01),
+        ];
+        let (mean, count) = kv_geomean(&cells, "driver/x").unwrap();
+        assert!((mean - 1.0).abs() < 1e-12 && count == 2, "{mean} {count}");
+        assert!(kv_geomean(&cells[2..], "driver/x").is_none());
+    }
 
     #[test]
     fn numbers_are_readable() {

@@ -60,8 +60,20 @@ fn every_variant_runs_every_workload() {
             .any(|r| r.requested == SyncLevel::Normal)
     );
 
+    // The SQL workload ran at every N, and the KV geometric mean is printed beside it.
+    let sql_cells = report
+        .cells
+        .iter()
+        .filter(|c| c.workload == Workload::SqlGet)
+        .count();
+    assert_eq!(sql_cells, config.entries.len());
+
     let text = render(&report);
     assert!(text.contains("raw C API") && text.contains("put"), "{text}");
+    assert!(
+        text.contains("#### sql_get") && text.contains("KV geometric mean"),
+        "{text}"
+    );
     let json = serde_json::to_value(&report).unwrap();
     assert!(
         json["cells"]

@@ -443,7 +443,12 @@ fn actors_with_sql_of_their_own_still_run_in_rivetkit() {
         "CREATE TABLE todo (id INTEGER PRIMARY KEY, text TEXT NOT NULL)",
         "INSERT INTO todo (text) VALUES ('from sqlrt')",
     ] {
-        sqlrt().arg("sql").arg(&root).args(["a", statement]).assert().success();
+        sqlrt()
+            .arg("sql")
+            .arg(&root)
+            .args(["a", statement])
+            .assert()
+            .success();
     }
     let results = rivetkit.run(
         &root,

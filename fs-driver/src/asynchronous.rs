@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use sqlite_runtime::workers::{Lane, LaneWork, Reply, ReplyTo, Workers, WorkersOptions, reply};
-use sqlite_runtime::{ErrorKind, OwnedParams, Row, RunResult};
+use sqlite_runtime::{ErrorKind, OwnedParams, Row, RowRef, RunResult};
 
 use crate::actor::ActorInfo;
 use crate::driver::FsDriver;
@@ -396,16 +396,17 @@ impl AsyncFsDriver {
         })
     }
 
-    /// [`FsDriver::sql_query_row`].
-    pub fn sql_query_row(
+    /// [`FsDriver::sql_query_row`]: `map` runs on the worker.
+    pub fn sql_query_row<T: Send + 'static>(
         &self,
         id: impl Into<String>,
         sql: impl Into<String>,
         params: OwnedParams,
-    ) -> DriverCall<Option<Row>> {
+        map: impl FnOnce(&RowRef<'_>) -> sqlite_runtime::Result<T> + Send + 'static,
+    ) -> DriverCall<Option<T>> {
         let (id, sql) = (id.into(), sql.into());
         self.call(&id.clone(), move |driver| {
-            params.with(|params| driver.sql_query_row(&id, &sql, params))
+            params.with(|params| driver.sql_query_row(&id, &sql, params, map))
         })
     }
 

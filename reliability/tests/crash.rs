@@ -60,12 +60,15 @@ fn killed_during_mixed_sql_and_kv_transactions(backend: &str) {
 /// rows and its counter (zeros before its tables exist).
 fn sql_batches(driver: &FsDriver) -> (i64, i64, i64) {
     let summary = "SELECT count(*), coalesce(max(n), 0), (SELECT last FROM counters) FROM batches";
-    match driver.sql_query_row(CRASH_ACTOR, summary, sqlite_runtime::Params::NONE) {
-        Ok(Some(row)) => (
-            row.get(0).unwrap(),
-            row.get(1).unwrap(),
-            row.get::<Option<i64>>(2).unwrap().unwrap_or(0),
-        ),
+    let read = driver.sql_query_row(CRASH_ACTOR, summary, sqlite_runtime::Params::NONE, |row| {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get::<Option<i64>>(2)?.unwrap_or(0),
+        ))
+    });
+    match read {
+        Ok(Some(summary)) => summary,
         Ok(None) => (0, 0, 0),
         Err(fs_driver::Error::Sqlite(error)) if error.kind() == sqlite_runtime::ErrorKind::Sql => {
             (0, 0, 0)

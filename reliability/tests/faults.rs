@@ -195,7 +195,9 @@ fn read_only_file_and_file_system(backend: &str) {
     let driver = FsDriver::open(runtime(backend), &root, DriverOptions::new()).unwrap();
     let data = entries(4);
     driver.create_actor("r", "n", Vec::new(), &data).unwrap();
-    driver.sql_batch("r", "CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+    driver
+        .sql_batch("r", "CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
     driver.sleep_actor("r", None).unwrap();
     {
         let _guard = match Immutable::set(&root.join("databases/r.db")) {
@@ -215,11 +217,22 @@ fn read_only_file_and_file_system(backend: &str) {
         assert!(error.to_string().contains("databases/r.db"), "{error}");
         // The actor's SQL as its KV: reads work, writes are refused as read-only.
         let rows = driver.sql_query("r", "SELECT x FROM t", sqlite_runtime::Params::NONE);
-        assert_eq!(rows.unwrap().len(), 1, "{backend}: SQL reads of a read-only database");
+        assert_eq!(
+            rows.unwrap().len(),
+            1,
+            "{backend}: SQL reads of a read-only database"
+        );
         let error = driver
-            .sql_execute("r", "INSERT INTO t VALUES (2)", sqlite_runtime::Params::NONE)
+            .sql_execute(
+                "r",
+                "INSERT INTO t VALUES (2)",
+                sqlite_runtime::Params::NONE,
+            )
             .unwrap_err();
-        assert!(matches!(error, Error::ReadOnly { .. }), "{backend}: {error}");
+        assert!(
+            matches!(error, Error::ReadOnly { .. }),
+            "{backend}: {error}"
+        );
     }
     driver.kv_put("r", &[(b"x", b"1")]).unwrap();
     assert_eq!(driver.kv_get_one("r", b"x").unwrap(), Some(b"1".to_vec()));

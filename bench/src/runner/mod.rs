@@ -349,6 +349,10 @@ pub(super) fn run_op(store: &mut dyn Store, op: &Op) -> Result<Duration> {
             Some(value) if value.len() == VALUE_LEN => Ok(()),
             other => Err(format!("get returned {:?} bytes", other.map(|v| v.len())).into()),
         },
+        Op::SqlGet(id) => match black_box(store.sql_get(*id)?) {
+            Some(value) if value.len() == VALUE_LEN => Ok(()),
+            other => Err(format!("sql get returned {:?} bytes", other.map(|v| v.len())).into()),
+        },
         Op::GetMany(keys) => {
             let values = black_box(store.get_many(keys)?);
             if values.len() == BATCH_GET && values.iter().all(|v| v.is_some()) {

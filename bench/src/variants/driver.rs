@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use fs_driver::{DriverOptions, FsDriver, ListOptions};
 use sqlite_runtime::{
     BackendKind, Capabilities, Capability, OpenOptions, Params, SqliteDatabase, SqliteRuntime,
-    Target,
+    Target, params,
 };
 
 use super::{Durability, Entry, Settings, Store};
 use crate::Result;
 use crate::keys::{Key, Val};
+use crate::sql;
 
 /// The actor every driver variant uses.
 pub(crate) const ACTOR: &str = "bench-actor";
@@ -98,7 +99,8 @@ impl DriverStore {
     /// template at `template`: when its databases are local files, by putting it to
     /// sleep, replacing its database with a copy of the template and loading it again
     /// (which reads the storage size from the copied table, so the driver's accounting
-    /// is right); on a remote engine, by writing the same entries through the driver.
+    /// is right); on a remote engine, by writing the same entries (and, where the
+    /// engine runs actor SQL, the same `items` rows) through the driver.
     pub(crate) fn open(
         backend: Arc<dyn SqliteRuntime>,
         root: &Path,
@@ -111,7 +113,7 @@ impl DriverStore {
         let none: &[(&[u8], &[u8])] = &[];
         driver.create_actor(ACTOR, "bench", vec![], none)?;
         let Some(layout) = driver.layout() else {
-            fill(&driver, entries)?;
+            fill(&driver, &*runtime, entries)?;
             return Ok(DriverStore { driver, runtime });
         };
         driver.sleep_actor(ACTOR, None)?;
@@ -138,8 +140,10 @@ impl DriverStore {
 }
 
 /// Writes the template's entries through the driver, a batch of the most keys a put
-/// takes at a time.
-fn fill(driver: &FsDriver, entries: u64) -> Result<()> {
+/// takes at a time, then its `items` table through the actor's SQL, in one transaction.
+/// An engine without actor SQL gets no table: its `sql_get` row reports the driver's
+/// `Unsupported`.
+fn fill(driver: &FsDriver, runtime: &dyn SqliteRuntime, entries: u64) -> Result<()> {
     let mut batch = Vec::with_capacity(fs_driver::limits::MAX_KEYS);
     for index in 0..entries {
         batch.push((crate::keys::key(index), crate::keys::initial_value(index)));
@@ -148,6 +152,17 @@ fn fill(driver: &FsDriver, entries: u64) -> Result<()> {
             batch.clear();
         }
     }
+    if !runtime.capabilities().has(Capability::GuardedSql) {
+        return Ok(());
+    }
+    driver.sql_transaction(ACTOR, |tx| {
+        tx.execute(sql::CREATE_ITEMS, Params::NONE)?;
+        for index in 0..entries {
+            let value = crate::keys::initial_value(index);
+            tx.execute(sql::INSERT_ITEM, params![index as i64, &value[..]])?;
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -179,6 +194,14 @@ impl Store for DriverStore {
     fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>> {
         self.driver.kv_delete_range(ACTOR, start, end)?;
         Ok(None)
+    }
+
+    fn sql_get(&mut self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .driver
+            .sql_query_row(ACTOR, sql::SQL_GET, params![id], |row| {
+                row.get::<Vec<u8>>(0)
+            })?)
     }
 
     fn close(self: Box<Self>) -> Result<()> {

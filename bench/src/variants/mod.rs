@@ -56,6 +56,8 @@ pub(crate) trait Store: Send {
     fn list_range(&mut self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>>;
     /// Delete `[start, end)`; how many rows went, when the API tells.
     fn delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<Option<u64>>;
+    /// SQL point query on the actor's own table ([`sql::SQL_GET`]): row `id`'s value.
+    fn sql_get(&mut self, id: i64) -> Result<Option<Vec<u8>>>;
     /// Closes the connection.
     fn close(self: Box<Self>) -> Result<()>;
 }
@@ -212,6 +214,47 @@ impl Variant {
                 let durability = store.durability()?;
                 Ok((Box::new(store), Some(durability)))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{initial_value, key};
+
+    /// Every variant reads the template's `items` rows, each row holding the value of the
+    /// KV entry with the same index, and finds no row past the end.
+    #[test]
+    fn every_variant_reads_the_same_items() {
+        let entries = 300;
+        let variants = crate::available_variants(&crate::BenchConfig::tiny()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let template = dir.path().join("template.db");
+        write_template(&template, entries).unwrap();
+        let settings = Settings {
+            synchronous: Synchronous::Normal,
+            cache_kib: 0,
+        };
+        for (index, variant) in variants.iter().enumerate() {
+            let dir = dir.path().join(format!("v{index}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let (mut store, _) = variant.open(&dir, &template, entries, settings).unwrap();
+            for id in [0, 1, 150, 299] {
+                let expected = initial_value(id);
+                let row = store.sql_get(id as i64).unwrap();
+                assert_eq!(
+                    row.as_deref(),
+                    Some(&expected[..]),
+                    "{} row {id}",
+                    variant.name
+                );
+                let kv = store.get(&key(id)).unwrap();
+                assert_eq!(kv, row, "{} entry {id}", variant.name);
+            }
+            assert_eq!(store.sql_get(300).unwrap(), None, "{}", variant.name);
+            assert_eq!(store.sql_get(-1).unwrap(), None, "{}", variant.name);
+            store.close().unwrap();
         }
     }
 }

@@ -23,6 +23,9 @@ pub(crate) struct RawStore {
     range: *mut ffi::sqlite3_stmt,
     begin: *mut ffi::sqlite3_stmt,
     commit: *mut ffi::sqlite3_stmt,
+    /// [`sql::SQL_GET`], prepared at its first use: the template's writer opens a
+    /// database that has no `items` table yet.
+    sql_get: *mut ffi::sqlite3_stmt,
 }
 
 // SAFETY: the connection is opened with SQLITE_OPEN_NOMUTEX on a thread-safe SQLite and
@@ -61,6 +64,7 @@ impl RawStore {
             range: ptr::null_mut(),
             begin: ptr::null_mut(),
             commit: ptr::null_mut(),
+            sql_get: ptr::null_mut(),
         };
         store.exec(&setup)?;
         if let Some(cache) = settings.cache_sql() {
@@ -229,6 +233,21 @@ impl RawStore {
         self.finish(stmt, result)
     }
 
+    /// Binds a 64-bit integer.
+    ///
+    /// # Safety
+    /// `stmt` must be one of ours.
+    unsafe fn bind_int64(
+        &self,
+        stmt: *mut ffi::sqlite3_stmt,
+        index: c_int,
+        value: i64,
+    ) -> Result<()> {
+        // SAFETY: per the caller.
+        let code = unsafe { ffi::sqlite3_bind_int64(stmt, index, value) };
+        self.check(code)
+    }
+
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Vec<Entry>> {
         let stmt = self.range;
         // SAFETY: the bounds outlive the run; columns are copied before the next step.
@@ -322,6 +341,24 @@ impl Store for RawStore {
         Ok(Some(deleted))
     }
 
+    fn sql_get(&mut self, id: i64) -> Result<Option<Vec<u8>>> {
+        if self.sql_get.is_null() {
+            self.sql_get = self.prepare(sql::SQL_GET)?;
+        }
+        let stmt = self.sql_get;
+        // SAFETY: an integer binding; the column is copied before `finish`.
+        let result = unsafe {
+            self.bind_int64(stmt, 1, id).and_then(|()| {
+                Ok(if self.step(stmt)? {
+                    Some(Self::column(stmt, 0).to_vec())
+                } else {
+                    None
+                })
+            })
+        };
+        self.finish(stmt, result)
+    }
+
     fn close(self: Box<Self>) -> Result<()> {
         drop(self);
         Ok(())
@@ -341,6 +378,7 @@ impl Drop for RawStore {
                 self.range,
                 self.begin,
                 self.commit,
+                self.sql_get,
             ] {
                 ffi::sqlite3_finalize(stmt);
             }
@@ -350,7 +388,10 @@ impl Drop for RawStore {
 }
 
 /// Writes the template database of `entries` entries at `path` (one transaction, key
-/// order), checkpointed and closed so that no `-wal` file is left.
+/// order), checkpointed and closed so that no `-wal` file is left. The same transaction
+/// makes the actor's own `items` table ([`sql::CREATE_ITEMS`]) with one row per entry,
+/// `(index, initial_value(index))`, for the `sql_get` workload: every variant opens a
+/// copy of this file, so all of them query the same rows.
 pub(crate) fn write_template(path: &Path, entries: u64) -> Result<()> {
     let settings = Settings {
         synchronous: Synchronous::Normal,
@@ -358,8 +399,19 @@ pub(crate) fn write_template(path: &Path, entries: u64) -> Result<()> {
     };
     let mut store = RawStore::open(path, settings)?;
     store.run_plain(store.begin)?;
-    for index in 0..entries {
-        store.put_one(&crate::keys::key(index), &crate::keys::initial_value(index))?;
+    let written = store.exec(sql::CREATE_ITEMS).and_then(|()| {
+        let insert = store.prepare(sql::INSERT_ITEM)?;
+        let filled = (0..entries).try_for_each(|index| {
+            store.put_one(&crate::keys::key(index), &crate::keys::initial_value(index))?;
+            store.insert_item(insert, index)
+        });
+        // SAFETY: our statement, finalized once, whatever the filling did.
+        unsafe { ffi::sqlite3_finalize(insert) };
+        filled
+    });
+    if let Err(error) = written {
+        let _ = store.exec("ROLLBACK");
+        return Err(error);
     }
     store.run_plain(store.commit)?;
     store.exec("PRAGMA wal_checkpoint(TRUNCATE)")?;
@@ -368,6 +420,18 @@ pub(crate) fn write_template(path: &Path, entries: u64) -> Result<()> {
 }
 
 impl RawStore {
+    /// Inserts row `index` of the `items` table with `insert` ([`sql::INSERT_ITEM`]).
+    fn insert_item(&self, insert: *mut ffi::sqlite3_stmt, index: u64) -> Result<()> {
+        let value = crate::keys::initial_value(index);
+        // SAFETY: `value` outlives the run, which `finish` ends.
+        let result = unsafe {
+            self.bind_int64(insert, 1, i64::try_from(index)?)
+                .and_then(|()| self.bind_blob(insert, 2, &value))
+                .and_then(|()| self.step(insert))
+        };
+        self.finish(insert, result).map(|_| ())
+    }
+
     /// `PRAGMA journal_mode` and `PRAGMA synchronous` as the connection reports them.
     pub(crate) fn durability(&mut self) -> Result<(String, i64)> {
         let journal = self.prepare("PRAGMA journal_mode")?;

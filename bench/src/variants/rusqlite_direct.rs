@@ -111,6 +111,14 @@ impl Store for RusqliteStore {
         Ok(Some(deleted as u64))
     }
 
+    fn sql_get(&mut self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .connection
+            .prepare_cached(sql::SQL_GET)?
+            .query_row(params![id], |row| row.get::<_, Vec<u8>>(0))
+            .optional()?)
+    }
+
     fn close(self: Box<Self>) -> Result<()> {
         self.connection.close().map_err(|(_, error)| error)?;
         Ok(())

@@ -127,6 +127,14 @@ impl Store for SqlxStore {
         Ok(Some(deleted))
     }
 
+    fn sql_get(&mut self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(block_on(
+            sqlx::query_scalar(sql::SQL_GET)
+                .bind(id)
+                .fetch_optional(&mut self.connection),
+        )?)
+    }
+
     fn close(self: Box<Self>) -> Result<()> {
         block_on(self.connection.close())?;
         Ok(())

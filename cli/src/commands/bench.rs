@@ -35,7 +35,7 @@ pub struct BenchArgs {
     #[arg(long = "entries", value_name = "N")]
     pub entries: Vec<u64>,
     /// Run only this workload (repeatable): get, batch_get, put, batch_put, list_prefix,
-    /// list_range, delete_range, mixed.
+    /// list_range, delete_range, mixed, sql_get (the actor's own SQL, not KV).
     #[arg(long = "workload", value_name = "NAME")]
     pub workloads: Vec<String>,
     /// Measured seconds per workload cell, shared by its variants.

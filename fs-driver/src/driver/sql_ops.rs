@@ -1,7 +1,7 @@
 //! The public actor-SQL operations: each runs on the awake actor (waking it if needed),
 //! on its own database, guarded (see [`crate::kv::actor_sql`]).
 
-use sqlite_runtime::{Params, Row, RunResult};
+use sqlite_runtime::{Params, Row, RowRef, RunResult};
 
 use super::FsDriver;
 use crate::error::Result;
@@ -61,9 +61,28 @@ impl FsDriver {
         })
     }
 
-    /// The first row of one statement of actor `id`'s SQL, if any.
-    pub fn sql_query_row(&self, id: &str, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
-        Ok(self.sql_query(id, sql, params)?.into_iter().next())
+    /// The first row of one statement of actor `id`'s SQL, mapped by `map` (as
+    /// [`query_row`](sqlite_runtime::SqliteDatabase::query_row) on a connection);
+    /// `None` when there is no row. Reading stops after the first row.
+    ///
+    /// ```no_run
+    /// # fn demo(driver: &fs_driver::FsDriver) -> fs_driver::Result<()> {
+    /// use sqlite_runtime::params;
+    ///
+    /// let text: Option<String> =
+    ///     driver.sql_query_row("a1", "SELECT text FROM todo WHERE id = ?", params![1], |row| row.get(0))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn sql_query_row<T>(
+        &self,
+        id: &str,
+        sql: &str,
+        params: Params<'_>,
+        map: impl FnOnce(&RowRef<'_>) -> sqlite_runtime::Result<T>,
+    ) -> Result<Option<T>> {
+        self.with_actor(id, |loaded| {
+            actor_sql::query_row(&mut loaded.kv, &self.sql_guard, sql, params, map)
+        })
     }
 
     /// Runs `;`-separated statements (without parameters) of actor `id`'s SQL in one

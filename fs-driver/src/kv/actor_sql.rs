@@ -19,7 +19,7 @@
 use std::ops::ControlFlow;
 
 use sqlite_runtime::{
-    ErrorKind, Guard, GuardLimits, GuardedStatement, Params, Row, RowVisitor, RunResult,
+    ErrorKind, Guard, GuardLimits, GuardedStatement, Params, Row, RowRef, RowVisitor, RunResult,
     SqliteDatabase, params,
 };
 
@@ -337,9 +337,22 @@ impl SqlTransaction<'_> {
         Ok(collect(|visitor| self.for_each(sql, params, visitor))?.0)
     }
 
-    /// The first row of one statement, if any.
-    pub fn query_row(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
-        Ok(self.query(sql, params)?.into_iter().next())
+    /// The first row of one statement mapped by `map`, if any (reading stops there).
+    pub fn query_row<T>(
+        &mut self,
+        sql: &str,
+        params: Params<'_>,
+        map: impl FnOnce(&RowRef<'_>) -> sqlite_runtime::Result<T>,
+    ) -> Result<Option<T>> {
+        let mut map = Some(map);
+        let mut first = None;
+        self.for_each(sql, params, &mut |row| {
+            if let Some(map) = map.take() {
+                first = Some(map(row)?);
+            }
+            Ok(ControlFlow::Break(()))
+        })?;
+        Ok(first)
     }
 
     fn for_each(
@@ -431,6 +444,25 @@ impl SqlTransaction<'_> {
         let outcome = write.apply(self.connection, self.max_storage);
         end_savepoint(self.connection, outcome)
     }
+}
+
+/// Runs `sql` through `store` and maps its first row (reading stops there).
+pub(crate) fn query_row<T>(
+    store: &mut KvStore,
+    guard: &Guard,
+    sql: &str,
+    params: Params<'_>,
+    map: impl FnOnce(&RowRef<'_>) -> sqlite_runtime::Result<T>,
+) -> Result<Option<T>> {
+    let mut map = Some(map);
+    let mut first = None;
+    store.sql(guard, sql, params, &mut |row| {
+        if let Some(map) = map.take() {
+            first = Some(map(row)?);
+        }
+        Ok(ControlFlow::Break(()))
+    })?;
+    Ok(first)
 }
 
 /// Runs `sql` through `store` and collects its rows.

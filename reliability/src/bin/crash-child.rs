@@ -120,7 +120,10 @@ fn run(args: &[String]) -> BoxResult<()> {
                         "INSERT INTO batches (n, payload) VALUES (?, ?)",
                         sqlite_runtime::params![number, &batch_entries(n)[0].1],
                     )?;
-                    tx.execute("UPDATE counters SET last = ?", sqlite_runtime::params![number])?;
+                    tx.execute(
+                        "UPDATE counters SET last = ?",
+                        sqlite_runtime::params![number],
+                    )?;
                     tx.kv_put(&batch_entries(n))
                 })?;
                 say(&format!("ack {n}"))?;
