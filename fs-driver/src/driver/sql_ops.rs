@@ -62,7 +62,7 @@ impl FsDriver {
     }
 
     /// The first row of one statement of actor `id`'s SQL, mapped by `map` (as
-    /// [`query_row`](sqlite_runtime::SqliteDatabase::query_row) on a connection);
+    /// `query_row` on a connection);
     /// `None` when there is no row. Reading stops after the first row.
     ///
     /// ```no_run
