@@ -10,6 +10,62 @@ pub const CREATE_TABLE: &str =
 pub const HAS_ANY: &str = "SELECT 1 FROM kv LIMIT 1";
 /// The value of one key.
 pub const GET: &str = "SELECT value FROM kv WHERE key = ?";
+/// The sizes of the statements a batch is written or read with (see [`get_many`],
+/// [`put_many`], [`delete_many`]): a connection prepares at most these few statements
+/// of each kind.
+pub const BATCH_SIZES: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
+
+/// The statement of `kind` for `n` items, made once for each size of [`BATCH_SIZES`].
+fn batch_statement(kind: usize, n: usize) -> &'static str {
+    static TEXTS: std::sync::OnceLock<[Vec<String>; 3]> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        let make = |one: &str, joiner: &str, text: &dyn Fn(&str) -> String| -> Vec<String> {
+            BATCH_SIZES
+                .iter()
+                .map(|&size| text(&vec![one; size].join(joiner)))
+                .collect()
+        };
+        [
+            make("?", ", ", &|marks| {
+                format!("SELECT key, value FROM kv WHERE key IN ({marks})")
+            }),
+            make("(?, ?)", ", ", &|rows| {
+                format!("INSERT OR REPLACE INTO kv (key, value) VALUES {rows}")
+            }),
+            make("?", ", ", &|marks| {
+                format!("DELETE FROM kv WHERE key IN ({marks})")
+            }),
+        ]
+    });
+    let index = BATCH_SIZES
+        .iter()
+        .position(|&size| size >= n)
+        .unwrap_or(BATCH_SIZES.len() - 1);
+    texts[kind][index].as_str()
+}
+
+/// The entries of up to `n` keys in one statement (`SELECT key, value FROM kv WHERE key
+/// IN (?, …)`) with the smallest size of [`BATCH_SIZES`] that holds `n`; a shorter batch
+/// repeats its last key.
+pub fn get_many(n: usize) -> Option<&'static str> {
+    (n <= 128).then(|| batch_statement(0, n))
+}
+
+/// The most entries one [`put_many`] statement takes: two parameters each, and dqlite
+/// 1.11 takes at most 255 parameters per statement.
+pub const PUT_MANY_MAX: usize = 64;
+
+/// Inserts or replaces exactly `n` entries (`n` in [`BATCH_SIZES`]) in one statement,
+/// as rivetkit's `INSERT OR REPLACE`: `(?, ?)` for each, key then value.
+pub fn put_many(n: usize) -> &'static str {
+    batch_statement(1, n)
+}
+
+/// Deletes exactly `n` keys (`n` in [`BATCH_SIZES`]) in one statement.
+pub fn delete_many(n: usize) -> &'static str {
+    batch_statement(2, n)
+}
+
 /// Inserts or replaces one entry (as rivetkit does).
 pub const PUT: &str = "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)";
 /// Deletes one key.

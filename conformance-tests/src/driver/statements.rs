@@ -6,11 +6,11 @@ use sqlite_runtime::StatementCacheStats;
 use super::support::{create, open};
 use crate::{CaseResult, Context};
 
-/// The statements each KV operation runs (the driver's own SQL).
-const KV_STATEMENTS: [&str; 10] = [
+/// The statements each KV operation runs (the driver's own SQL), besides the batch get
+/// of two keys ([`sql::get_many`]) and the writes of batches, whose statements depend on
+/// the engine ([`batch_writes`]).
+const KV_STATEMENTS: [&str; 8] = [
     sql::GET,
-    sql::PUT,
-    sql::DELETE,
     sql::DELETE_RANGE,
     sql::RANGE_ASC,
     sql::RANGE_DESC,
@@ -20,12 +20,24 @@ const KV_STATEMENTS: [&str; 10] = [
     sql::FROM_ASC,
 ];
 
+/// The statements of `one_round`'s puts (of one and two entries) and deletes (of one
+/// key): one per entry on local files, one per batch on an engine without them, where
+/// each statement is a request.
+fn batch_writes(local: bool) -> Vec<&'static str> {
+    if local {
+        vec![sql::PUT, sql::DELETE]
+    } else {
+        vec![sql::put_many(1), sql::put_many(2), sql::delete_many(1)]
+    }
+}
+
 fn one_round(driver: &FsDriver, round: u32) -> CaseResult {
     for i in 0..10u32 {
         let key = format!("k{round}-{i}");
         driver.kv_put("a", &[(key.as_bytes(), b"v".as_slice())])?;
         driver.kv_put("a", &[(b"x".as_slice(), key.as_bytes()), (b"y", b"")])?;
         driver.kv_get("a", &[key.as_bytes(), b"missing"])?;
+        driver.kv_get_one("a", key.as_bytes())?;
         driver.kv_delete("a", &[b"y"])?;
         driver.kv_delete_range("a", b"x", b"y")?;
         driver.kv_list_prefix("a", b"k", ListOptions::new().limit(3))?;
@@ -53,14 +65,23 @@ pub(crate) fn statements_kv_statements_are_reused(cx: &Context) -> CaseResult {
     let driver = open(cx);
     create(&driver, "a", &[]);
     one_round(&driver, 0)?;
+    let local = cx
+        .runtime()
+        .capabilities()
+        .has(sqlite_runtime::Capability::LocalFiles);
+    let statements: Vec<&str> = KV_STATEMENTS
+        .into_iter()
+        .chain(sql::get_many(2))
+        .chain(batch_writes(local))
+        .collect();
     let first = driver.kv_statement_cache_stats("a")?;
-    let before: Vec<u64> = KV_STATEMENTS.iter().map(|sql| runs(&first, sql)).collect();
-    for (sql, runs) in KV_STATEMENTS.iter().zip(&before) {
+    let before: Vec<u64> = statements.iter().map(|sql| runs(&first, sql)).collect();
+    for (sql, runs) in statements.iter().zip(&before) {
         assert!(*runs >= 10, "`{sql}` ran {runs} times over 10 rounds");
     }
     one_round(&driver, 1)?;
     let second = driver.kv_statement_cache_stats("a")?;
-    for (sql, old) in KV_STATEMENTS.iter().zip(&before) {
+    for (sql, old) in statements.iter().zip(&before) {
         let new = runs(&second, sql);
         assert!(new >= old + 10, "`{sql}`: {old} runs, then {new}");
     }

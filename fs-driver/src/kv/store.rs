@@ -24,7 +24,10 @@ use sqlite_runtime::{
 use super::diagnose::diagnose;
 use super::fence::{self, Claim};
 use super::files::OpenFiles;
-use super::{ListOptions, get_value, get_values, scan_prefix, scan_range, size};
+use super::{
+    ListOptions, Writes, delete_keys, get_value, get_values, put_entries, scan_prefix, scan_range,
+    size,
+};
 use crate::error::{Error, Result};
 use crate::limits::{self, KeyRole};
 use crate::sql;
@@ -55,6 +58,8 @@ pub(super) struct Connection {
     /// What the actor's own SQL takes (see [`super::actor_sql`]), read and kept on
     /// first need.
     pub(super) sql_pages: super::actor_sql::SqlPages,
+    /// How batches of writes reach the database.
+    pub(super) writes: Writes,
 }
 
 /// An actor's KV store.
@@ -238,12 +243,7 @@ impl KvStore {
         self.write(|connection| {
             let used = connection.used()?;
             limits::check_put(entries, used, max_storage)?;
-            for (key, value) in entries {
-                connection
-                    .db
-                    .run(sql::PUT, params![key.as_ref(), value.as_ref()])?;
-            }
-            Ok(())
+            put_entries(&mut *connection.db, entries, connection.writes)
         })
     }
 
@@ -253,16 +253,7 @@ impl KvStore {
         if keys.is_empty() {
             return Ok(0);
         }
-        self.write(|connection| {
-            let mut removed = 0;
-            for key in keys {
-                removed += connection
-                    .db
-                    .run(sql::DELETE, params![key.as_ref()])?
-                    .changes;
-            }
-            Ok(removed)
-        })
+        self.write(|connection| delete_keys(&mut *connection.db, keys, connection.writes))
     }
 
     /// Deletes keys in `[start, end)`; `start >= end` does nothing. Returns the entries
@@ -458,18 +449,10 @@ impl KvWrite {
             KvWrite::Put(entries) => {
                 let used = connection.used()?;
                 limits::check_put(entries, used, max_storage)?;
-                for (key, value) in entries {
-                    connection.db.run(sql::PUT, params![key, value])?;
-                }
+                put_entries(&mut *connection.db, entries, connection.writes)?;
                 Ok(0)
             }
-            KvWrite::Delete(keys) => {
-                let mut removed = 0;
-                for key in keys {
-                    removed += connection.db.run(sql::DELETE, params![key])?.changes;
-                }
-                Ok(removed)
-            }
+            KvWrite::Delete(keys) => delete_keys(&mut *connection.db, keys, connection.writes),
             KvWrite::DeleteRange(start, end) => Ok(connection
                 .db
                 .run(sql::DELETE_RANGE, params![start, end])?
@@ -672,6 +655,7 @@ impl Connection {
             writable,
             size_kept,
             sql_pages: super::actor_sql::SqlPages::default(),
+            writes: Writes::for_runtime(runtime),
         })
     }
 
