@@ -132,6 +132,36 @@ impl WorkerConnection {
     }
 }
 
+/// A guarded call on the worker, handed a visitor that keeps the rows.
+type GuardedCall<T> =
+    fn(&mut dyn SqliteDatabase, &Guard, &str, Params<'_>, &mut RowVisitor<'_>) -> Result<T>;
+
+impl WorkerConnection {
+    /// Runs `call` on the worker, keeping its rows there, and visits them here.
+    fn guarded_rows<T: Send + 'static>(
+        &self,
+        guard: &Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+        call: GuardedCall<T>,
+    ) -> Result<T> {
+        let (guard, sql, params) = (guard.clone(), sql.to_owned(), OwnedParams::from(params));
+        let (rows, outcome) = self.on_db(move |db| {
+            params.with(|params| {
+                let mut rows: Vec<Row> = Vec::new();
+                let outcome = call(db, &guard, &sql, params, &mut |row| {
+                    rows.push(row.to_row(row.column_names()?.into()));
+                    Ok(std::ops::ControlFlow::Continue(()))
+                })?;
+                Ok((rows, outcome))
+            })
+        })?;
+        visit(&rows, visitor)?;
+        Ok(outcome)
+    }
+}
+
 impl SqliteDatabase for WorkerConnection {
     fn backend(&self) -> &'static str {
         self.backend
@@ -177,19 +207,13 @@ impl SqliteDatabase for WorkerConnection {
         params: Params<'_>,
         visitor: &mut RowVisitor<'_>,
     ) -> Result<bool> {
-        let (guard, sql, params) = (guard.clone(), sql.to_owned(), OwnedParams::from(params));
-        let (rows, read) = self.on_db(move |db| {
-            params.with(|params| {
-                let mut rows: Vec<Row> = Vec::new();
-                let read = db.guarded_read(&guard, &sql, params, &mut |row| {
-                    rows.push(row.to_row(row.column_names()?.into()));
-                    Ok(std::ops::ControlFlow::Continue(()))
-                })?;
-                Ok((rows, read))
-            })
-        })?;
-        visit(&rows, visitor)?;
-        Ok(read)
+        self.guarded_rows(
+            guard,
+            sql,
+            params,
+            visitor,
+            |db, guard, sql, params, keep| db.guarded_read(guard, sql, params, keep),
+        )
     }
 
     /// Rows as in [`for_each`](SqliteDatabase::for_each): read there, visited here.
@@ -200,19 +224,13 @@ impl SqliteDatabase for WorkerConnection {
         params: Params<'_>,
         visitor: &mut RowVisitor<'_>,
     ) -> Result<RunResult> {
-        let (guard, sql, params) = (guard.clone(), sql.to_owned(), OwnedParams::from(params));
-        let (rows, outcome) = self.on_db(move |db| {
-            params.with(|params| {
-                let mut rows: Vec<Row> = Vec::new();
-                let outcome = db.guarded_for_each(&guard, &sql, params, &mut |row| {
-                    rows.push(row.to_row(row.column_names()?.into()));
-                    Ok(std::ops::ControlFlow::Continue(()))
-                })?;
-                Ok((rows, outcome))
-            })
-        })?;
-        visit(&rows, visitor)?;
-        Ok(outcome)
+        self.guarded_rows(
+            guard,
+            sql,
+            params,
+            visitor,
+            |db, guard, sql, params, keep| db.guarded_for_each(guard, sql, params, keep),
+        )
     }
 
     fn statement_cache_stats(&mut self) -> Result<StatementCacheStats> {

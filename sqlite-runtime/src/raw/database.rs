@@ -74,6 +74,40 @@ impl<C: RawConnection> KitDatabase<C> {
         let result = f(self.connection()?);
         result.map_err(|e| self.context.error(e))
     }
+
+    /// Runs one guarded statement through the row loop; `None` when `reads_only` and
+    /// the statement would write (then it does not run).
+    fn guarded(
+        &mut self,
+        guard: &Guard,
+        sql: &str,
+        params: Params<'_>,
+        visitor: &mut RowVisitor<'_>,
+        reads_only: bool,
+    ) -> Result<Option<RunResult>> {
+        let KitDatabase {
+            connection,
+            context,
+            buffer,
+            ..
+        } = self;
+        let connection = connection.as_mut().ok_or_else(|| context.closed())?;
+        let context = &*context;
+        let mut ran: Option<bool> = None;
+        let mut rows = RowLoop::new(context, buffer, visitor);
+        let outcome = connection.with_guarded_statement(guard, sql, &mut |statement, found| {
+            if reads_only && !found.read_only {
+                return Ok(());
+            }
+            ran = Some(found.read_only);
+            rows.run(statement, params)
+        });
+        rows.finish(outcome)?;
+        Ok(ran.map(|read_only| RunResult {
+            changes: if read_only { 0 } else { connection.changes() },
+            last_insert_rowid: connection.last_insert_rowid(),
+        }))
+    }
 }
 
 impl<C: RawConnection> SqliteDatabase for KitDatabase<C> {
@@ -135,25 +169,8 @@ impl<C: RawConnection> SqliteDatabase for KitDatabase<C> {
         params: Params<'_>,
         visitor: &mut RowVisitor<'_>,
     ) -> Result<RunResult> {
-        let KitDatabase {
-            connection,
-            context,
-            buffer,
-            ..
-        } = self;
-        let connection = connection.as_mut().ok_or_else(|| context.closed())?;
-        let context = &*context;
-        let mut read_only = true;
-        let mut rows = RowLoop::new(context, buffer, visitor);
-        let outcome = connection.with_guarded_statement(guard, sql, &mut |statement, found| {
-            read_only = found.read_only;
-            rows.run(statement, params)
-        });
-        rows.finish(outcome)?;
-        Ok(RunResult {
-            changes: if read_only { 0 } else { connection.changes() },
-            last_insert_rowid: connection.last_insert_rowid(),
-        })
+        let ran = self.guarded(guard, sql, params, visitor, false)?;
+        Ok(ran.unwrap_or_default())
     }
 
     fn guarded_read(
@@ -163,25 +180,7 @@ impl<C: RawConnection> SqliteDatabase for KitDatabase<C> {
         params: Params<'_>,
         visitor: &mut RowVisitor<'_>,
     ) -> Result<bool> {
-        let KitDatabase {
-            connection,
-            context,
-            buffer,
-            ..
-        } = self;
-        let connection = connection.as_mut().ok_or_else(|| context.closed())?;
-        let context = &*context;
-        let mut ran = false;
-        let mut rows = RowLoop::new(context, buffer, visitor);
-        let outcome = connection.with_guarded_statement(guard, sql, &mut |statement, found| {
-            if !found.read_only {
-                return Ok(());
-            }
-            ran = true;
-            rows.run(statement, params)
-        });
-        rows.finish(outcome)?;
-        Ok(ran)
+        Ok(self.guarded(guard, sql, params, visitor, true)?.is_some())
     }
 
     fn in_transaction(&mut self) -> Result<bool> {
