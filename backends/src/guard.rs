@@ -516,7 +516,7 @@ unsafe fn text<'a>(pointer: *const c_char) -> &'a str {
     }
     // SAFETY: per the caller.
     let bytes = unsafe { std::ffi::CStr::from_ptr(pointer) }.to_bytes();
-    // A name that is not UTF-8 is compared as empty: never reserved, never an allowed
+    // A name that is not UTF-8 is compared as U+FFFD: never reserved, never an allowed
     // pragma.
     std::str::from_utf8(bytes).unwrap_or("\u{fffd}")
 }
