@@ -147,6 +147,22 @@ fn collect(
     Ok((rows, outcome))
 }
 
+/// Maps the first row with `map` (reading stops there); `None` without a row.
+fn first_row<T>(
+    run: impl FnOnce(&mut RowVisitor<'_>) -> Result<RunResult>,
+    map: impl FnOnce(&RowRef<'_>) -> sqlite_runtime::Result<T>,
+) -> Result<Option<T>> {
+    let mut map = Some(map);
+    let mut first = None;
+    run(&mut |row| {
+        if let Some(map) = map.take() {
+            first = Some(map(row)?);
+        }
+        Ok(ControlFlow::Break(()))
+    })?;
+    Ok(first)
+}
+
 /// Runs one statement, known to write, inside the caller's transaction: in a savepoint,
 /// bounded by the quota, its pages counted.
 fn write_statement(
@@ -344,15 +360,7 @@ impl SqlTransaction<'_> {
         params: Params<'_>,
         map: impl FnOnce(&RowRef<'_>) -> sqlite_runtime::Result<T>,
     ) -> Result<Option<T>> {
-        let mut map = Some(map);
-        let mut first = None;
-        self.for_each(sql, params, &mut |row| {
-            if let Some(map) = map.take() {
-                first = Some(map(row)?);
-            }
-            Ok(ControlFlow::Break(()))
-        })?;
-        Ok(first)
+        first_row(|visitor| self.for_each(sql, params, visitor), map)
     }
 
     fn for_each(
@@ -454,15 +462,7 @@ pub(crate) fn query_row<T>(
     params: Params<'_>,
     map: impl FnOnce(&RowRef<'_>) -> sqlite_runtime::Result<T>,
 ) -> Result<Option<T>> {
-    let mut map = Some(map);
-    let mut first = None;
-    store.sql(guard, sql, params, &mut |row| {
-        if let Some(map) = map.take() {
-            first = Some(map(row)?);
-        }
-        Ok(ControlFlow::Break(()))
-    })?;
-    Ok(first)
+    first_row(|visitor| store.sql(guard, sql, params, visitor), map)
 }
 
 /// Runs `sql` through `store` and collects its rows.
