@@ -20,9 +20,10 @@ use std::ops::ControlFlow;
 
 use sqlite_runtime::{
     ErrorKind, Guard, GuardLimits, GuardedStatement, Params, Row, RowRef, RowVisitor, RunResult,
-    SqliteDatabase, params,
+    params,
 };
 
+use super::sql_size::{MAX_PAGE_COUNT, PAGE_COUNT, int, pages_in_use};
 use super::store::{Connection, KvStore, KvWrite};
 use crate::error::{Error, Result};
 use crate::limits::LimitError;
@@ -33,17 +34,8 @@ pub const RESERVED_NAMES: [&str; 1] = ["kv"];
 /// and the index SQLite makes for `kv`'s primary key (which `REINDEX` names alone).
 pub const RESERVED_PREFIXES: [&str; 2] = ["kv_", "sqlite_autoindex_kv_"];
 
-const CREATE_SQL_SIZE: &str = "CREATE TABLE IF NOT EXISTS kv_sql_size (\
-    id INTEGER PRIMARY KEY CHECK (id = 0), pages INTEGER NOT NULL)";
-const HAS_SQL_SIZE: &str =
-    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'kv_sql_size'";
-const SQL_PAGES: &str = "SELECT pages FROM kv_sql_size";
 const ADD_SQL_PAGES: &str = "INSERT INTO kv_sql_size (id, pages) VALUES (0, max(0, ?1)) \
     ON CONFLICT (id) DO UPDATE SET pages = max(0, pages + ?1)";
-const PAGE_COUNT: &str = "PRAGMA page_count";
-const FREELIST_COUNT: &str = "PRAGMA freelist_count";
-const PAGE_SIZE: &str = "PRAGMA page_size";
-const MAX_PAGE_COUNT: &str = "PRAGMA max_page_count";
 /// The driver's objects by name, in both schemas: guarded DDL must leave the count as it
 /// was (a rename's new name reaches no authorizer).
 const RESERVED_OBJECTS: &str = "SELECT \
@@ -58,81 +50,6 @@ const ROLLBACK_TO: &str = "ROLLBACK TO actor_sql";
 /// The guard every actor's SQL runs under.
 pub(crate) fn guard(limits: GuardLimits) -> Guard {
     Guard::new(RESERVED_NAMES, RESERVED_PREFIXES).with_limits(limits)
-}
-
-/// What a connection knows of its database's SQL record and page geometry.
-#[derive(Debug, Default)]
-pub(crate) struct SqlPages {
-    /// Whether `kv_sql_size` exists (`None`: not looked yet).
-    recorded: Option<bool>,
-    page_size: Option<u64>,
-    /// `max_page_count` as the connection had it.
-    max_pages: Option<i64>,
-}
-
-impl SqlPages {
-    /// The bytes SQL takes (0 for a database that never ran a writing statement).
-    pub(crate) fn bytes(&mut self, db: &mut dyn SqliteDatabase) -> Result<u64> {
-        if !self.recorded(db)? {
-            return Ok(0);
-        }
-        let pages = match int(db, SQL_PAGES) {
-            Ok(pages) => u64::try_from(pages).unwrap_or(0),
-            // Made by a transaction that was rolled back.
-            Err(Error::Sqlite(error)) if error.kind() == ErrorKind::Sql => {
-                self.recorded = Some(false);
-                return Ok(0);
-            }
-            Err(error) => return Err(error),
-        };
-        Ok(pages.saturating_mul(self.page_size(db)?))
-    }
-
-    fn recorded(&mut self, db: &mut dyn SqliteDatabase) -> Result<bool> {
-        if let Some(recorded) = self.recorded {
-            return Ok(recorded);
-        }
-        let recorded = db.get(HAS_SQL_SIZE, Params::NONE)?.is_some();
-        self.recorded = Some(recorded);
-        Ok(recorded)
-    }
-
-    fn page_size(&mut self, db: &mut dyn SqliteDatabase) -> Result<u64> {
-        if let Some(size) = self.page_size {
-            return Ok(size);
-        }
-        let size = u64::try_from(int(db, PAGE_SIZE)?).unwrap_or(4096).max(512);
-        self.page_size = Some(size);
-        Ok(size)
-    }
-
-    /// Makes the record unless it exists (inside the caller's transaction; asked each
-    /// time, since a transaction that made it may have been rolled back).
-    fn ensure_recorded(&mut self, db: &mut dyn SqliteDatabase) -> Result<()> {
-        db.run(CREATE_SQL_SIZE, Params::NONE)?;
-        self.recorded = Some(true);
-        Ok(())
-    }
-
-    fn max_pages(&mut self, db: &mut dyn SqliteDatabase) -> Result<i64> {
-        if let Some(max) = self.max_pages {
-            return Ok(max);
-        }
-        let max = int(db, MAX_PAGE_COUNT)?;
-        self.max_pages = Some(max);
-        Ok(max)
-    }
-}
-
-fn int(db: &mut dyn SqliteDatabase, sql: &str) -> Result<i64> {
-    Ok(db
-        .query_row(sql, Params::NONE, |row| row.get::<Option<i64>>(0))?
-        .flatten()
-        .unwrap_or(0))
-}
-
-fn pages_in_use(db: &mut dyn SqliteDatabase) -> Result<i64> {
-    Ok(int(db, PAGE_COUNT)? - int(db, FREELIST_COUNT)?)
 }
 
 /// Collects every row.

@@ -14,6 +14,7 @@ pub(crate) mod fence;
 mod files;
 pub(crate) mod mark;
 pub(crate) mod size;
+mod sql_size;
 mod store;
 
 pub(crate) use store::{KvStore, KvWrite};

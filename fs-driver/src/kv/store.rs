@@ -55,9 +55,9 @@ pub(super) struct Connection {
     /// Whether the size is kept by triggers; when not (a read-only database that never
     /// got them), it is scanned.
     size_kept: bool,
-    /// What the actor's own SQL takes (see [`super::actor_sql`]), read and kept on
+    /// What the actor's own SQL takes (see [`super::sql_size`]), read and kept on
     /// first need.
-    pub(super) sql_pages: super::actor_sql::SqlPages,
+    pub(super) sql_pages: super::sql_size::SqlPages,
     /// How batches of writes reach the database.
     pub(super) writes: Writes,
 }
@@ -654,7 +654,7 @@ impl Connection {
             files,
             writable,
             size_kept,
-            sql_pages: super::actor_sql::SqlPages::default(),
+            sql_pages: super::sql_size::SqlPages::default(),
             writes: Writes::for_runtime(runtime),
         })
     }
