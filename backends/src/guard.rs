@@ -5,9 +5,10 @@
 //! of its own, so that a statement compiled without the guard (the owner's) is never
 //! handed to guarded SQL.
 //!
-//! The authorizer is installed once, at the first guarded statement (installing one
-//! expires every prepared statement), and stays: outside guarded calls it allows
-//! everything, so the owner's statements compile as before.
+//! The authorizer and the progress handler are installed once, at the first guarded
+//! statement (installing an authorizer expires every prepared statement), and stay:
+//! outside guarded calls the authorizer allows everything and the handler never stops a
+//! statement, so the owner's statements run as before.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{CString, c_char, c_int, c_void};
@@ -130,46 +131,28 @@ impl GuardedStatements {
             ));
         }
         if !self.installed {
-            // SAFETY: per the caller; the state lives as long as `self`, and the
-            // authorizer is removed in `release` (or the state leaked on drop).
+            // SAFETY: per the caller; the state lives as long as `self`, and both are
+            // removed in `release` (or the state leaked on drop). Outside guarded calls
+            // the authorizer allows everything and the progress handler never stops.
             unsafe {
-                ffi::sqlite3_set_authorizer(
-                    db,
-                    Some(authorize),
-                    (&raw const *self.state).cast_mut().cast(),
-                )
-            };
+                let state = (&raw const *self.state).cast_mut().cast();
+                ffi::sqlite3_set_authorizer(db, Some(authorize), state);
+                ffi::sqlite3_progress_handler(db, PROGRESS_STEPS, Some(progress), state);
+            }
             self.installed = true;
         }
         if self.compiled_under.as_ref() != Some(guard) {
             self.cache = StatementCache::new(CACHE_CAPACITY);
             self.compiled_under = Some(guard.clone());
         }
-        // SAFETY: per the caller.
-        let saved = unsafe { Limits::apply(db, guard) };
         self.state.guard.set(guard);
-        self.state
-            .deadline
-            .set(Instant::now().checked_add(limits.time));
-        // SAFETY: per the caller; the handler's state outlives the call, and the
-        // handler is removed below.
-        unsafe {
-            ffi::sqlite3_progress_handler(
-                db,
-                PROGRESS_STEPS,
-                Some(progress),
-                (&raw const *self.state).cast_mut().cast(),
-            )
-        };
+        self.state.time.set(Some(limits.time));
+        self.state.deadline.set(None);
         // SAFETY: per the caller.
         let outcome = unsafe { self.run(db, guard, sql, work) };
-        // SAFETY: per the caller; every setting back as it was.
-        unsafe {
-            ffi::sqlite3_progress_handler(db, 0, None, std::ptr::null_mut());
-            saved.restore(db);
-        }
         self.state.guard.set(std::ptr::null());
         self.state.time.set(None);
+        self.state.deadline.set(None);
         outcome
     }
 
@@ -185,8 +168,13 @@ impl GuardedStatements {
         let (stmt, found) = match self.cache.get(sql) {
             Some(compiled) => (compiled.stmt, compiled.found),
             None => {
-                // SAFETY: per the caller.
-                let compiled = unsafe { self.compile(db, sql) }?;
+                // SAFETY: per the caller; every setting back as it was.
+                let compiled = unsafe {
+                    let saved = Limits::compiling(db, guard);
+                    let compiled = self.compile(db, sql);
+                    saved.restore(db);
+                    compiled
+                }?;
                 let (stmt, found) = (compiled.stmt, compiled.found);
                 if let Err(compiled) = self.cache.insert(sql, compiled) {
                     // Not kept (no capacity): run once, then finalized on drop.
@@ -216,13 +204,20 @@ impl GuardedStatements {
             backend: self.backend,
             state: &self.state,
             guard,
+            needs_clearing: Cell::new(false),
         };
+        // SAFETY: per the caller; every setting back as it was below.
+        let saved = unsafe { Limits::running(db, guard) };
         let outcome = work(&mut statement, found);
-        // SAFETY: ours; reset so that it holds no lock, cleared so that it holds no
-        // borrowed value.
+        // SAFETY: ours; reset so that it holds no lock.
         unsafe {
             ffi::sqlite3_reset(stmt.as_ptr());
-            ffi::sqlite3_clear_bindings(stmt.as_ptr());
+            saved.restore(db);
+        }
+        if statement.needs_clearing.get() {
+            // SAFETY: ours; cleared so that it holds no borrowed value, and so that
+            // the next call's named parameters left out are `NULL`.
+            unsafe { ffi::sqlite3_clear_bindings(stmt.as_ptr()) };
         }
         outcome
     }
@@ -303,7 +298,10 @@ impl GuardedStatements {
                 None => (None, std::ptr::null_mut()),
             };
             // SAFETY: per the caller; the backend's own authorizer goes back as it was.
-            unsafe { ffi::sqlite3_set_authorizer(db, callback, user) };
+            unsafe {
+                ffi::sqlite3_set_authorizer(db, callback, user);
+                ffi::sqlite3_progress_handler(db, 0, None, std::ptr::null_mut());
+            }
             self.installed = false;
         }
     }
@@ -320,23 +318,59 @@ impl Drop for GuardedStatements {
     }
 }
 
-/// The connection's limits before a guarded call.
-struct Limits([(c_int, c_int); 5]);
+/// The connection's limits before a guarded call changed them.
+struct Limits<const N: usize>([(c_int, c_int); N]);
 
-impl Limits {
-    /// Sets `guard`'s limits; the previous values.
+impl Limits<5> {
+    /// Sets every limit of `guard` (statement length, depth and parameters are checked
+    /// as SQLite compiles); the previous values.
     ///
     /// # Safety
     /// `db` must be a valid connection used by this thread only.
-    unsafe fn apply(db: *mut ffi::sqlite3, guard: &Guard) -> Limits {
+    unsafe fn compiling(db: *mut ffi::sqlite3, guard: &Guard) -> Self {
         let limits = guard.limits();
-        let wanted = [
-            (ffi::SQLITE_LIMIT_LENGTH, limits.value_length),
-            (ffi::SQLITE_LIMIT_SQL_LENGTH, limits.sql_length),
-            (ffi::SQLITE_LIMIT_EXPR_DEPTH, limits.expression_depth),
-            (ffi::SQLITE_LIMIT_VARIABLE_NUMBER, limits.parameters),
-            (ffi::SQLITE_LIMIT_ATTACHED, 0),
-        ];
+        // SAFETY: per the caller.
+        unsafe {
+            Limits::apply(
+                db,
+                [
+                    (ffi::SQLITE_LIMIT_LENGTH, limits.value_length),
+                    (ffi::SQLITE_LIMIT_SQL_LENGTH, limits.sql_length),
+                    (ffi::SQLITE_LIMIT_EXPR_DEPTH, limits.expression_depth),
+                    (ffi::SQLITE_LIMIT_VARIABLE_NUMBER, limits.parameters),
+                    (ffi::SQLITE_LIMIT_ATTACHED, 0),
+                ],
+            )
+        }
+    }
+}
+
+impl Limits<2> {
+    /// Sets the limits of `guard` that hold while a statement runs (the values it makes,
+    /// the databases it attaches); the previous values. A statement SQLite compiles
+    /// again as it runs is the same text, within the compile-time limits it met.
+    ///
+    /// # Safety
+    /// As [`compiling`](Limits::compiling).
+    unsafe fn running(db: *mut ffi::sqlite3, guard: &Guard) -> Self {
+        let limits = guard.limits();
+        // SAFETY: per the caller.
+        unsafe {
+            Limits::apply(
+                db,
+                [
+                    (ffi::SQLITE_LIMIT_LENGTH, limits.value_length),
+                    (ffi::SQLITE_LIMIT_ATTACHED, 0),
+                ],
+            )
+        }
+    }
+}
+
+impl<const N: usize> Limits<N> {
+    /// # Safety
+    /// As [`compiling`](Limits::compiling).
+    unsafe fn apply(db: *mut ffi::sqlite3, wanted: [(c_int, usize); N]) -> Self {
         // SAFETY: per the caller.
         Limits(wanted.map(|(id, value)| unsafe {
             let value = c_int::try_from(value).unwrap_or(c_int::MAX);
@@ -345,7 +379,7 @@ impl Limits {
     }
 
     /// # Safety
-    /// As [`apply`](Self::apply).
+    /// As [`compiling`](Limits::compiling).
     unsafe fn restore(self, db: *mut ffi::sqlite3) {
         for (id, value) in self.0 {
             // SAFETY: per the caller.
@@ -361,6 +395,9 @@ struct GuardedStatementRef<'a> {
     backend: &'static str,
     state: &'a CallState,
     guard: &'a Guard,
+    /// Whether a value was bound by name or borrowed: positional calls bind every
+    /// parameter, so only these leave bindings a later call could see.
+    needs_clearing: Cell<bool>,
 }
 
 impl GuardedStatementRef<'_> {
@@ -400,6 +437,7 @@ impl RawStatement for GuardedStatementRef<'_> {
     }
 
     fn parameter_index(&self, name: &str) -> Option<usize> {
+        self.needs_clearing.set(true);
         let name = CString::new(name).ok()?;
         // SAFETY: a live statement; the name is NUL-terminated.
         let index = unsafe { ffi::sqlite3_bind_parameter_index(self.stmt, name.as_ptr()) };
@@ -416,6 +454,9 @@ impl RawStatement for GuardedStatementRef<'_> {
                 "a parameter is longer than SQLite can take",
             )
         };
+        if matches!(value, ValueRef::Text(_) | ValueRef::Blob(_)) {
+            self.needs_clearing.set(true);
+        }
         // SAFETY: a live statement; borrowed bytes are bound as static: the statement's
         // bindings are cleared before the values' borrow ends (see `run_compiled`).
         let rc = unsafe {

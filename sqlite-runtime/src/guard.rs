@@ -18,6 +18,7 @@
 //! assert!(guard.check(&GuardAction::Pragma { name: "journal_mode", argument: Some("delete") }).is_err());
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What guarded statements may hold and how long one may run.
@@ -130,12 +131,27 @@ const REFUSED_FUNCTIONS: &[&str] = &["load_extension", "fts3_tokenizer"];
 /// What guarded SQL may not touch: reserved table names (exact, or by prefix; compared
 /// without case, as SQLite compares names), and everything that changes the
 /// connection's settings or leaves the database.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Guard {
+    /// Shared, so that a connection that keeps the guard its statements were compiled
+    /// under tells it from the one it is handed by address, without comparing names.
+    rules: Arc<Rules>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rules {
     names: Vec<String>,
     prefixes: Vec<String>,
     limits: GuardLimits,
 }
+
+impl PartialEq for Guard {
+    fn eq(&self, other: &Guard) -> bool {
+        Arc::ptr_eq(&self.rules, &other.rules) || self.rules == other.rules
+    }
+}
+
+impl Eq for Guard {}
 
 impl Guard {
     /// A guard reserving the tables named `names`, and those whose names start with one
@@ -147,34 +163,35 @@ impl Guard {
         P: IntoIterator,
         P::Item: AsRef<str>,
     {
+        let lowercase = |name: &str| name.to_ascii_lowercase();
         Guard {
-            names: names
-                .into_iter()
-                .map(|n| n.as_ref().to_ascii_lowercase())
-                .collect(),
-            prefixes: prefixes
-                .into_iter()
-                .map(|p| p.as_ref().to_ascii_lowercase())
-                .collect(),
-            limits: GuardLimits::default(),
+            rules: Arc::new(Rules {
+                names: names.into_iter().map(|n| lowercase(n.as_ref())).collect(),
+                prefixes: prefixes
+                    .into_iter()
+                    .map(|p| lowercase(p.as_ref()))
+                    .collect(),
+                limits: GuardLimits::default(),
+            }),
         }
     }
 
     /// The same guard with other limits.
     pub fn with_limits(mut self, limits: GuardLimits) -> Self {
-        self.limits = limits;
+        Arc::make_mut(&mut self.rules).limits = limits;
         self
     }
 
     /// The limits.
     pub fn limits(&self) -> &GuardLimits {
-        &self.limits
+        &self.rules.limits
     }
 
     /// Whether `name` is reserved.
     pub fn is_reserved(&self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
-        self.names.contains(&name) || self.prefixes.iter().any(|p| name.starts_with(p))
+        let rules = &self.rules;
+        rules.names.contains(&name) || rules.prefixes.iter().any(|p| name.starts_with(p))
     }
 
     /// Whether guarded SQL may do `action`; the reason when it may not.

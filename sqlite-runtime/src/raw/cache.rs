@@ -3,6 +3,10 @@
 
 use std::collections::HashMap;
 
+/// SQL texts are hashed on every lookup; the cache is small and bounded, so a fast
+/// hash needs no resistance to chosen collisions.
+type SqlHasher = foldhash::fast::RandomState;
+
 /// No entry: the end of the recency list.
 const NONE: usize = usize::MAX;
 
@@ -27,7 +31,7 @@ const NONE: usize = usize::MAX;
 /// ```
 #[derive(Debug)]
 pub struct StatementCache<S> {
-    slots: HashMap<Box<str>, usize>,
+    slots: HashMap<Box<str>, usize, SqlHasher>,
     entries: Vec<Entry<S>>,
     /// The most recently used entry, or [`NONE`].
     newest: usize,
@@ -51,7 +55,7 @@ impl<S> StatementCache<S> {
     /// An empty cache keeping up to `capacity` values (0: keep none).
     pub fn new(capacity: usize) -> Self {
         StatementCache {
-            slots: HashMap::new(),
+            slots: HashMap::default(),
             entries: Vec::new(),
             newest: NONE,
             oldest: NONE,
@@ -76,7 +80,11 @@ impl<S> StatementCache<S> {
 
     /// The value for `key`, now the most recently used.
     pub fn get(&mut self, key: &str) -> Option<&mut S> {
-        let slot = *self.slots.get(key)?;
+        // The statement run last is the likeliest: a comparison, no hashing.
+        let slot = match self.entries.get(self.newest) {
+            Some(newest) if &*newest.key == key => self.newest,
+            _ => *self.slots.get(key)?,
+        };
         self.touch(slot);
         self.entries.get_mut(slot)?.value.as_mut()
     }
