@@ -56,7 +56,7 @@ fn cell_table(out: &mut String, cell: &Cell) {
     );
     let _ = writeln!(
         out,
-        "| variant | ops/s | p50 | p99 | ÷ raw C API (median paired ratio) | ÷ binding direct (median paired ratio) | ops |"
+        "| variant | ops/s | p50 | p99 | ÷ raw C API (median paired ratio) | ÷ binding direct or engine floor (median paired ratio) | ops |"
     );
     let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
     for row in &cell.rows {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use sqlite_runtime::Synchronous;
+use sqlite_runtime::{Capability, Synchronous};
 
 use crate::Result;
 use crate::keys::Workload;
@@ -163,10 +163,15 @@ pub fn available_variants(config: &BenchConfig) -> Result<Vec<Variant>> {
             chosen
         }
     };
+    let mut floors = Vec::new();
     for descriptor in selected {
         let runtime = descriptor.runtime().ok_or("backend not compiled in")?;
+        if !runtime.capabilities().has(Capability::LocalFiles) {
+            floors.push(Variant::floor(runtime.clone()));
+        }
         variants.push(Variant::driver(runtime));
     }
+    variants.extend(floors);
     if config.direct {
         variants.push(Variant::rusqlite_direct());
         variants.push(Variant::sqlx_direct());

@@ -187,7 +187,7 @@ pub(super) fn make_cell(
     let direct_of = |backend: &Option<String>| {
         (0..open.len()).find(|&i| {
             let v = &variants[open[i].variant_index];
-            v.kind == VariantKind::Direct && v.backend == *backend
+            matches!(v.kind, VariantKind::Direct | VariantKind::Floor) && v.backend == *backend
         })
     };
     let rows = open

@@ -205,8 +205,19 @@ fn measure_cells(
                 if config.stopped() {
                     break;
                 }
-                let series = measure(config, variants, &mut open, workload, progress)?;
-                let cell = make_cell(variants, &open, series, workload, entries, level);
+                // The variants that run this workload first, measured alone.
+                open.sort_by_key(|o| {
+                    (
+                        !variants[o.variant_index].measures(workload),
+                        o.variant_index,
+                    )
+                });
+                let running = open
+                    .iter()
+                    .filter(|o| variants[o.variant_index].measures(workload))
+                    .count();
+                let series = measure(config, variants, &mut open[..running], workload, progress)?;
+                let cell = make_cell(variants, &open[..running], series, workload, entries, level);
                 progress(&format!(
                     "N = {entries}, {workload} ({}): {}",
                     level.name(),

@@ -2,6 +2,7 @@
 //! used directly. All of them implement [`Store`] over the same SQL.
 
 mod driver;
+mod floor;
 mod raw;
 mod rusqlite_direct;
 mod sqlx_direct;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlite_runtime::{SqliteRuntime, Synchronous};
 
 use crate::Result;
-use crate::keys::{Key, Val};
+use crate::keys::{Key, Val, Workload};
 use crate::sql;
 
 pub(crate) use raw::write_template;
@@ -72,6 +73,8 @@ pub enum VariantKind {
     Driver,
     /// A binding used directly, without us.
     Direct,
+    /// A remote engine's floor: one request per operation, sent by its client directly.
+    Floor,
 }
 
 /// One variant to run.
@@ -92,6 +95,7 @@ enum Maker {
     Driver(Arc<dyn SqliteRuntime>),
     Rusqlite,
     Sqlx,
+    Floor(Arc<dyn SqliteRuntime>),
 }
 
 impl std::fmt::Debug for Variant {
@@ -166,6 +170,33 @@ impl Variant {
         }
     }
 
+    /// The floor of `runtime`'s engine (one without local files): a point `SELECT` and
+    /// a single-row autocommit `INSERT`, one request each, sent by its client directly.
+    pub fn floor(runtime: Arc<dyn SqliteRuntime>) -> Self {
+        Variant {
+            name: format!("{} floor (1 request)", runtime.backend()),
+            kind: VariantKind::Floor,
+            backend: Some(runtime.backend().to_owned()),
+            maker: Maker::Floor(runtime),
+        }
+    }
+
+    /// Whether the variant runs `workload`: the floor runs only the point get and the
+    /// single put (what one request does), a driver on an engine without actor SQL no
+    /// `sql_get`; the others run every workload.
+    pub fn measures(&self, workload: Workload) -> bool {
+        match &self.maker {
+            Maker::Floor(_) => matches!(workload, Workload::Get | Workload::Put),
+            Maker::Driver(runtime) => {
+                workload != Workload::SqlGet
+                    || runtime
+                        .capabilities()
+                        .has(sqlite_runtime::Capability::GuardedSql)
+            }
+            Maker::Raw | Maker::Rusqlite | Maker::Sqlx => true,
+        }
+    }
+
     /// Opens the variant on a copy of `template` inside `dir`.
     pub(crate) fn open(
         &self,
@@ -207,6 +238,10 @@ impl Variant {
                 let store = rusqlite_direct::RusqliteStore::open(&copy, settings)?;
                 let durability = store.durability()?;
                 Ok((Box::new(store), Some(durability)))
+            }
+            Maker::Floor(runtime) => {
+                let store = floor::FloorStore::open(&**runtime, &copy, entries, settings)?;
+                Ok((Box::new(store), None))
             }
             Maker::Sqlx => {
                 std::fs::copy(template, &copy)?;
