@@ -9,25 +9,28 @@ use crate::{CaseResult, Context};
 /// The statements each KV operation runs (the driver's own SQL), besides the batch get
 /// of two keys ([`sql::get_many`]) and the writes of batches, whose statements depend on
 /// the engine ([`batch_writes`]).
-const KV_STATEMENTS: [&str; 8] = [
-    sql::GET,
-    sql::DELETE_RANGE,
-    sql::RANGE_ASC,
-    sql::RANGE_DESC,
-    sql::BEGIN,
-    sql::COMMIT,
-    sql::USED_SIZE,
-    sql::FROM_ASC,
-];
+const KV_STATEMENTS: [&str; 4] = [sql::GET, sql::RANGE_ASC, sql::RANGE_DESC, sql::FROM_ASC];
 
-/// The statements of `one_round`'s puts (of one and two entries) and deletes (of one
-/// key): one per entry on local files, one per batch on an engine without them, where
-/// each statement is a request.
+/// The statements of `one_round`'s writes: on local files, a transaction that reads the
+/// size and writes each entry; on an engine without them (where each statement is a
+/// request, and the actor is leased), one statement per write that checks the quota and
+/// the fence itself.
 fn batch_writes(local: bool) -> Vec<&'static str> {
     if local {
-        vec![sql::PUT, sql::DELETE]
+        vec![
+            sql::BEGIN,
+            sql::COMMIT,
+            sql::USED_SIZE,
+            sql::PUT,
+            sql::DELETE,
+            sql::DELETE_RANGE,
+        ]
     } else {
-        vec![sql::put_many(1), sql::put_many(2), sql::delete_many(1)]
+        vec![
+            sql::PUT_PACKED_FENCED,
+            sql::DELETE_PACKED_FENCED,
+            sql::DELETE_RANGE_FENCED,
+        ]
     }
 }
 

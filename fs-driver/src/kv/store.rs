@@ -240,6 +240,12 @@ impl KvStore {
             return Ok(());
         }
         let max_storage = self.max_storage;
+        let put = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
+            put_in_one_statement(id, connection, fence, entries, max_storage)
+        };
+        if self.write_as(put)?.is_some() {
+            return Ok(());
+        }
         self.write(|connection| {
             let used = connection.used()?;
             limits::check_put(entries, used, max_storage)?;
@@ -253,6 +259,32 @@ impl KvStore {
         if keys.is_empty() {
             return Ok(0);
         }
+        let delete = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
+            if connection.writes != Writes::Batched {
+                return Ok(None);
+            }
+            let packed: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (k.as_ref(), &[][..])).collect();
+            let (blob, layout) = sql::pack_entries(&packed);
+            match fence {
+                Some(claim) => in_one_statement(
+                    id,
+                    connection,
+                    sql::DELETE_PACKED_FENCED,
+                    params![&blob[..], &layout, &claim.owner, claim.epoch],
+                    true,
+                ),
+                None => in_one_statement(
+                    id,
+                    connection,
+                    sql::DELETE_PACKED,
+                    params![&blob[..], &layout],
+                    false,
+                ),
+            }
+        };
+        if let Some(removed) = self.write_as(delete)? {
+            return Ok(removed);
+        }
         self.write(|connection| delete_keys(&mut *connection.db, keys, connection.writes))
     }
 
@@ -263,6 +295,30 @@ impl KvStore {
         limits::check_key(KeyRole::End, end)?;
         if start >= end {
             return Ok(0);
+        }
+        let delete = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
+            if connection.writes != Writes::Batched {
+                return Ok(None);
+            }
+            match fence {
+                Some(claim) => in_one_statement(
+                    id,
+                    connection,
+                    sql::DELETE_RANGE_FENCED,
+                    params![start, end, &claim.owner, claim.epoch],
+                    true,
+                ),
+                None => in_one_statement(
+                    id,
+                    connection,
+                    sql::DELETE_RANGE,
+                    params![start, end],
+                    false,
+                ),
+            }
+        };
+        if let Some(removed) = self.write_as(delete)? {
+            return Ok(removed);
         }
         self.write(|connection| {
             Ok(connection
@@ -341,6 +397,23 @@ impl KvStore {
         &mut self,
         work: impl FnOnce(&mut Connection) -> Result<R>,
     ) -> Result<R> {
+        self.write_as(|id, connection, fence| {
+            run_transaction(id, connection, |connection| {
+                if let Some(claim) = fence {
+                    fence::check(&mut *connection.db, id, claim)?;
+                }
+                work(connection)
+            })
+        })
+    }
+
+    /// Runs `run`, a write (in a transaction, or one autocommit statement), on the
+    /// writable connection with the actor's fence, and deals with its outcome as the
+    /// module docs say.
+    fn write_as<R>(
+        &mut self,
+        run: impl FnOnce(&str, &mut Connection, Option<&Claim>) -> std::result::Result<R, Written>,
+    ) -> Result<R> {
         let verified = {
             let connection = self.writable_connection()?;
             connection.files.as_mut().map_or(Ok(()), OpenFiles::verify)
@@ -353,12 +426,7 @@ impl KvStore {
         }
         let (id, fence) = (&self.id, self.fence.as_ref());
         let outcome = match self.connection.as_mut() {
-            Some(connection) => run_transaction(id, connection, |connection| {
-                if let Some(claim) = fence {
-                    fence::check(&mut *connection.db, id, claim)?;
-                }
-                work(connection)
-            }),
+            Some(connection) => run(id, connection, fence),
             None => return Err(Error::ActorStopping(self.id.clone())),
         };
         match outcome {
@@ -501,9 +569,7 @@ fn run_transaction<R>(
     connection: &mut Connection,
     work: impl FnOnce(&mut Connection) -> Result<R>,
 ) -> std::result::Result<R, Written> {
-    let not_applied = |connection: &Connection, error: Error| {
-        Written::No(explain(connection, read_only_error(id, connection, error)))
-    };
+    let not_applied = |connection: &Connection, error: Error| not_applied(id, connection, error);
     if let Err(error) = connection.db.run(sql::BEGIN, Params::NONE) {
         return Err(not_applied(connection, error.into()));
     }
@@ -529,6 +595,82 @@ fn run_transaction<R>(
             }
         }
     }
+}
+
+/// A put as one autocommit statement that checks the quota and the fence itself
+/// ([`sql::PUT_PACKED`]): one request to a remote engine instead of five. `Ok(None)`
+/// when it does not apply (a local file, where the transaction is faster; a size not
+/// kept by triggers; actor SQL to count) or a check failed and nothing was written: the
+/// caller then writes in a transaction, which says which check failed.
+fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    id: &str,
+    connection: &mut Connection,
+    fence: Option<&Claim>,
+    entries: &[(K, V)],
+    max_storage: u64,
+) -> std::result::Result<Option<()>, Written> {
+    if connection.writes != Writes::Batched || !connection.size_kept {
+        return Ok(None);
+    }
+    match connection.sql_pages.bytes(&mut *connection.db) {
+        Ok(0) => {}
+        Ok(_) => return Ok(None),
+        Err(error) => return Err(not_applied(id, connection, error)),
+    }
+    // Every check but the quota's, which the statement makes.
+    let payload = limits::check_put(entries, 0, u64::MAX).map_err(|e| Written::No(e.into()))?;
+    let (blob, layout) = sql::pack_entries(entries);
+    let (payload, max) = (
+        i64::try_from(payload).unwrap_or(i64::MAX),
+        i64::try_from(max_storage).unwrap_or(i64::MAX),
+    );
+    let written = match fence {
+        Some(claim) => in_one_statement(
+            id,
+            connection,
+            sql::PUT_PACKED_FENCED,
+            params![&blob[..], &layout, payload, max, &claim.owner, claim.epoch],
+            true,
+        ),
+        None => in_one_statement(
+            id,
+            connection,
+            sql::PUT_PACKED,
+            params![&blob[..], &layout, payload, max],
+            true,
+        ),
+    }?;
+    Ok(written.map(drop))
+}
+
+/// Runs one write as an autocommit statement (one request to a remote engine); its
+/// changes, or `Ok(None)` when it changed nothing and `checked` (it writes nothing when
+/// a check it makes fails: the caller writes again in a transaction, which says which
+/// check failed, or finds there was nothing to write). A failure of the statement
+/// counts as a failed `COMMIT` would: not applied, or of unknown outcome.
+fn in_one_statement(
+    id: &str,
+    connection: &mut Connection,
+    sql: &str,
+    params: Params<'_>,
+    checked: bool,
+) -> std::result::Result<Option<u64>, Written> {
+    match connection.db.run(sql, params) {
+        Ok(ran) if ran.changes == 0 && checked => Ok(None),
+        Ok(ran) => Ok(Some(ran.changes)),
+        Err(error) if commit_outcome_unknown(&error) => {
+            Err(Written::Unknown(Error::WriteOutcomeUnknown {
+                id: id.to_owned(),
+                source: Box::new(explain_sqlite(connection, error)),
+            }))
+        }
+        Err(error) => Err(not_applied(id, connection, error.into())),
+    }
+}
+
+/// A write that failed before it was applied, as the caller is told.
+fn not_applied(id: &str, connection: &Connection, error: Error) -> Written {
+    Written::No(explain(connection, read_only_error(id, connection, error)))
 }
 
 /// Whether a failed `COMMIT` may have been applied. Only the failures known to leave
