@@ -7,7 +7,9 @@
 //! database (`kv_owner`) with the lease's epoch, a number the index database gives each
 //! new holder, larger than every earlier one. A claim never replaces one of a larger
 //! epoch, so a driver that comes back late cannot take the database back. Each write
-//! first reads the claim in the same `BEGIN IMMEDIATE` transaction: the database's write
+//! first reads the claim in the same `BEGIN IMMEDIATE` transaction (or, on an engine
+//! without local files, in the one statement that is the whole write, e.g.
+//! [`sql::PUT_PACKED_FENCED`](crate::sql::PUT_PACKED_FENCED)): the database's write
 //! lock orders the claim and the write, so a write either commits before the new
 //! holder's claim (and the new holder, which reads only after claiming, sees it) or
 //! finds the claim and writes nothing ([`Error::ActorOwnedElsewhere`]). A destroy claims
