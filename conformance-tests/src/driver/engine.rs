@@ -165,3 +165,70 @@ pub(crate) fn engine_reads_and_inspection_without_a_driver(cx: &Context) -> Case
     assert_eq!(found, [("a", Some(0), None), ("b", Some(2), Some(77))]);
     Ok(())
 }
+
+/// The lease holder serves reads from its copy of the actor's entries: no statement
+/// reaches the engine for them (where the engine counts its statements), every
+/// acknowledged write is seen at once, and a copy does not outlive a sleep (another
+/// driver's writes in between are read after the next wake). With no budget, nothing
+/// is copied.
+pub(crate) fn engine_reads_are_served_by_the_lease_holder(cx: &Context) -> CaseResult {
+    let driver = open(cx);
+    create(
+        &driver,
+        "a",
+        &entries(&[("a1", "1"), ("a2", "2"), ("b1", "3")]),
+    );
+    assert_eq!(driver.read_cache_usage().0, 0, "nothing read yet");
+    assert_eq!(driver.kv_get_one("a", b"a1")?, Some(b"1".to_vec()));
+    let copied = driver.read_cache_usage().0;
+    assert!(copied > 0, "the first read copies the actor");
+    let counts = cx
+        .runtime()
+        .capabilities()
+        .has(sqlite_runtime::Capability::StatementCacheStats);
+    let get_runs = |driver: &fs_driver::FsDriver| -> u64 {
+        let stats = driver.kv_statement_cache_stats("a").expect("stats");
+        stats
+            .statements
+            .iter()
+            .filter(|s| s.sql.starts_with("SELECT"))
+            .map(|s| s.runs)
+            .sum()
+    };
+    let before = if counts { get_runs(&driver) } else { 0 };
+    for _ in 0..10 {
+        assert_eq!(driver.kv_get_one("a", b"a2")?, Some(b"2".to_vec()));
+        assert_eq!(
+            driver.kv_get("a", &[b"a1".as_slice(), b"zz"])?,
+            vec![Some(b"1".to_vec()), None]
+        );
+        let listed =
+            driver.kv_list_prefix("a", b"a", fs_driver::ListOptions::new().reverse(true))?;
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].0, b"a2".to_vec());
+    }
+    if counts {
+        assert_eq!(get_runs(&driver), before, "reads reached the engine");
+    }
+    driver.kv_put("a", &[(b"a1".as_slice(), b"one".as_slice()), (b"c1", b"4")])?;
+    driver.kv_delete("a", &[b"a2"])?;
+    driver.kv_delete_range("a", b"b", b"c")?;
+    assert_eq!(all(&driver, "a"), entries(&[("a1", "one"), ("c1", "4")]));
+    assert!(driver.read_cache_usage().0 > 0, "writes keep the copy");
+
+    driver.sleep_actor("a", None)?;
+    assert_eq!(driver.read_cache_usage().0, 0, "a sleep drops the copy");
+    let other = open(cx);
+    other.kv_put("a", &[(b"a1", b"from the other")])?;
+    drop(other);
+    assert_eq!(
+        driver.kv_get_one("a", b"a1")?,
+        Some(b"from the other".to_vec())
+    );
+
+    let uncached = open_with(cx, DriverOptions::new().read_cache_bytes(0));
+    driver.sleep_actor("a", None)?;
+    assert_eq!(uncached.kv_get_one("a", b"c1")?, Some(b"4".to_vec()));
+    assert_eq!(uncached.read_cache_usage().0, 0);
+    Ok(())
+}

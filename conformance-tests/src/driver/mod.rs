@@ -96,4 +96,5 @@ pub const CASES: &[Case] = cases![
     engine::engine_one_driver_runs_an_actor unless LocalFiles,
     engine::engine_alarms_are_shared unless LocalFiles,
     engine::engine_reads_and_inspection_without_a_driver unless LocalFiles,
+    engine::engine_reads_are_served_by_the_lease_holder unless LocalFiles,
 ];

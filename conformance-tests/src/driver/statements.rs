@@ -1,9 +1,9 @@
 //! Statement reuse: the KV statements are prepared once per connection and reused.
 
-use fs_driver::{FsDriver, ListOptions, sql};
+use fs_driver::{DriverOptions, FsDriver, ListOptions, sql};
 use sqlite_runtime::StatementCacheStats;
 
-use super::support::{create, open};
+use super::support::{create, open_with};
 use crate::{CaseResult, Context};
 
 /// The statements each KV operation runs (the driver's own SQL), besides the batch get
@@ -65,7 +65,8 @@ fn runs(stats: &StatementCacheStats, sql: &str) -> u64 {
 /// connection, and its run count grows with further operations (it is reused, not
 /// re-prepared); the storage size is never summed by a scan (triggers keep it).
 pub(crate) fn statements_kv_statements_are_reused(cx: &Context) -> CaseResult {
-    let driver = open(cx);
+    // Reads from the engine, not from the lease holder's copy.
+    let driver = open_with(cx, DriverOptions::new().read_cache_bytes(0));
     create(&driver, "a", &[]);
     one_round(&driver, 0)?;
     let local = cx

@@ -82,10 +82,16 @@ impl FsDriver {
     /// Claims actor `id`'s store, just opened under a lease, so that its writes are
     /// fenced.
     fn claim(&self, id: &str, kv: &mut KvStore) -> Result<()> {
-        match self.storage.locks().and_then(|locks| locks.fence(id)) {
-            Some(claim) => kv.claim(claim),
-            None => Ok(()),
+        let Some(locks) = self.storage.locks() else {
+            return Ok(());
+        };
+        if let Some(claim) = locks.fence(id) {
+            kv.claim(claim)?;
+            if let Some((clock, generation)) = locks.lease_clock(id) {
+                kv.serve_reads_from(self.read_cache.cell(clock, generation));
+            }
         }
+        Ok(())
     }
 
     /// Creates an actor with `name`, `key` and `initial` KV entries (written in the same

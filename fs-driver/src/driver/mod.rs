@@ -13,6 +13,8 @@ mod options;
 mod sql_ops;
 
 use std::collections::HashMap;
+
+use crate::kv::read_cache::ReadCache;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -103,6 +105,8 @@ pub struct FsDriver {
     migration: Option<MigrationReport>,
     /// What actors' own SQL runs under.
     sql_guard: Guard,
+    /// The memory for copies of leased actors' entries.
+    read_cache: Arc<ReadCache>,
 }
 
 impl std::fmt::Debug for FsDriver {
@@ -177,6 +181,7 @@ impl FsDriver {
             };
         FsDriver {
             sql_guard: crate::kv::actor_sql::guard(options.sql_limits.clone()),
+            read_cache: ReadCache::new(options.read_cache_bytes),
             runtime,
             storage,
             budget: OpenBudget::new(budget),
@@ -191,6 +196,13 @@ impl FsDriver {
     /// it); destroying drops it.
     pub fn memory(runtime: Arc<dyn SqliteRuntime>, options: DriverOptions) -> Self {
         Self::with_storage(runtime, Box::new(MemoryStorage::default()), options, None)
+    }
+
+    /// The bytes held by copies of leased actors' entries (reads served by the lease
+    /// holder, on an engine without local files), and their budget
+    /// ([`DriverOptions::read_cache_bytes`]).
+    pub fn read_cache_usage(&self) -> (usize, usize) {
+        self.read_cache.usage()
     }
 
     /// The storage root (on an engine without local files, the name its databases are

@@ -36,6 +36,12 @@ pub struct DriverOptions {
     /// 100 parameters, 2 MB values and rows, expressions 100 deep, 30 s per statement;
     /// see [`FsDriver::sql_execute`](crate::FsDriver::sql_execute)).
     pub sql_limits: GuardLimits,
+    /// On a runtime whose databases are not local files (where each read is a request),
+    /// the memory for copies of leased actors' entries, from which reads are served
+    /// while this driver's lease is certain (default 64 MiB; 0 turns it off). The least
+    /// recently used copies go first; an actor larger than a quarter of it is never
+    /// copied. Ignored on a local root.
+    pub read_cache_bytes: usize,
 }
 
 impl Default for DriverOptions {
@@ -47,6 +53,7 @@ impl Default for DriverOptions {
             max_open_databases: DEFAULT_MAX_OPEN_DATABASES,
             lease_timeout: DEFAULT_LEASE_TIMEOUT,
             sql_limits: GuardLimits::default(),
+            read_cache_bytes: DEFAULT_READ_CACHE_BYTES,
         }
     }
 }
@@ -55,6 +62,9 @@ impl Default for DriverOptions {
 /// 1024 descriptors (3 each: 768, leaving room for the 32 lock files and the
 /// application).
 pub const DEFAULT_MAX_OPEN_DATABASES: usize = 256;
+
+/// The default of [`DriverOptions::read_cache_bytes`].
+pub const DEFAULT_READ_CACHE_BYTES: usize = 64 << 20;
 
 /// The default of [`DriverOptions::lease_timeout`].
 pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -95,6 +105,13 @@ impl DriverOptions {
     /// Sets how many actor databases may be open at once (at least 1).
     pub fn max_open_databases(mut self, count: usize) -> Self {
         self.max_open_databases = count.max(1);
+        self
+    }
+
+    /// Sets the memory for copies of leased actors' entries (0: reads always go to the
+    /// engine).
+    pub fn read_cache_bytes(mut self, bytes: usize) -> Self {
+        self.read_cache_bytes = bytes;
         self
     }
 

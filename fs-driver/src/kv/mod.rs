@@ -13,6 +13,7 @@ mod diagnose;
 pub(crate) mod fence;
 mod files;
 pub(crate) mod mark;
+pub(crate) mod read_cache;
 pub(crate) mod size;
 mod sql_size;
 mod store;

@@ -14,6 +14,7 @@
 //! checks (identity, write permission, OS error diagnosis, missing file) are for local
 //! files only.
 
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use sqlite_runtime::{
 use super::diagnose::diagnose;
 use super::fence::{self, Claim};
 use super::files::OpenFiles;
+use super::read_cache::{CacheCell, Entries, Snapshot};
 use super::{
     ListOptions, Writes, delete_keys, get_value, get_values, put_entries, scan_prefix, scan_range,
     size,
@@ -74,6 +76,11 @@ pub(crate) struct KvStore {
     /// The lease holder's claim that every write checks (see [`fence`]); `None` where
     /// lifecycles are not leased.
     fence: Option<Claim>,
+    /// Where the copy of the entries is kept while the lease is certain; `None` where
+    /// reads are not served from one.
+    copy: Option<Arc<CacheCell>>,
+    /// The actor was too large to copy (until it sleeps).
+    copy_refused: bool,
 }
 
 impl KvStore {
@@ -116,6 +123,64 @@ impl KvStore {
             max_storage,
             connection: Some(connection),
             fence: None,
+            copy: None,
+            copy_refused: false,
+        }
+    }
+
+    /// Serves reads from a copy of the entries kept in `cell` while the lease is
+    /// certain (see [`read_cache`](super::read_cache)).
+    pub(crate) fn serve_reads_from(&mut self, cell: Arc<CacheCell>) {
+        self.copy = Some(cell);
+    }
+
+    /// `read` of the copy, loading it first when the lease is certain and the actor
+    /// small enough; `None`: read the engine.
+    fn read_copy<R>(&mut self, read: impl Fn(&Entries) -> R) -> Option<R> {
+        let cell = self.copy.clone()?;
+        if let Some(value) = cell.read(&read) {
+            return Some(value);
+        }
+        if self.copy_refused || !cell.wants_copy() {
+            return None;
+        }
+        match self.load_copy(&cell) {
+            Ok(Some(snapshot)) => cell.keep(snapshot),
+            Ok(None) => self.copy_refused = true,
+            // The engine's read that follows reports it.
+            Err(_) => return None,
+        }
+        cell.read(&read)
+    }
+
+    /// Every entry, read in one statement, unless the actor is too large to copy.
+    fn load_copy(&mut self, cell: &CacheCell) -> Result<Option<Snapshot>> {
+        if self.storage_used()? > cell.largest_copied() {
+            return Ok(None);
+        }
+        let mut entries = Entries::new();
+        scan_prefix(
+            self.db()?,
+            b"",
+            ListOptions::new().limit(usize::MAX),
+            &mut |k, v| {
+                entries.insert(k.to_vec(), v.to_vec());
+            },
+        )?;
+        Ok(Some(Snapshot::new(entries)))
+    }
+
+    /// Takes the copy out before a write: put back by the caller once the write is
+    /// acknowledged (with the write applied), dropped otherwise.
+    fn take_copy(&mut self) -> Option<Snapshot> {
+        self.copy.as_ref().and_then(|cell| cell.take())
+    }
+
+    /// Puts back a copy taken out before a write that was acknowledged.
+    fn put_back(&mut self, snapshot: Option<Snapshot>, apply: impl FnOnce(&mut Snapshot)) {
+        if let (Some(cell), Some(mut snapshot)) = (self.copy.as_ref(), snapshot) {
+            apply(&mut snapshot);
+            cell.keep(snapshot);
         }
     }
 
@@ -149,8 +214,11 @@ impl KvStore {
         }
     }
 
-    /// Closes the store.
+    /// Closes the store (and drops its copy).
     pub(crate) fn close(mut self) -> Result<()> {
+        if let Some(cell) = self.copy.take() {
+            cell.clear();
+        }
         match self.connection.take() {
             Some(mut connection) => Ok(connection.db.close()?),
             None => Ok(()),
@@ -200,12 +268,24 @@ impl KvStore {
 
     /// Batch get: one result per key, in order.
     pub(crate) fn get<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
-        get_values(self.db()?, keys)
+        limits::check_keys(keys)?;
+        let copied = self.read_copy(|entries| {
+            keys.iter()
+                .map(|key| entries.get(key.as_ref()).cloned())
+                .collect()
+        });
+        match copied {
+            Some(values) => Ok(values),
+            None => get_values(self.db()?, keys),
+        }
     }
 
     /// Point get of a key already checked.
     pub(crate) fn get_one_unchecked(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        get_value(self.db()?, key)
+        match self.read_copy(|entries| entries.get(key).cloned()) {
+            Some(value) => Ok(value),
+            None => get_value(self.db()?, key),
+        }
     }
 
     /// Entries whose keys start with `prefix`, visited in order.
@@ -215,7 +295,20 @@ impl KvStore {
         options: ListOptions,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<()> {
-        scan_prefix(self.db()?, prefix, options, visit)
+        limits::check_key(KeyRole::Prefix, prefix)?;
+        let upper = limits::prefix_upper_bound(prefix);
+        let end = upper
+            .as_ref()
+            .map_or(Bound::Unbounded, |u| Bound::Excluded(&u[..]));
+        let copied =
+            self.read_copy(|entries| listed(entries, (Bound::Included(prefix), end), options));
+        match copied {
+            Some(listed) => {
+                listed.iter().for_each(|(k, v)| visit(k, v));
+                Ok(())
+            }
+            None => scan_prefix(self.db()?, prefix, options, visit),
+        }
     }
 
     /// Entries with keys in `[start, end)`, visited in order; none when `start >= end`.
@@ -226,7 +319,19 @@ impl KvStore {
         options: ListOptions,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<()> {
-        scan_range(self.db()?, start, end, options, visit)
+        limits::check_key(KeyRole::Start, start)?;
+        limits::check_key(KeyRole::End, end)?;
+        if start >= end {
+            return Ok(());
+        }
+        let bounds = (Bound::Included(start), Bound::Excluded(end));
+        match self.read_copy(|entries| listed(entries, bounds, options)) {
+            Some(listed) => {
+                listed.iter().for_each(|(k, v)| visit(k, v));
+                Ok(())
+            }
+            None => scan_range(self.db()?, start, end, options, visit),
+        }
     }
 
     /// Batch put: all or nothing, existing keys replaced, limits checked in rivetkit's
@@ -239,6 +344,13 @@ impl KvStore {
         if entries.is_empty() {
             return Ok(());
         }
+        let copy = self.take_copy();
+        self.put_unapplied(entries)?;
+        self.put_back(copy, |copy| copy.put(entries));
+        Ok(())
+    }
+
+    fn put_unapplied<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, entries: &[(K, V)]) -> Result<()> {
         let max_storage = self.max_storage;
         let put = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
             put_in_one_statement(id, connection, fence, entries, max_storage)
@@ -259,6 +371,13 @@ impl KvStore {
         if keys.is_empty() {
             return Ok(0);
         }
+        let copy = self.take_copy();
+        let removed = self.delete_unapplied(keys)?;
+        self.put_back(copy, |copy| copy.delete(keys));
+        Ok(removed)
+    }
+
+    fn delete_unapplied<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<u64> {
         let delete = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
             if connection.writes != Writes::Batched {
                 return Ok(None);
@@ -296,6 +415,13 @@ impl KvStore {
         if start >= end {
             return Ok(0);
         }
+        let copy = self.take_copy();
+        let removed = self.delete_range_unapplied(start, end)?;
+        self.put_back(copy, |copy| copy.delete_range(start, end));
+        Ok(removed)
+    }
+
+    fn delete_range_unapplied(&mut self, start: &[u8], end: &[u8]) -> Result<u64> {
         let delete = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
             if connection.writes != Writes::Batched {
                 return Ok(None);
@@ -414,6 +540,10 @@ impl KvStore {
         &mut self,
         run: impl FnOnce(&str, &mut Connection, Option<&Claim>) -> std::result::Result<R, Written>,
     ) -> Result<R> {
+        // A write the caller does not apply to the copy makes it stale.
+        if let Some(cell) = &self.copy {
+            cell.clear();
+        }
         let verified = {
             let connection = self.writable_connection()?;
             connection.files.as_mut().map_or(Ok(()), OpenFiles::verify)
@@ -886,5 +1016,21 @@ fn can_write(path: &Path) -> bool {
     {
         Ok(_) => true,
         Err(error) => error.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// At most the options' limit of `entries` within `bounds`, in the options' order.
+fn listed(
+    entries: &Entries,
+    bounds: (Bound<&[u8]>, Bound<&[u8]>),
+    options: ListOptions,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let limit = options.effective_limit();
+    let range = entries.range::<[u8], _>(bounds);
+    let pick = |(k, v): (&Vec<u8>, &Vec<u8>)| (k.clone(), v.clone());
+    if options.reverse {
+        range.rev().take(limit).map(pick).collect()
+    } else {
+        range.take(limit).map(pick).collect()
     }
 }

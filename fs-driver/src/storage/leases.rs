@@ -89,12 +89,90 @@ fn lock(index: &Index) -> MutexGuard<'_, Box<dyn SqliteDatabase>> {
     index.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Until when this driver's leases are certainly its own, on its monotonic clock: the
+/// send time of its last acknowledged renewal plus two thirds of the lease timeout (the
+/// other third is the margin for the hosts' clocks, which decide expiry elsewhere).
+/// Past it (renewals failing, or the process paused) nothing is certain, and a renewal
+/// sent after it starts a new *generation*: what was certain before (a lease held, a
+/// copy of an actor's entries) may have been taken over in between, so it is never
+/// certain again, whatever later renewals say.
+#[derive(Clone, Debug)]
+pub(crate) struct LeaseClock(Arc<ClockShared>);
+
+#[derive(Debug)]
+struct ClockShared {
+    base: Instant,
+    state: Mutex<ClockState>,
+}
+
+#[derive(Debug, Default)]
+struct ClockState {
+    /// Nanoseconds after `base`; 0: not certain.
+    until: u64,
+    generation: u64,
+}
+
+impl LeaseClock {
+    /// A clock certain of nothing yet.
+    pub(crate) fn new() -> Self {
+        LeaseClock(Arc::new(ClockShared {
+            base: Instant::now(),
+            state: Mutex::default(),
+        }))
+    }
+
+    fn state(&self) -> MutexGuard<'_, ClockState> {
+        self.0.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current generation while the leases are certainly this driver's; `None`
+    /// when they are not.
+    pub(crate) fn certain(&self) -> Option<u64> {
+        let state = self.state();
+        (state.until > 0 && self.nanos(Instant::now()) < state.until).then_some(state.generation)
+    }
+
+    /// A renewal sent at `sent` was acknowledged: certain for `validity` after `sent`.
+    fn renewed(&self, sent: Instant, validity: Duration) {
+        let sent = self.nanos(sent);
+        let mut state = self.state();
+        if sent >= state.until {
+            state.generation += 1;
+        }
+        let until = sent.saturating_add(millis(validity).saturating_mul(1_000_000));
+        state.until = state.until.max(until).max(1);
+    }
+
+    /// As [`renewed`](Self::renewed), sent now (for tests).
+    #[cfg(test)]
+    pub(crate) fn renewed_until_in(&self, validity: Duration) {
+        self.renewed(Instant::now(), validity);
+    }
+
+    /// Certain of nothing from now on (for tests).
+    #[cfg(test)]
+    pub(crate) fn expire(&self) {
+        self.state().until = 0;
+    }
+
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.0.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// How long after a renewal is sent the leases are certain (see [`LeaseClock`]).
+fn certain_for(timeout: Duration) -> Duration {
+    timeout - timeout / 3
+}
+
 /// This driver's leases and the thread that renews them.
 pub(crate) struct Leases {
     owner: String,
     index: Index,
-    /// The epoch of each lease this driver holds.
-    epochs: Mutex<HashMap<String, i64>>,
+    clock: LeaseClock,
+    /// The epoch of each lease this driver holds, and the clock's generation when it
+    /// was taken (`None`: the clock was not certain then).
+    epochs: Mutex<Epochs>,
     renewer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
@@ -109,10 +187,13 @@ impl Leases {
     ) -> Result<Self> {
         let timeout = timeout.max(MIN_TIMEOUT);
         let owner = owner_name();
+        let clock = LeaseClock::new();
         {
             let mut db = lock(&index);
             db.exec(SCHEMA_SQL)?;
+            let sent = Instant::now();
             renew(&mut **db, &owner, timeout)?;
+            clock.renewed(sent, certain_for(timeout));
             let forget_before = now_ms().saturating_sub(millis(FORGET_AFTER));
             // Forgetting is housekeeping: a failure is logged, not fatal.
             if let Err(error) = forget(&mut **db, forget_before) {
@@ -121,11 +202,13 @@ impl Leases {
         }
         let (stop, stopped) = mpsc::channel();
         let renewer = {
-            let owner = owner.clone();
+            let (owner, clock) = (owner.clone(), clock.clone());
             let mut renewals = renewals;
             std::thread::Builder::new()
                 .name("fs-driver-leases".to_owned())
-                .spawn(move || renew_until_stopped(&mut *renewals, &owner, timeout, &stopped))
+                .spawn(move || {
+                    renew_until_stopped(&mut *renewals, &owner, timeout, &clock, &stopped)
+                })
                 .map_err(|error| {
                     sqlite_runtime::Error::new(
                         sqlite_runtime::ErrorKind::Other,
@@ -136,6 +219,7 @@ impl Leases {
         Ok(Leases {
             owner,
             index,
+            clock,
             epochs: Mutex::default(),
             renewer: Some((stop, renewer)),
         })
@@ -175,6 +259,8 @@ impl Leases {
     /// Takes actor `id`'s lease and notes its epoch; `Err(owner)` when a live driver
     /// holds it.
     fn acquire(&self, id: &str) -> Result<std::result::Result<(), String>> {
+        // Read before the lease is taken: certain from then on, it was ours all along.
+        let generation = self.clock.certain();
         let taken = {
             let mut db = lock(&self.index);
             match take(&mut **db, id, &self.owner) {
@@ -189,7 +275,7 @@ impl Leases {
         };
         match taken {
             Ok(epoch) => {
-                lock_epochs(&self.epochs).insert(id.to_owned(), epoch);
+                lock_epochs(&self.epochs).insert(id.to_owned(), (epoch, generation));
                 Ok(Ok(()))
             }
             Err(owner) => Ok(Err(owner)),
@@ -226,7 +312,10 @@ fn read_holder(db: &mut dyn SqliteDatabase, id: &str) -> Result<Option<(String, 
     })?)
 }
 
-fn lock_epochs(epochs: &Mutex<HashMap<String, i64>>) -> MutexGuard<'_, HashMap<String, i64>> {
+/// Each held lease's epoch, and the clock's generation when it was taken.
+type Epochs = HashMap<String, (i64, Option<u64>)>;
+
+fn lock_epochs(epochs: &Mutex<Epochs>) -> MutexGuard<'_, Epochs> {
     epochs.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -276,8 +365,13 @@ impl LifecycleLocks for Leases {
     }
 
     /// This driver's name and the lease's epoch, while it holds the lease.
+    fn lease_clock(&self, id: &str) -> Option<(LeaseClock, u64)> {
+        let (_, generation) = *lock_epochs(&self.epochs).get(id)?;
+        Some((self.clock.clone(), generation?))
+    }
+
     fn fence(&self, id: &str) -> Option<Claim> {
-        let epoch = *lock_epochs(&self.epochs).get(id)?;
+        let (epoch, _) = *lock_epochs(&self.epochs).get(id)?;
         Some(Claim {
             owner: self.owner.clone(),
             epoch,
@@ -317,6 +411,7 @@ fn renew_until_stopped(
     db: &mut dyn SqliteDatabase,
     owner: &str,
     timeout: Duration,
+    clock: &LeaseClock,
     stopped: &mpsc::Receiver<()>,
 ) {
     let mut last_renewed = Instant::now();
@@ -326,8 +421,10 @@ fn renew_until_stopped(
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
+        let sent = Instant::now();
         pause = match renew(db, owner, timeout) {
             Ok(()) => {
+                clock.renewed(sent, certain_for(timeout));
                 last_renewed = Instant::now();
                 timeout / 3
             }

@@ -10,6 +10,7 @@
 pub(crate) mod database;
 pub(crate) mod disk;
 mod leases;
+pub(crate) use leases::LeaseClock;
 pub(crate) mod locks;
 pub(crate) mod memory;
 
@@ -103,6 +104,13 @@ pub(crate) trait LifecycleLocks: Send + Sync {
     /// `kv::fence`), while it holds the actor; `None` where holding an actor does not
     /// exclude other processes (the kernel's shared locks).
     fn fence(&self, _id: &str) -> Option<Claim> {
+        None
+    }
+    /// The clock that says whether this driver's lease on actor `id` is certainly its
+    /// own, and the clock's generation when it was taken (see [`LeaseClock`]); `None`
+    /// where holding an actor does not exclude other processes, or when the lease was
+    /// taken while the clock was not certain.
+    fn lease_clock(&self, _id: &str) -> Option<(LeaseClock, u64)> {
         None
     }
 }
