@@ -71,9 +71,15 @@
 //! new holder of a lease claims the actor's database with an epoch larger than every
 //! earlier one, a claim never replaces a later one, and each KV write checks the claim
 //! inside its own transaction (state and alarm writes check the lease in the same
-//! statement). Reads are not fenced: it may serve what it had until it puts the actor to
-//! sleep. Destroying an actor empties its database (the engine cannot delete one). The
-//! legacy migration does not run there: legacy files are local.
+//! statement). Reads are not fenced, but they never serve what another holder may have
+//! changed: a lease holder answers reads from a copy of the actor's entries
+//! ([`DriverOptions::read_cache_bytes`]) only while its lease is certainly its own (its
+//! last acknowledged renewal plus two thirds of the timeout, without a lapse since the
+//! lease was taken), and from the engine otherwise. On such an engine each KV write is
+//! one statement that checks the fence and the quota itself (one request), falling back
+//! to a transaction that reports which check failed. Destroying an actor empties its
+//! database (the engine cannot delete one). The legacy migration does not run there:
+//! legacy files are local.
 //!
 //! # Actor SQL
 //!
