@@ -160,6 +160,47 @@ fn a_driver_stopped_past_its_lease_cannot_write_to_the_actors_it_lost() {
     assert!(driver.load_actor("b").unwrap_err().is_not_found());
 }
 
+/// Reads by the lease holder come from its copy of the actor's entries only while its
+/// lease is certain: a driver frozen past its lease while another takes the actor over
+/// and writes never serves, once it runs again, the value it had copied.
+#[test]
+fn a_driver_stopped_past_its_lease_never_serves_its_stale_copy() {
+    let dir = tempdir();
+    let mut other = theirs(dir.path());
+    // Copied at this read ("v"), and served from the copy from now on.
+    assert_eq!(other.run("get a 6b").unwrap(), "76");
+    assert_eq!(other.run("get a 6b").unwrap(), "76");
+    let driver = ours(dir.path());
+    signal(&other, libc::SIGSTOP);
+    let stopped = Instant::now();
+    loop {
+        match driver.kv_put("a", &[(b"k", b"ours")]) {
+            Ok(()) => break,
+            Err(Error::ActorOwnedElsewhere { .. }) if stopped.elapsed() < GIVE_UP => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!(
+                "no takeover {:?} after the stop: {error}",
+                stopped.elapsed()
+            ),
+        }
+    }
+    signal(&other, libc::SIGCONT);
+    // Its renewals succeed again before it reads (it renews at once, and every third of
+    // the lease): certain again, but in a new generation, it must not trust the copy it
+    // made before the stop. Then, for longer than a lease, always the new holder's value.
+    std::thread::sleep(LEASE);
+    let resumed = Instant::now();
+    while resumed.elapsed() < LEASE * 2 {
+        assert_eq!(
+            other.run("get a 6b").unwrap(),
+            "6f757273",
+            "{:?} after the resume",
+            resumed.elapsed()
+        );
+    }
+}
+
 /// `at` as milliseconds since the Unix epoch.
 fn since_epoch_ms(at: Instant) -> u64 {
     let now = std::time::SystemTime::now()

@@ -774,10 +774,12 @@ fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
 }
 
 /// Runs one write as an autocommit statement (one request to a remote engine); its
-/// changes, or `Ok(None)` when it changed nothing and `checked` (it writes nothing when
-/// a check it makes fails: the caller writes again in a transaction, which says which
-/// check failed, or finds there was nothing to write). A failure of the statement
-/// counts as a failed `COMMIT` would: not applied, or of unknown outcome.
+/// changes, or `Ok(None)` when it was not applied: it failed before its commit, or it
+/// changed nothing and `checked` (it writes nothing when a check it makes fails). The
+/// caller then writes again in a transaction, which reports exactly what it always
+/// did (which check failed, a destroyed actor's fence, a read-only database), or finds
+/// there was nothing to write. A failure that may have been applied (as a failed
+/// `COMMIT` may) is an unknown outcome, never retried.
 fn in_one_statement(
     id: &str,
     connection: &mut Connection,
@@ -794,7 +796,10 @@ fn in_one_statement(
                 source: Box::new(explain_sqlite(connection, error)),
             }))
         }
-        Err(error) => Err(not_applied(id, connection, error.into())),
+        Err(error) => {
+            tracing::debug!(actor = %id, %error, "a one-statement write was not applied; writing in a transaction");
+            Ok(None)
+        }
     }
 }
 

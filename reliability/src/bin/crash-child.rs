@@ -273,8 +273,9 @@ fn fd_limit(
 }
 
 /// One `serve` command: `create ID`, `put ID KEY VALUE [KEY VALUE]...`,
-/// `delete ID KEY...`, `delete-range ID START END` (bytes in hex), `used ID`,
-/// `alarm ID TIMESTAMP`, `sleep ID`, `destroy ID`. Answers what the command returns.
+/// `delete ID KEY...`, `delete-range ID START END`, `get ID KEY` (bytes in hex; a value
+/// is answered in hex, a missing one as `none`), `used ID`, `alarm ID TIMESTAMP`,
+/// `sleep ID`, `destroy ID`. Answers what the command returns.
 fn serve(driver: &FsDriver, line: &str) -> fs_driver::Result<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let hex = |word: &str| -> Vec<u8> {
@@ -303,6 +304,10 @@ fn serve(driver: &FsDriver, line: &str) -> fs_driver::Result<String> {
         ["delete-range", id, start, end] => driver
             .kv_delete_range(id, &hex(start), &hex(end))
             .map(|_| String::new()),
+        ["get", id, key] => driver.kv_get_one(id, &hex(key)).map(|value| match value {
+            Some(value) => value.iter().map(|b| format!("{b:02x}")).collect(),
+            None => "none".to_owned(),
+        }),
         ["used", id] => driver.kv_storage_used(id).map(|used| used.to_string()),
         ["alarm", id, timestamp] => match timestamp.parse() {
             Ok(timestamp) => driver.set_alarm(id, timestamp).map(|()| String::new()),
