@@ -1039,3 +1039,104 @@ fn listed(
         range.take(limit).map(pick).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::read_cache::ReadCache;
+    use crate::storage::LeaseClock;
+    use sqlite_runtime_backends::RusqliteRuntime;
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    fn all(store: &mut KvStore) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut listed = Vec::new();
+        store
+            .scan_range(
+                b"\x00",
+                b"\xff",
+                ListOptions::new().limit(1_000),
+                &mut |k, v| {
+                    listed.push((k.to_vec(), v.to_vec()));
+                },
+            )
+            .unwrap();
+        listed
+    }
+
+    /// A model of reads by the lease holder with leases lapsing at random: the holder
+    /// (`ours`, reading through its copy) reads and writes while its lease is certain;
+    /// while it is not (as if paused), only another writer changes the database (a
+    /// takeover); renewals come back at random, and sometimes the holder wakes the actor
+    /// again (a new copy in the clock's current generation). Every read of the holder
+    /// agrees with the database.
+    #[test]
+    fn reads_through_the_copy_agree_with_the_database_as_leases_lapse() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime: Arc<dyn SqliteRuntime> = Arc::new(RusqliteRuntime::new());
+        let target = Target::file(dir.path().join("a.db"));
+        let mut ours = KvStore::create(runtime.clone(), "a", target.clone(), u64::MAX).unwrap();
+        let mut theirs = KvStore::open(runtime, "a", target, u64::MAX).unwrap();
+        let cache = ReadCache::new(1 << 20);
+        let clock = LeaseClock::new();
+        clock.renewed_until_in(std::time::Duration::from_secs(3600));
+        ours.serve_reads_from(cache.cell(clock.clone(), clock.certain().unwrap()));
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let key = |rng: &mut Rng| vec![b'k', rng.below(8) as u8];
+        let (mut served_from_copy, mut lapses) = (0, 0);
+        for step in 0..3_000 {
+            let certain = clock.certain().is_some();
+            match rng.below(20) {
+                0 => {
+                    clock.expire();
+                    lapses += 1;
+                }
+                1 => clock.renewed_until_in(std::time::Duration::from_secs(3600)),
+                2 => {
+                    // A wake: a new lease, in the clock's current generation.
+                    if let Some(generation) = clock.certain() {
+                        ours.serve_reads_from(cache.cell(clock.clone(), generation));
+                    }
+                }
+                3..=6 => {
+                    let writer = if certain { &mut ours } else { &mut theirs };
+                    let value = format!("{step}").into_bytes();
+                    match rng.below(3) {
+                        0 => writer.put(&[(key(&mut rng), value)]).unwrap(),
+                        1 => {
+                            writer.delete(&[key(&mut rng)]).unwrap();
+                        }
+                        _ => {
+                            let mut bounds = [key(&mut rng), key(&mut rng)];
+                            bounds.sort();
+                            writer.delete_range(&bounds[0], &bounds[1]).unwrap();
+                        }
+                    }
+                }
+                _ if !certain => {}
+                _ => {
+                    let k = key(&mut rng);
+                    let before = cache.usage().0;
+                    let read = ours.get_one_unchecked(&k).unwrap();
+                    served_from_copy += u32::from(before > 0 && cache.usage().0 > 0);
+                    assert_eq!(read, theirs.get_one_unchecked(&k).unwrap(), "step {step}");
+                    assert_eq!(all(&mut ours), all(&mut theirs), "step {step}");
+                }
+            }
+        }
+        assert!(
+            served_from_copy > 100 && lapses > 50,
+            "{served_from_copy} {lapses}"
+        );
+    }
+}
