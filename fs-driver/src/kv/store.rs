@@ -19,7 +19,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sqlite_runtime::{
-    Capability, ErrorKind, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target, params,
+    Capability, ErrorKind, OpenOptions, Params, SqliteDatabase, SqliteRuntime, Target, ValueRef,
+    params,
 };
 
 use super::diagnose::diagnose;
@@ -378,28 +379,12 @@ impl KvStore {
     }
 
     fn delete_unapplied<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<u64> {
+        let packed: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (k.as_ref(), &[][..])).collect();
+        let (blob, layout) = sql::pack_entries(&packed);
         let delete = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
-            if connection.writes != Writes::Batched {
-                return Ok(None);
-            }
-            let packed: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (k.as_ref(), &[][..])).collect();
-            let (blob, layout) = sql::pack_entries(&packed);
-            match fence {
-                Some(claim) => in_one_statement(
-                    id,
-                    connection,
-                    sql::DELETE_PACKED_FENCED,
-                    params![&blob[..], &layout, &claim.owner, claim.epoch],
-                    true,
-                ),
-                None => in_one_statement(
-                    id,
-                    connection,
-                    sql::DELETE_PACKED,
-                    params![&blob[..], &layout],
-                    false,
-                ),
-            }
+            let values = [ValueRef::Blob(&blob), ValueRef::Text(&layout)];
+            let statements = (sql::DELETE_PACKED, sql::DELETE_PACKED_FENCED);
+            in_one_statement(id, connection, fence, statements, &values, false)
         };
         if let Some(removed) = self.write_as(delete)? {
             return Ok(removed);
@@ -423,25 +408,9 @@ impl KvStore {
 
     fn delete_range_unapplied(&mut self, start: &[u8], end: &[u8]) -> Result<u64> {
         let delete = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
-            if connection.writes != Writes::Batched {
-                return Ok(None);
-            }
-            match fence {
-                Some(claim) => in_one_statement(
-                    id,
-                    connection,
-                    sql::DELETE_RANGE_FENCED,
-                    params![start, end, &claim.owner, claim.epoch],
-                    true,
-                ),
-                None => in_one_statement(
-                    id,
-                    connection,
-                    sql::DELETE_RANGE,
-                    params![start, end],
-                    false,
-                ),
-            }
+            let values = [ValueRef::Blob(start), ValueRef::Blob(end)];
+            let statements = (sql::DELETE_RANGE, sql::DELETE_RANGE_FENCED);
+            in_one_statement(id, connection, fence, statements, &values, false)
         };
         if let Some(removed) = self.write_as(delete)? {
             return Ok(removed);
@@ -739,7 +708,7 @@ fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     entries: &[(K, V)],
     max_storage: u64,
 ) -> std::result::Result<Option<()>, Written> {
-    if connection.writes != Writes::Batched || !connection.size_kept {
+    if !connection.size_kept {
         return Ok(None);
     }
     match connection.sql_pages.bytes(&mut *connection.db) {
@@ -754,40 +723,47 @@ fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         i64::try_from(payload).unwrap_or(i64::MAX),
         i64::try_from(max_storage).unwrap_or(i64::MAX),
     );
-    let written = match fence {
-        Some(claim) => in_one_statement(
-            id,
-            connection,
-            sql::PUT_PACKED_FENCED,
-            params![&blob[..], &layout, payload, max, &claim.owner, claim.epoch],
-            true,
-        ),
-        None => in_one_statement(
-            id,
-            connection,
-            sql::PUT_PACKED,
-            params![&blob[..], &layout, payload, max],
-            true,
-        ),
-    }?;
+    let values = [
+        ValueRef::Blob(&blob),
+        ValueRef::Text(&layout),
+        ValueRef::Integer(payload),
+        ValueRef::Integer(max),
+    ];
+    let statements = (sql::PUT_PACKED, sql::PUT_PACKED_FENCED);
+    let written = in_one_statement(id, connection, fence, statements, &values, true)?;
     Ok(written.map(drop))
 }
 
-/// Runs one write as an autocommit statement (one request to a remote engine); its
-/// changes, or `Ok(None)` when it was not applied: it failed before its commit, or it
-/// changed nothing and `checked` (it writes nothing when a check it makes fails). The
-/// caller then writes again in a transaction, which reports exactly what it always
-/// did (which check failed, a destroyed actor's fence, a read-only database), or finds
-/// there was nothing to write. A failure that may have been applied (as a failed
-/// `COMMIT` may) is an unknown outcome, never retried.
+/// Runs one write as an autocommit statement on an engine without local files (one
+/// request): `plain` with `values`, or under a fence `fenced` with the claim's owner and
+/// epoch after them. Its changes, or `Ok(None)` when it does not apply (local files,
+/// where a transaction is faster) or was not applied: it failed before its commit, or
+/// it changed nothing when it checks something (a fence, or `checked`: it writes
+/// nothing when a check it makes fails). The caller then writes again in a
+/// transaction, which reports exactly what it always did (which check failed, a
+/// destroyed actor's fence, a read-only database), or finds there was nothing to write.
+/// A failure that may have been applied (as a failed `COMMIT` may) is an unknown
+/// outcome, never retried.
 fn in_one_statement(
     id: &str,
     connection: &mut Connection,
-    sql: &str,
-    params: Params<'_>,
+    fence: Option<&Claim>,
+    (plain, fenced): (&str, &str),
+    values: &[ValueRef<'_>],
     checked: bool,
 ) -> std::result::Result<Option<u64>, Written> {
-    match connection.db.run(sql, params) {
+    if connection.writes != Writes::Batched {
+        return Ok(None);
+    }
+    let mut values = values.to_vec();
+    let (sql, checked) = match fence {
+        Some(claim) => {
+            values.extend([ValueRef::Text(&claim.owner), ValueRef::Integer(claim.epoch)]);
+            (fenced, true)
+        }
+        None => (plain, checked),
+    };
+    match connection.db.run(sql, Params::Positional(&values)) {
         Ok(ran) if ran.changes == 0 && checked => Ok(None),
         Ok(ran) => Ok(Some(ran.changes)),
         Err(error) if commit_outcome_unknown(&error) => {
