@@ -12,6 +12,7 @@ pub(crate) mod actor_sql;
 mod diagnose;
 pub(crate) mod fence;
 mod files;
+pub(crate) mod lease_clock;
 pub(crate) mod mark;
 pub(crate) mod read_cache;
 pub(crate) mod size;

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use crate::storage::LeaseClock;
+use crate::kv::lease_clock::LeaseClock;
 
 /// The entries of one actor, in key order.
 pub(crate) type Entries = BTreeMap<Vec<u8>, Vec<u8>>;

@@ -1019,8 +1019,8 @@ fn listed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kv::lease_clock::LeaseClock;
     use crate::kv::read_cache::ReadCache;
-    use crate::storage::LeaseClock;
     use sqlite_runtime_backends::RusqliteRuntime;
 
     /// A small deterministic generator (xorshift).

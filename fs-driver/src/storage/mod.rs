@@ -10,7 +10,6 @@
 pub(crate) mod database;
 pub(crate) mod disk;
 mod leases;
-pub(crate) use leases::LeaseClock;
 pub(crate) mod locks;
 pub(crate) mod memory;
 
@@ -22,6 +21,7 @@ use sqlite_runtime::Target;
 
 use crate::error::Result;
 use crate::kv::fence::Claim;
+use crate::kv::lease_clock::LeaseClock;
 use crate::layout::Layout;
 use crate::state::ActorState;
 
