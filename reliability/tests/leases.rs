@@ -110,18 +110,7 @@ fn a_driver_stopped_past_its_lease_cannot_write_to_the_actors_it_lost() {
     let driver = ours(dir.path());
     signal(&other, libc::SIGSTOP);
     let stopped = Instant::now();
-    loop {
-        match driver.kv_put("a", &[(b"k", b"ours")]) {
-            Ok(()) => break,
-            Err(Error::ActorOwnedElsewhere { .. }) if stopped.elapsed() < GIVE_UP => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(error) => panic!(
-                "no takeover {:?} after the stop: {error}",
-                stopped.elapsed()
-            ),
-        }
-    }
+    take_over(&driver, stopped);
     driver.set_alarm("a", 42).unwrap();
     driver.destroy_actor("b", None).unwrap();
     signal(&other, libc::SIGCONT);
@@ -173,18 +162,7 @@ fn a_driver_stopped_past_its_lease_never_serves_its_stale_copy() {
     let driver = ours(dir.path());
     signal(&other, libc::SIGSTOP);
     let stopped = Instant::now();
-    loop {
-        match driver.kv_put("a", &[(b"k", b"ours")]) {
-            Ok(()) => break,
-            Err(Error::ActorOwnedElsewhere { .. }) if stopped.elapsed() < GIVE_UP => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(error) => panic!(
-                "no takeover {:?} after the stop: {error}",
-                stopped.elapsed()
-            ),
-        }
-    }
+    take_over(&driver, stopped);
     signal(&other, libc::SIGCONT);
     // Its renewals succeed again before it reads (it renews at once, and every third of
     // the lease): certain again, but in a new generation, it must not trust the copy it
@@ -198,6 +176,23 @@ fn a_driver_stopped_past_its_lease_never_serves_its_stale_copy() {
             "{:?} after the resume",
             resumed.elapsed()
         );
+    }
+}
+
+/// Writes `k = ours` to actor `a` through `driver` as soon as the stopped driver's lease
+/// lets it take the actor over.
+fn take_over(driver: &FsDriver, stopped: Instant) {
+    loop {
+        match driver.kv_put("a", &[(b"k", b"ours")]) {
+            Ok(()) => return,
+            Err(Error::ActorOwnedElsewhere { .. }) if stopped.elapsed() < GIVE_UP => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!(
+                "no takeover {:?} after the stop: {error}",
+                stopped.elapsed()
+            ),
+        }
     }
 }
 
