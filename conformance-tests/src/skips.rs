@@ -10,6 +10,7 @@ pub const WITH_LOCAL_FILES: &[&str] = &[
     "driver::engine_one_driver_runs_an_actor",
     "driver::engine_alarms_are_shared",
     "driver::engine_reads_and_inspection_without_a_driver",
+    "driver::engine_reads_are_served_by_the_lease_holder",
     // Every local backend guards SQL (one `libsqlite3-sys`): the case for those that
     // cannot.
     "driver::sql_unsupported_without_guard",
