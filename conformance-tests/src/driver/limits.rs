@@ -225,6 +225,17 @@ pub(crate) fn limits_storage_boundary(cx: &Context) -> CaseResult {
     );
     driver.kv_put("a", &[(&b"c"[..], &b"d"[..])])?;
     assert_eq!(driver.kv_storage_used("a")?, 98);
+    // Past the quota with a key too long too: the quota is reported, as rivetkit checks
+    // it first (found by the KV fuzz target).
+    let long_key = vec![b'k'; fs_driver::limits::MAX_KEY_SIZE + 1];
+    assert_limit(
+        driver.kv_put("a", &[(&long_key[..], &b""[..])]),
+        &format!(
+            "not enough space left in storage (2 bytes remaining, current payload is {} bytes)",
+            long_key.len() + 2
+        ),
+        "a long key past the limit",
+    );
     Ok(())
 }
 

@@ -379,9 +379,12 @@ impl KvStore {
     }
 
     fn delete_unapplied<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<u64> {
-        let packed: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (k.as_ref(), &[][..])).collect();
-        let (blob, layout) = sql::pack_entries(&packed);
         let delete = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
+            if connection.writes != Writes::Batched {
+                return Ok(None);
+            }
+            let packed: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (k.as_ref(), &[][..])).collect();
+            let (blob, layout) = sql::pack_entries(&packed);
             let values = [ValueRef::Blob(&blob), ValueRef::Text(&layout)];
             let statements = (sql::DELETE_PACKED, sql::DELETE_PACKED_FENCED);
             in_one_statement(id, connection, fence, statements, &values, false)
@@ -708,7 +711,7 @@ fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     entries: &[(K, V)],
     max_storage: u64,
 ) -> std::result::Result<Option<()>, Written> {
-    if !connection.size_kept {
+    if connection.writes != Writes::Batched || !connection.size_kept {
         return Ok(None);
     }
     match connection.sql_pages.bytes(&mut *connection.db) {
@@ -716,8 +719,12 @@ fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         Ok(_) => return Ok(None),
         Err(error) => return Err(not_applied(id, connection, error)),
     }
-    // Every check but the quota's, which the statement makes.
-    let payload = limits::check_put(entries, 0, u64::MAX).map_err(|e| Written::No(e.into()))?;
+    // Every check but the quota's, which the statement makes. A put that breaks one is
+    // left to the transaction, which reports the first broken limit in rivetkit's order
+    // (the quota comes before the keys there).
+    let Ok(payload) = limits::check_put(entries, 0, u64::MAX) else {
+        return Ok(None);
+    };
     let (blob, layout) = sql::pack_entries(entries);
     let (payload, max) = (
         i64::try_from(payload).unwrap_or(i64::MAX),
