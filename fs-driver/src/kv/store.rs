@@ -269,6 +269,9 @@ impl KvStore {
 
     /// Batch get: one result per key, in order.
     pub(crate) fn get<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
+        if self.copy.is_none() {
+            return get_values(self.db()?, keys);
+        }
         limits::check_keys(keys)?;
         let copied = self.read_copy(|entries| {
             keys.iter()
@@ -296,6 +299,9 @@ impl KvStore {
         options: ListOptions,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<()> {
+        if self.copy.is_none() {
+            return scan_prefix(self.db()?, prefix, options, visit);
+        }
         limits::check_key(KeyRole::Prefix, prefix)?;
         let upper = limits::prefix_upper_bound(prefix);
         let end = upper
@@ -320,6 +326,9 @@ impl KvStore {
         options: ListOptions,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<()> {
+        if self.copy.is_none() {
+            return scan_range(self.db()?, start, end, options, visit);
+        }
         limits::check_key(KeyRole::Start, start)?;
         limits::check_key(KeyRole::End, end)?;
         if start >= end {
