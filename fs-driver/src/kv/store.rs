@@ -171,6 +171,13 @@ impl KvStore {
         Ok(Some(Snapshot::new(entries)))
     }
 
+    /// Whether writes are single statements that check themselves (an engine without
+    /// local files, where each statement is a request); elsewhere a transaction is
+    /// faster, and the attempt would only cost a second check of the files.
+    fn writes_in_one_statement(&self) -> bool {
+        Writes::for_runtime(&*self.runtime) == Writes::Batched
+    }
+
     /// Takes the copy out before a write: put back by the caller once the write is
     /// acknowledged (with the write applied), dropped otherwise.
     fn take_copy(&mut self) -> Option<Snapshot> {
@@ -365,7 +372,7 @@ impl KvStore {
         let put = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
             put_in_one_statement(id, connection, fence, entries, max_storage)
         };
-        if self.write_as(put)?.is_some() {
+        if self.writes_in_one_statement() && self.write_as(put)?.is_some() {
             return Ok(());
         }
         self.write(|connection| {
@@ -398,7 +405,9 @@ impl KvStore {
             let statements = (sql::DELETE_PACKED, sql::DELETE_PACKED_FENCED);
             in_one_statement(id, connection, fence, statements, &values, false)
         };
-        if let Some(removed) = self.write_as(delete)? {
+        if self.writes_in_one_statement()
+            && let Some(removed) = self.write_as(delete)?
+        {
             return Ok(removed);
         }
         self.write(|connection| delete_keys(&mut *connection.db, keys, connection.writes))
@@ -424,7 +433,9 @@ impl KvStore {
             let statements = (sql::DELETE_RANGE, sql::DELETE_RANGE_FENCED);
             in_one_statement(id, connection, fence, statements, &values, false)
         };
-        if let Some(removed) = self.write_as(delete)? {
+        if self.writes_in_one_statement()
+            && let Some(removed) = self.write_as(delete)?
+        {
             return Ok(removed);
         }
         self.write(|connection| {
