@@ -396,9 +396,6 @@ impl KvStore {
 
     fn delete_unapplied<K: AsRef<[u8]>>(&mut self, keys: &[K]) -> Result<u64> {
         let delete = |id: &str, connection: &mut Connection, fence: Option<&Claim>| {
-            if connection.writes != Writes::Batched {
-                return Ok(None);
-            }
             let packed: Vec<(&[u8], &[u8])> = keys.iter().map(|k| (k.as_ref(), &[][..])).collect();
             let (blob, layout) = sql::pack_entries(&packed);
             let values = [ValueRef::Blob(&blob), ValueRef::Text(&layout)];
@@ -721,9 +718,9 @@ fn run_transaction<R>(
 
 /// A put as one autocommit statement that checks the quota and the fence itself
 /// ([`sql::PUT_PACKED`]): one request to a remote engine instead of five. `Ok(None)`
-/// when it does not apply (a local file, where the transaction is faster; a size not
-/// kept by triggers; actor SQL to count) or a check failed and nothing was written: the
-/// caller then writes in a transaction, which says which check failed.
+/// when it does not apply (a size not kept by triggers; actor SQL to count) or a check
+/// failed and nothing was written: the caller then writes in a transaction, which says
+/// which check failed.
 fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     id: &str,
     connection: &mut Connection,
@@ -731,7 +728,7 @@ fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     entries: &[(K, V)],
     max_storage: u64,
 ) -> std::result::Result<Option<()>, Written> {
-    if connection.writes != Writes::Batched || !connection.size_kept {
+    if !connection.size_kept {
         return Ok(None);
     }
     match connection.sql_pages.bytes(&mut *connection.db) {
@@ -763,9 +760,9 @@ fn put_in_one_statement<K: AsRef<[u8]>, V: AsRef<[u8]>>(
 
 /// Runs one write as an autocommit statement on an engine without local files (one
 /// request): `plain` with `values`, or under a fence `fenced` with the claim's owner and
-/// epoch after them. Its changes, or `Ok(None)` when it does not apply (local files,
-/// where a transaction is faster) or was not applied: it failed before its commit, or
-/// it changed nothing when it checks something (a fence, or `checked`: it writes
+/// epoch after them (only where [`KvStore::writes_in_one_statement`]). Its changes, or
+/// `Ok(None)` when it was not applied: it failed before its commit, or it changed
+/// nothing when it checks something (a fence, or `checked`: it writes
 /// nothing when a check it makes fails). The caller then writes again in a
 /// transaction, which reports exactly what it always did (which check failed, a
 /// destroyed actor's fence, a read-only database), or finds there was nothing to write.
@@ -779,9 +776,6 @@ fn in_one_statement(
     values: &[ValueRef<'_>],
     checked: bool,
 ) -> std::result::Result<Option<u64>, Written> {
-    if connection.writes != Writes::Batched {
-        return Ok(None);
-    }
     let mut values = values.to_vec();
     let (sql, checked) = match fence {
         Some(claim) => {
