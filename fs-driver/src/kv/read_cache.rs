@@ -30,7 +30,16 @@ pub(crate) struct ReadCache {
     limit: usize,
     used: AtomicUsize,
     epoch: AtomicU64,
-    cells: Mutex<Vec<Weak<CacheCell>>>,
+    cells: Mutex<Cells>,
+}
+
+/// Every actor's cell, dead ones (actors asleep) included until the next pruning.
+#[derive(Debug, Default)]
+struct Cells {
+    list: Vec<Weak<CacheCell>>,
+    /// How many were alive at the last pruning: the list is pruned when it has grown to
+    /// twice that, so that a wake costs O(1) amortized, not a pass over every actor.
+    live: usize,
 }
 
 impl ReadCache {
@@ -65,8 +74,11 @@ impl ReadCache {
             last_used: AtomicU64::new(0),
         });
         let mut cells = lock(&self.cells);
-        cells.retain(|cell| cell.strong_count() > 0);
-        cells.push(Arc::downgrade(&cell));
+        if cells.list.len() >= 2 * cells.live.max(16) {
+            cells.list.retain(|cell| cell.strong_count() > 0);
+            cells.live = cells.list.len();
+        }
+        cells.list.push(Arc::downgrade(&cell));
         cell
     }
 
@@ -77,6 +89,7 @@ impl ReadCache {
             return;
         }
         let mut others: Vec<Arc<CacheCell>> = lock(&self.cells)
+            .list
             .iter()
             .filter_map(Weak::upgrade)
             .filter(|cell| !std::ptr::eq(&**cell, keep))
