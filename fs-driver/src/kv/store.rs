@@ -138,10 +138,11 @@ impl KvStore {
     /// `read` of the copy, loading it first when the lease is certain and the actor
     /// small enough; `None`: read the engine.
     fn read_copy<R>(&mut self, read: impl Fn(&Entries) -> R) -> Option<R> {
-        let cell = self.copy.clone()?;
-        if let Some(value) = cell.read(&read) {
+        if let Some(value) = self.copy.as_ref()?.read(&read) {
             return Some(value);
         }
+        // Loading the copy reads the engine through `self`: the cell is held apart.
+        let cell = self.copy.clone()?;
         if self.copy_refused || !cell.wants_copy() {
             return None;
         }
