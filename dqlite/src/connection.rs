@@ -8,7 +8,7 @@ use sqlite_runtime::{ErrorKind, Params, Result, RowVisitor, RunResult, ValueRef}
 
 use crate::error::refused;
 use crate::guard::{SqlUse, check_database_name, check_param_count, check_sql, positional};
-use crate::node::{Leader, NodeInfo};
+use crate::node::{Leader, NodeInfo, NodeRole};
 use crate::options::ConnectOptions;
 use crate::query::{QuerySummary, stream_raw_rows, stream_rows};
 use crate::statement::Statement;
@@ -126,6 +126,39 @@ impl Connection {
     pub fn transfer_leadership(&mut self, node_id: u64) -> Result<()> {
         self.transport
             .call(&Request::Transfer { node: node_id }, "EMPTY", empty)
+    }
+
+    /// Asks the leader to add node `node_id` serving at `address` to the cluster, as a
+    /// spare: it takes part once [assigned](Self::assign_role) a role. The node must be
+    /// running (started without bootstrapping) for a later promotion to complete.
+    pub fn add_node(&mut self, node_id: u64, address: &str) -> Result<()> {
+        self.transport.call(
+            &Request::Add {
+                node: node_id,
+                address,
+            },
+            "EMPTY",
+            empty,
+        )
+    }
+
+    /// Asks the leader to give member `node_id` a role. Promoting to voter returns once
+    /// the node has caught up with the log and the change is committed.
+    pub fn assign_role(&mut self, node_id: u64, role: NodeRole) -> Result<()> {
+        self.transport.call(
+            &Request::Assign {
+                node: node_id,
+                role: role.code(),
+            },
+            "EMPTY",
+            empty,
+        )
+    }
+
+    /// Asks the leader to remove member `node_id` from the cluster.
+    pub fn remove_node(&mut self, node_id: u64) -> Result<()> {
+        self.transport
+            .call(&Request::Remove { node: node_id }, "EMPTY", empty)
     }
 
     /// Opens the database `name`, creating it if needed. A connection holds one

@@ -25,6 +25,32 @@ impl NodeRole {
             other => NodeRole::Unknown(other),
         }
     }
+
+    /// The role's wire code.
+    pub fn code(self) -> u64 {
+        match self {
+            NodeRole::Voter => 0,
+            NodeRole::Standby => 1,
+            NodeRole::Spare => 2,
+            NodeRole::Unknown(code) => code,
+        }
+    }
+}
+
+impl std::str::FromStr for NodeRole {
+    type Err = String;
+
+    /// `voter`, `standby` (or `stand-by`) or `spare`.
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "voter" => Ok(NodeRole::Voter),
+            "standby" | "stand-by" => Ok(NodeRole::Standby),
+            "spare" => Ok(NodeRole::Spare),
+            other => Err(format!(
+                "unknown node role {other:?} (voter, standby or spare)"
+            )),
+        }
+    }
 }
 
 impl fmt::Display for NodeRole {
@@ -71,5 +97,10 @@ mod tests {
         assert_eq!(NodeRole::from_code(7), NodeRole::Unknown(7));
         assert_eq!(NodeRole::Voter.to_string(), "voter");
         assert_eq!(NodeRole::Unknown(7).to_string(), "role 7");
+        for role in [NodeRole::Voter, NodeRole::Standby, NodeRole::Spare] {
+            assert_eq!(NodeRole::from_code(role.code()), role);
+            assert_eq!(role.to_string().parse::<NodeRole>(), Ok(role));
+        }
+        assert!("leader".parse::<NodeRole>().is_err());
     }
 }

@@ -36,6 +36,12 @@ pub enum RequestType {
     QuerySql = 9,
     /// Abandons the result set being streamed.
     Interrupt = 10,
+    /// Adds a node to the cluster (as a spare).
+    Add = 12,
+    /// Gives a node a role (voter, stand-by, spare).
+    Assign = 13,
+    /// Removes a node from the cluster.
+    Remove = 14,
     /// Lists the nodes of the cluster.
     Cluster = 16,
     /// Hands leadership over to another voter.

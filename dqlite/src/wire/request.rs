@@ -85,6 +85,27 @@ pub enum Request<'a> {
         /// The database id.
         db: u32,
     },
+    /// ADD: adds a node to the configuration as a spare (answered with EMPTY once the
+    /// change is committed).
+    Add {
+        /// The new node's raft id.
+        node: u64,
+        /// The address it serves on.
+        address: &'a str,
+    },
+    /// ASSIGN: gives a member a role (answered with EMPTY once committed; promoting to
+    /// voter waits for the node to catch up).
+    Assign {
+        /// The member's raft id.
+        node: u64,
+        /// The role's wire code (see [`NodeRole::code`](crate::NodeRole::code)).
+        role: u64,
+    },
+    /// REMOVE: removes a member from the configuration (answered with EMPTY).
+    Remove {
+        /// The member's raft id.
+        node: u64,
+    },
     /// CLUSTER: lists the nodes with their roles (answered with SERVERS).
     Cluster,
     /// TRANSFER: hands leadership to another voter (answered with EMPTY).
@@ -108,6 +129,9 @@ impl Request<'_> {
             Request::ExecSql { .. } => RequestType::ExecSql,
             Request::QuerySql { .. } => RequestType::QuerySql,
             Request::Interrupt { .. } => RequestType::Interrupt,
+            Request::Add { .. } => RequestType::Add,
+            Request::Assign { .. } => RequestType::Assign,
+            Request::Remove { .. } => RequestType::Remove,
             Request::Cluster => RequestType::Cluster,
             Request::Transfer { .. } => RequestType::Transfer,
         }
@@ -154,8 +178,16 @@ impl Request<'_> {
                 put_params(out, params)?;
             }
             Request::Interrupt { db } => put_u64(out, u64::from(db)),
+            Request::Add { node, address } => {
+                put_u64(out, node);
+                put_text(out, address, TextRole::Name)?;
+            }
+            Request::Assign { node, role } => {
+                put_u64(out, node);
+                put_u64(out, role);
+            }
+            Request::Remove { node } | Request::Transfer { node } => put_u64(out, node),
             Request::Cluster => put_u64(out, CLUSTER_FORMAT_WITH_ROLES),
-            Request::Transfer { node } => put_u64(out, node),
         }
         Ok(())
     }
@@ -182,6 +214,30 @@ mod tests {
         assert_eq!(
             hex(Request::Transfer { node: 0x0102 }),
             "01000000110000000201000000000000"
+        );
+    }
+
+    #[test]
+    fn membership() {
+        // ADD: id, then the address padded to a word.
+        assert_eq!(
+            hex(Request::Add {
+                node: 7,
+                address: "h:1"
+            }),
+            "020000000c000000\
+             0700000000000000\
+             683a310000000000"
+        );
+        assert_eq!(
+            hex(Request::Assign { node: 7, role: 1 }),
+            "020000000d000000\
+             0700000000000000\
+             0100000000000000"
+        );
+        assert_eq!(
+            hex(Request::Remove { node: 7 }),
+            "010000000e0000000700000000000000"
         );
     }
 

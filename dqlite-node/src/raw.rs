@@ -1,0 +1,170 @@
+//! The libdqlite node handle: the only unsafe code of the crate. In a build without
+//! libdqlite every call reports [`NodeError::Unavailable`].
+
+use std::path::Path;
+
+use crate::error::{NodeError, Result};
+
+#[cfg(libdqlite)]
+pub use linked::{RawNode, generate_id};
+
+#[cfg(not(libdqlite))]
+pub use missing::{RawNode, generate_id};
+
+#[cfg(libdqlite)]
+mod linked {
+    use std::ffi::{CStr, CString, c_int};
+    use std::os::unix::ffi::OsStrExt;
+    use std::ptr::NonNull;
+
+    use super::*;
+    use crate::ffi;
+
+    /// A started `dqlite_node`, stopped and destroyed on drop.
+    #[derive(Debug)]
+    pub struct RawNode {
+        node: NonNull<ffi::dqlite_node>,
+        running: bool,
+    }
+
+    // SAFETY: libdqlite runs the node on a thread of its own; the handle is only used
+    // to stop and destroy it, which may happen from any one thread at a time (`&mut`).
+    unsafe impl Send for RawNode {}
+
+    fn c_string(what: &str, text: &[u8]) -> Result<CString> {
+        CString::new(text).map_err(|_| NodeError::InvalidAddress {
+            address: String::from_utf8_lossy(text).into_owned(),
+            reason: format!("the {what} contains a NUL byte"),
+        })
+    }
+
+    /// A random id for a node at `address` (libdqlite mixes in the time).
+    pub fn generate_id(address: &str) -> Result<u64> {
+        let address = c_string("address", address.as_bytes())?;
+        // SAFETY: a valid C string, not kept by the callee.
+        Ok(unsafe { ffi::dqlite_generate_node_id(address.as_ptr()) })
+    }
+
+    impl RawNode {
+        /// Creates, configures and starts a node.
+        pub fn start(
+            id: u64,
+            address: &str,
+            dir: &Path,
+            latency_ms: u32,
+            snapshot: Option<(u32, u32)>,
+        ) -> Result<RawNode> {
+            let c_address = c_string("address", address.as_bytes())?;
+            let c_dir = c_string("data directory", dir.as_os_str().as_bytes())?;
+            let mut node = std::ptr::null_mut();
+            // SAFETY: valid C strings (copied by libdqlite) and an out-pointer.
+            let code = unsafe {
+                ffi::dqlite_node_create(id, c_address.as_ptr(), c_dir.as_ptr(), &mut node)
+            };
+            let Some(node) = NonNull::new(node) else {
+                return Err(NodeError::Dqlite {
+                    call: "dqlite_node_create",
+                    code,
+                    message: "out of memory".to_owned(),
+                });
+            };
+            // From here on, dropping `raw` destroys the node.
+            let mut raw = RawNode {
+                node,
+                running: false,
+            };
+            raw.check("dqlite_node_create", code)?;
+            // SAFETY (each call): a node created above and not started yet.
+            let code =
+                unsafe { ffi::dqlite_node_set_bind_address(node.as_ptr(), c_address.as_ptr()) };
+            raw.check("dqlite_node_set_bind_address", code)?;
+            let code =
+                unsafe { ffi::dqlite_node_set_network_latency_ms(node.as_ptr(), latency_ms) };
+            raw.check("dqlite_node_set_network_latency_ms", code)?;
+            if let Some((threshold, trailing)) = snapshot {
+                let code = unsafe {
+                    ffi::dqlite_node_set_snapshot_params(node.as_ptr(), threshold, trailing)
+                };
+                raw.check("dqlite_node_set_snapshot_params", code)?;
+            }
+            let code = unsafe { ffi::dqlite_node_start(node.as_ptr()) };
+            raw.check("dqlite_node_start", code)?;
+            raw.running = true;
+            Ok(raw)
+        }
+
+        /// Stops the node and destroys it.
+        pub fn stop(mut self) -> Result<()> {
+            self.running = false;
+            // SAFETY: a started node, stopped once.
+            let code = unsafe { ffi::dqlite_node_stop(self.node.as_ptr()) };
+            self.check("dqlite_node_stop", code)
+        }
+
+        fn check(&self, call: &'static str, code: c_int) -> Result<()> {
+            if code == 0 {
+                return Ok(());
+            }
+            // SAFETY: the node is valid; its message is a NUL-terminated string it owns
+            // (or NULL), copied before any other call.
+            let message = unsafe {
+                let message = ffi::dqlite_node_errmsg(self.node.as_ptr());
+                if message.is_null() {
+                    String::new()
+                } else {
+                    CStr::from_ptr(message).to_string_lossy().into_owned()
+                }
+            };
+            Err(NodeError::Dqlite {
+                call,
+                code,
+                message,
+            })
+        }
+    }
+
+    impl Drop for RawNode {
+        fn drop(&mut self) {
+            // SAFETY: the node is valid; it is stopped if it was started, then destroyed
+            // exactly once.
+            unsafe {
+                if self.running {
+                    ffi::dqlite_node_stop(self.node.as_ptr());
+                }
+                ffi::dqlite_node_destroy(self.node.as_ptr());
+            }
+        }
+    }
+}
+
+#[cfg(not(libdqlite))]
+mod missing {
+    use super::*;
+
+    /// No node can exist in a build without libdqlite.
+    #[derive(Debug)]
+    pub enum RawNode {}
+
+    /// Unavailable in a build without libdqlite.
+    pub fn generate_id(_address: &str) -> Result<u64> {
+        Err(NodeError::Unavailable)
+    }
+
+    impl RawNode {
+        /// Unavailable in a build without libdqlite.
+        pub fn start(
+            _id: u64,
+            _address: &str,
+            _dir: &Path,
+            _latency_ms: u32,
+            _snapshot: Option<(u32, u32)>,
+        ) -> Result<RawNode> {
+            Err(NodeError::Unavailable)
+        }
+
+        /// Never called: no value exists.
+        pub fn stop(self) -> Result<()> {
+            match self {}
+        }
+    }
+}
