@@ -15,7 +15,8 @@ fn main() {
             error
                 .to_string()
                 .lines()
-                .next()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
                 .unwrap_or("pkg-config failed")
         ),
     }

@@ -89,6 +89,22 @@ Example:
         after_help = "Interleaves every variant in one process; prints Markdown tables with ops/s, p50, p99 and ratios to the raw C API.\n\nExample:\n  sqlrt bench --quick\n  sqlrt bench --backend rusqlite --workload get --entries 100000 --json"
     )]
     Bench(crate::commands::bench::BenchArgs),
+    /// Run one dqlite node in the foreground (the program sqlrt-node, which links
+    /// libdqlite); `sqlrt node --help` lists its options.
+    #[command(
+        disable_help_flag = true,
+        after_help = "Example (a 3-node cluster on this machine):\n  sqlrt node --address 127.0.0.1:9001 --dir n1 &\n  sqlrt node --address 127.0.0.1:9002 --dir n2 --join 127.0.0.1:9001 &\n  sqlrt node --address 127.0.0.1:9003 --dir n3 --join 127.0.0.1:9001 &"
+    )]
+    Node {
+        /// sqlrt-node's arguments: --address HOST:PORT --dir DIR [--join HOST:PORT]…
+        /// [--role ROLE] [--latency-ms N] [--expose].
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  sqlrt completions bash > ~/.local/share/bash-completion/completions/sqlrt\n  sqlrt completions zsh > ~/.zfunc/_sqlrt\n  sqlrt completions fish > ~/.config/fish/completions/sqlrt.fish"

@@ -56,7 +56,7 @@ pub enum NodeError {
         action: String,
         /// The client's error.
         #[source]
-        source: sqlite_runtime::Error,
+        source: Box<sqlite_runtime::Error>,
     },
 }
 

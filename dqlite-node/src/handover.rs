@@ -14,7 +14,10 @@ use crate::error::{NodeError, Result};
 pub fn hand_over(id: u64, address: &str, patience: Duration) -> Result<bool> {
     let error = |action: &str| {
         let action = format!("{action} ({address})");
-        move |source| NodeError::Cluster { action, source }
+        move |source| NodeError::Cluster {
+            action,
+            source: Box::new(source),
+        }
     };
     let options = ConnectOptions::new()
         .connect_timeout(Duration::from_secs(1))

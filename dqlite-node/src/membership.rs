@@ -25,7 +25,12 @@ pub fn join(
     role: NodeRole,
     patience: Duration,
 ) -> Result<()> {
-    let cluster_error = |action: String| move |source| NodeError::Cluster { action, source };
+    let cluster_error = |action: String| {
+        move |source| NodeError::Cluster {
+            action,
+            source: Box::new(source),
+        }
+    };
     let cluster = Cluster::new(peers.iter().cloned())
         .map_err(cluster_error(format!("joining through {peers:?}")))?
         .with_options(

@@ -108,6 +108,9 @@ impl NodeBuilder {
     /// Starts the node: bootstraps a cluster, rejoins its own, or joins the peers given
     /// (which waits until the leader has added it and, for a voter, caught it up).
     pub fn start(self) -> Result<Node> {
+        if !crate::AVAILABLE {
+            return Err(NodeError::Unavailable);
+        }
         if !is_loopback(&self.address)? && !self.expose {
             return Err(NodeError::NotLoopback {
                 address: self.address,
@@ -215,5 +218,38 @@ impl Node {
             Some(raw) => raw.stop(),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run by CI with `PKG_CONFIG=false`: a build without libdqlite says so, and
+    /// touches nothing.
+    #[cfg(not(libdqlite))]
+    #[test]
+    fn without_libdqlite_a_node_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("n1");
+        let error = NodeBuilder::new("127.0.0.1:9", &data).start().unwrap_err();
+        assert!(matches!(error, NodeError::Unavailable), "{error}");
+        assert!(error.to_string().contains("libdqlite-dev"));
+        assert!(!data.exists());
+    }
+
+    #[test]
+    fn refusals_come_before_the_disk_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("n1");
+        let error = NodeBuilder::new("10.255.0.1:9", &data).start().unwrap_err();
+        if crate::AVAILABLE {
+            assert!(matches!(error, NodeError::NotLoopback { .. }), "{error}");
+        }
+        let error = NodeBuilder::new("127.0.0.1", &data).start().unwrap_err();
+        if crate::AVAILABLE {
+            assert!(matches!(error, NodeError::InvalidAddress { .. }), "{error}");
+        }
+        assert!(!data.exists());
     }
 }

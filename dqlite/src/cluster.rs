@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use crate::classify::needs_reconnect;
 use crate::connection::Connection;
 use crate::error::{Fault, fault_error, refused};
 use crate::options::ConnectOptions;
+use crate::watch::LeaderWatch;
 
 /// The client id sent in CLIENT (go-dqlite sends 0 too).
 const CLIENT_ID: u64 = 0;
@@ -43,7 +44,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 pub struct Cluster {
     nodes: Vec<String>,
     options: ConnectOptions,
-    last_leader: Mutex<Option<String>>,
+    last_leader: Arc<Mutex<Option<String>>>,
 }
 
 impl Cluster {
@@ -71,7 +72,7 @@ impl Cluster {
         Ok(Cluster {
             nodes,
             options: ConnectOptions::new(),
-            last_leader: Mutex::new(None),
+            last_leader: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -197,6 +198,15 @@ impl Cluster {
         connection
             .set_request_timeout(request_timeout)
             .map_err(describe)?;
+        let interval = self.options.leadership_check;
+        if !interval.is_zero() && self.nodes.len() > 1 {
+            connection.watch_leadership(LeaderWatch {
+                peers: self.nodes.iter().cloned().collect(),
+                interval,
+                probe: discovery.request_timeout(self.options.connect_timeout.min(interval)),
+                leader: Arc::clone(&self.last_leader),
+            });
+        }
         Ok(connection)
     }
 
@@ -275,7 +285,7 @@ impl Clone for Cluster {
         Cluster {
             nodes: self.nodes.clone(),
             options: self.options.clone(),
-            last_leader: Mutex::new(self.cached_leader()),
+            last_leader: Arc::new(Mutex::new(self.cached_leader())),
         }
     }
 }

@@ -69,6 +69,11 @@ impl Connection {
         })
     }
 
+    /// Makes waits for answers check that this node still leads.
+    pub(crate) fn watch_leadership(&mut self, watch: crate::watch::LeaderWatch) {
+        self.transport.watch(watch);
+    }
+
     /// The address this connection dialled.
     pub fn address(&self) -> &str {
         self.transport.node()

@@ -83,6 +83,17 @@ pub enum Fault {
         #[source]
         source: DecodeError,
     },
+    /// No answer came while another node took the lead: the node this connection was
+    /// sent to is stopped, cut off or deposed. The request's outcome is unknown.
+    #[error(
+        "dqlite node {node} stopped answering and {leader} now leads; the outcome of the request is unknown"
+    )]
+    Deposed {
+        /// The node the request was sent to.
+        node: String,
+        /// The leader the other nodes follow now.
+        leader: String,
+    },
     /// The connection failed earlier and was not used again.
     #[error("the connection to dqlite node {node} is unusable after an earlier failure ({reason})")]
     Broken {
@@ -104,7 +115,10 @@ pub enum Fault {
 impl Fault {
     /// Whether the request may have been run by the server.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, Fault::Lost { .. } | Fault::Malformed { .. })
+        matches!(
+            self,
+            Fault::Lost { .. } | Fault::Malformed { .. } | Fault::Deposed { .. }
+        )
     }
 
     /// The I/O error behind the fault, if any.
@@ -113,7 +127,10 @@ impl Fault {
             Fault::Connect { source, .. }
             | Fault::NotSent { source, .. }
             | Fault::Lost { source, .. } => Some(source),
-            Fault::Malformed { .. } | Fault::Broken { .. } | Fault::NoLeader { .. } => None,
+            Fault::Malformed { .. }
+            | Fault::Deposed { .. }
+            | Fault::Broken { .. }
+            | Fault::NoLeader { .. } => None,
         }
     }
 }

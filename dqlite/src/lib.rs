@@ -93,6 +93,7 @@ mod runtime;
 mod sql_scan;
 mod statement;
 mod transport;
+mod watch;
 pub mod wire;
 
 pub use classify::{

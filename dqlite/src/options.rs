@@ -33,6 +33,10 @@ pub struct ConnectOptions {
     /// The largest response body accepted (see
     /// [`max_response_size`](Self::max_response_size)).
     pub max_response_size: usize,
+    /// How often a connection to the leader that is waiting for an answer asks the other
+    /// nodes whether it still leads (see
+    /// [`leadership_check`](Self::leadership_check)).
+    pub leadership_check: Duration,
 }
 
 impl ConnectOptions {
@@ -44,6 +48,10 @@ impl ConnectOptions {
     /// The default largest response accepted: 256 MiB (a ROWS message holds at least
     /// one whole row, so this bounds the largest value that can be read).
     pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 256 << 20;
+    /// The default leadership check: every 250 ms of waiting, so that a frozen leader
+    /// is left about as soon as the others elected a new one (300–600 ms with
+    /// `sqlrt-node`'s defaults), not after the request timeout.
+    pub const DEFAULT_LEADERSHIP_CHECK: Duration = Duration::from_millis(250);
 
     /// The defaults.
     pub fn new() -> Self {
@@ -51,6 +59,7 @@ impl ConnectOptions {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             max_response_size: Self::DEFAULT_MAX_RESPONSE_SIZE,
+            leadership_check: Self::DEFAULT_LEADERSHIP_CHECK,
         }
     }
 
@@ -70,6 +79,18 @@ impl ConnectOptions {
     /// before anything is allocated for it.
     pub fn max_response_size(mut self, bytes: usize) -> Self {
         self.max_response_size = bytes;
+        self
+    }
+
+    /// Sets how often a connection to the leader ([`Cluster`](crate::Cluster) makes
+    /// them) that is still waiting for an answer asks the other nodes who leads. When
+    /// another node confirms that it leads now, the request fails at once with
+    /// [`Fault::Deposed`](crate::Fault::Deposed) (outcome unknown) and the cluster
+    /// remembers the new leader, instead of waiting out the request timeout on a node
+    /// that is frozen or cut off. A healthy leader that is merely slow is waited for.
+    /// Zero turns the check off. Costs nothing while answers come sooner.
+    pub fn leadership_check(mut self, interval: Duration) -> Self {
+        self.leadership_check = interval;
         self
     }
 

@@ -13,6 +13,7 @@ use sqlite_runtime::Result;
 
 use crate::error::{Fault, encode_error, failure_error, fault_error};
 use crate::options::ConnectOptions;
+use crate::watch::{LeaderWatch, Waited};
 use crate::wire::{DecodeError, HEADER_LEN, Header, PROTOCOL_VERSION, Request, Response};
 
 /// The read buffer's size: a ROWS batch is about one 4 KiB page, and more than one may
@@ -32,6 +33,7 @@ pub(crate) struct Transport {
     max_response_size: usize,
     timeout: std::time::Duration,
     broken: Option<String>,
+    watch: Option<LeaderWatch>,
 }
 
 impl Transport {
@@ -63,7 +65,14 @@ impl Transport {
             max_response_size: options.max_response_size,
             timeout: options.request_timeout,
             broken: None,
+            watch: None,
         })
+    }
+
+    /// From now on, waits for answers while checking that this node still leads (see
+    /// [`ConnectOptions::leadership_check`]).
+    pub(crate) fn watch(&mut self, watch: LeaderWatch) {
+        self.watch = Some(watch);
     }
 
     /// Changes how long one read or write may block from now on.
@@ -117,6 +126,18 @@ impl Transport {
         }
         self.input.clear();
         quick_ack(self.reader.get_ref());
+        if let Some(watch) = &self.watch
+            && self.reader.buffer().is_empty()
+        {
+            match watch.wait(self.reader.get_ref(), &self.node, self.timeout) {
+                Waited::Readable => {}
+                Waited::TimedOut => return Err(self.lost(io::ErrorKind::TimedOut.into())),
+                Waited::Deposed(leader) => {
+                    let node = self.node.clone();
+                    return Err(self.poison(Fault::Deposed { node, leader }));
+                }
+            }
+        }
         let mut header = [0; HEADER_LEN];
         if let Err(source) = self.reader.read_exact(&mut header) {
             return Err(self.lost(source));

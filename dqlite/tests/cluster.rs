@@ -1,5 +1,6 @@
-//! The client against a real 3-node dqlite cluster, shared by the tests of this file
-//! (each test uses its own database). Skipped when `dqlite-demo` is not installed.
+//! The client against a real 3-node dqlite cluster of our nodes, shared by the tests of
+//! this file (each test uses its own database), and once against go-dqlite's
+//! `dqlite-demo` nodes. Skipped when the servers are not there.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,7 +17,10 @@ use sqlite_runtime_dqlite::{
     Cluster, ConnectOptions, Connection, QuerySummary, WriteOutcome, is_leadership_error,
     is_not_leader, needs_reconnect, write_outcome,
 };
-use support::{dqlite_available, shared_cluster, test_options, unique_name};
+use support::{
+    Server, TestCluster, dqlite_available, server_available, shared_cluster, test_options,
+    unique_name,
+};
 
 /// A connection to the leader with a fresh database open.
 fn open_fresh(prefix: &str) -> Connection {
@@ -36,6 +40,57 @@ fn rows(connection: &mut Connection, sql: &str, params: Params<'_>) -> Vec<Vec<V
         })
         .unwrap_or_else(|error| panic!("{sql}: {error}"));
     rows
+}
+
+/// Our client against go-dqlite's own node program: discovery through a follower,
+/// membership listing, statements, parameters and a transaction.
+#[test]
+fn go_dqlite_demo_nodes_serve_this_client() {
+    if !server_available("go_dqlite_demo_nodes_serve_this_client", Server::GoDemo) {
+        return;
+    }
+    let cluster = TestCluster::start_with(Server::GoDemo);
+    let leader = cluster.leader_address().expect("a leader");
+    let follower = cluster
+        .addresses()
+        .into_iter()
+        .find(|address| *address != leader)
+        .unwrap();
+    let through_follower = Cluster::new([follower])
+        .unwrap()
+        .with_options(test_options());
+    let mut db = through_follower
+        .open(&unique_name("interop"), Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(db.address(), leader);
+    let members = db.cluster_nodes().unwrap();
+    assert_eq!(members.len(), 3, "{members:?}");
+    db.exec_sql("CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB)", Params::NONE)
+        .unwrap();
+    db.exec_sql("BEGIN", Params::NONE).unwrap();
+    let insert = db.prepare("INSERT INTO t VALUES (?, ?)").unwrap();
+    for i in 0..10u8 {
+        let key = format!("k{i}");
+        let params = [ValueRef::Text(&key), ValueRef::Blob(&[i; 3])];
+        db.exec(&insert, Params::Positional(&params)).unwrap();
+    }
+    db.exec_sql("COMMIT", Params::NONE).unwrap();
+    assert_eq!(
+        rows(
+            &mut db,
+            "SELECT count(*), sum(length(v)) FROM t",
+            Params::NONE
+        ),
+        vec![vec![Value::Integer(10), Value::Integer(30)]]
+    );
+    assert_eq!(
+        rows(
+            &mut db,
+            "SELECT v FROM t WHERE k = ?",
+            Params::Positional(&[ValueRef::Text("k7")])
+        ),
+        vec![vec![Value::Blob(vec![7; 3])]]
+    );
 }
 
 #[test]

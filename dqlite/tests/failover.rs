@@ -1,6 +1,6 @@
 //! Leader failure against a real 3-node dqlite cluster: each test starts its own
-//! cluster and kills (SIGKILL) or freezes (SIGSTOP) the leader. Skipped when
-//! `dqlite-demo` is not installed.
+//! cluster of our nodes and kills (SIGKILL) or freezes (SIGSTOP) the leader. Skipped
+//! when `sqlrt-node` is not built.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -19,7 +19,8 @@ use sqlite_runtime_dqlite::{
 };
 use support::{TestCluster, dqlite_available};
 
-/// How long failover may take before the test fails (elections take 3–6 s).
+/// How long failover may take before the test fails (a liveness bound: elections take
+/// well under a second with our nodes).
 const FAILOVER_LIMIT: Duration = Duration::from_secs(25);
 
 fn client(cluster: &TestCluster, request_timeout: Duration) -> Cluster {
@@ -28,6 +29,54 @@ fn client(cluster: &TestCluster, request_timeout: Duration) -> Cluster {
             .connect_timeout(Duration::from_millis(500))
             .request_timeout(request_timeout),
     )
+}
+
+/// With the leadership check (the default), a request to a frozen leader fails as soon
+/// as another node confirms it leads, long before the request timeout.
+#[test]
+fn a_stopped_leader_is_left_once_another_leads() {
+    if !dqlite_available("a_stopped_leader_is_left_once_another_leads") {
+        return;
+    }
+    let cluster = TestCluster::start();
+    let timeout = Duration::from_secs(60);
+    let client = client(&cluster, timeout);
+    let mut db = client.open("deposed.db", Duration::from_secs(10)).unwrap();
+    db.exec_sql("CREATE TABLE t (k TEXT PRIMARY KEY)", Params::NONE)
+        .unwrap();
+    let old_leader = db.address().to_owned();
+    let index = cluster.index_of(&old_leader);
+
+    cluster.signal(index, "STOP");
+    let stopped = Instant::now();
+    let write = db
+        .exec_sql("INSERT INTO t VALUES ('while-stopped')", Params::NONE)
+        .expect_err("a stopped leader cannot answer");
+    let noticed = stopped.elapsed();
+    println!(
+        "write to SIGSTOPped leader {old_leader} failed after {:.2} s: {write}",
+        noticed.as_secs_f64()
+    );
+    let Some(Fault::Deposed { node, leader }) = fault(&write) else {
+        panic!("not a deposed-leader fault: {write}");
+    };
+    assert_eq!(*node, old_leader);
+    assert_ne!(*leader, old_leader);
+    assert_eq!(write_outcome(&write), WriteOutcome::Unknown);
+    assert!(needs_reconnect(&write));
+    assert!(noticed < timeout / 2, "{noticed:?}");
+
+    // The cluster remembered the new leader: the next connection goes there first.
+    let mut db = client.open("deposed.db", FAILOVER_LIMIT).unwrap();
+    assert_eq!(db.address(), leader);
+    db.exec_sql("INSERT OR IGNORE INTO t VALUES ('after')", Params::NONE)
+        .unwrap();
+    println!(
+        "first write on the new leader {leader} {:.2} s after the SIGSTOP",
+        stopped.elapsed().as_secs_f64()
+    );
+    assert!(keys(&mut db, "SELECT k FROM t").contains("after"));
+    cluster.signal(index, "CONT");
 }
 
 fn keys(connection: &mut Connection, sql: &str) -> BTreeSet<String> {
@@ -239,6 +288,7 @@ fn leader_kill_fails_writes_in_flight_and_the_client_moves_to_the_new_leader() {
     assert!(writes.acknowledged.len() > 10);
 }
 
+/// With the leadership check off, the request timeout is what notices a frozen leader.
 #[test]
 fn a_stopped_leader_is_noticed_by_the_request_timeout() {
     if !dqlite_available("a_stopped_leader_is_noticed_by_the_request_timeout") {
@@ -246,7 +296,12 @@ fn a_stopped_leader_is_noticed_by_the_request_timeout() {
     }
     let cluster = TestCluster::start();
     let timeout = Duration::from_secs(1);
-    let client = client(&cluster, timeout);
+    let client = Cluster::new(cluster.addresses()).unwrap().with_options(
+        ConnectOptions::new()
+            .connect_timeout(Duration::from_millis(500))
+            .request_timeout(timeout)
+            .leadership_check(Duration::ZERO),
+    );
     let mut db = client.open("stopped.db", Duration::from_secs(10)).unwrap();
     db.exec_sql("CREATE TABLE t (k TEXT PRIMARY KEY)", Params::NONE)
         .unwrap();

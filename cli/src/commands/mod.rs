@@ -6,6 +6,7 @@ pub mod bench;
 mod conformance;
 mod kv;
 mod migrate;
+mod node;
 mod root;
 mod shell;
 mod sql;
@@ -32,6 +33,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode, CliError> {
         Command::Sql(args) => sql::run(&cli.global, args),
         Command::Shell(args) => shell::run(&cli.global, args),
         Command::Bench(args) => bench::run(&cli.global, args),
+        Command::Node { args } => node::run(args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut command, "sqlrt", &mut std::io::stdout());

@@ -1,4 +1,5 @@
-//! Test support: a real 3-node dqlite cluster of `dqlite-demo` processes on loopback.
+//! Test support: a real 3-node dqlite cluster on loopback, of our own nodes (`sqlrt-node`,
+//! libdqlite embedded) or, for the interoperability test, of go-dqlite's `dqlite-demo`.
 //!
 //! Each node runs under a small `sh` keeper holding the read end of a pipe from the
 //! test process: when the pipe closes, because the [`TestCluster`] is dropped or the
@@ -18,16 +19,21 @@ use std::time::{Duration, Instant};
 
 use sqlite_runtime_dqlite::{Cluster, ConnectOptions, Connection, NodeRole};
 
-/// The server binary.
+/// go-dqlite's demonstration server.
 const DEMO: &str = "dqlite-demo";
 
-/// Set to `1` to make a missing `dqlite-demo` a failure instead of a skip.
+/// Our node program, built by `cargo build -p sqlite-runtime-dqlite-node` (and by
+/// `cargo test --workspace`) beside the test binaries' directory, or named by this
+/// variable.
+const NODE_ENV: &str = "SQLRT_NODE";
+
+/// Set to `1` to make a missing server a failure instead of a skip.
 const REQUIRE_ENV: &str = "SQLRT_REQUIRE_DQLITE";
 
 /// The keeper: starts the node in the background, prints its pid, waits for its stdin to
 /// close, then kills the node and removes its directory.
 const KEEPER: &str = r#"
-"$DQLITE_DEMO" "$@" </dev/null >>"$NODE_LOG" 2>&1 &
+"$NODE_PROGRAM" "$@" </dev/null >>"$NODE_LOG" 2>&1 &
 pid=$!
 echo "$pid"
 read -r _ignored
@@ -38,18 +44,64 @@ rmdir "$CLUSTER_DIR" 2>/dev/null
 exit 0
 "#;
 
-/// Whether the test can run: `dqlite-demo` is on the `PATH`. When it is not, prints
-/// "SKIPPED <test>: dqlite-demo not installed" and returns `false`, unless
-/// `SQLRT_REQUIRE_DQLITE=1`, which makes it a failure.
+/// Which program the nodes run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    /// `sqlrt-node`: libdqlite embedded, with our defaults.
+    Ours,
+    /// go-dqlite's `dqlite-demo`.
+    GoDemo,
+}
+
+impl Server {
+    /// The program's path, when it is there.
+    fn program(self) -> Option<PathBuf> {
+        match self {
+            Server::GoDemo => find_in_path(DEMO),
+            Server::Ours => match std::env::var_os(NODE_ENV) {
+                Some(path) => Some(PathBuf::from(path)),
+                // Test binaries live in target/<profile>/deps; programs one level up.
+                None => std::env::current_exe()
+                    .ok()?
+                    .parent()?
+                    .parent()
+                    .map(|dir| dir.join("sqlrt-node"))
+                    .filter(|path| path.is_file()),
+            },
+        }
+    }
+
+    fn how_to_install(self) -> &'static str {
+        match self {
+            Server::GoDemo => "apt-get install go-dqlite",
+            Server::Ours => {
+                "apt-get install libdqlite-dev, then cargo build -p sqlite-runtime-dqlite-node"
+            }
+        }
+    }
+}
+
+/// Whether the test can run on our nodes: `sqlrt-node` is built. When it is not, prints
+/// "SKIPPED <test>: …" and returns `false`, unless `SQLRT_REQUIRE_DQLITE=1`, which makes
+/// it a failure.
 pub fn dqlite_available(test: &str) -> bool {
-    if find_in_path(DEMO).is_some() {
+    server_available(test, Server::Ours)
+}
+
+/// Whether `server` can run, as [`dqlite_available`] says it.
+pub fn server_available(test: &str, server: Server) -> bool {
+    if server.program().is_some() {
         return true;
     }
     assert!(
         std::env::var(REQUIRE_ENV).as_deref() != Ok("1"),
-        "{test}: {DEMO} is not installed and {REQUIRE_ENV}=1 (apt-get install go-dqlite)"
+        "{test}: {server:?} nodes are not available and {REQUIRE_ENV}=1 ({})",
+        server.how_to_install()
     );
-    println!("SKIPPED {test}: {DEMO} not installed");
+    println!(
+        "SKIPPED {test}: {server:?} nodes not available ({})",
+        server.how_to_install()
+    );
     false
 }
 
@@ -85,10 +137,11 @@ pub fn test_options() -> ConnectOptions {
         .request_timeout(Duration::from_secs(8))
 }
 
-/// One `dqlite-demo` node.
+/// One node process.
 pub struct Node {
     /// Its dqlite address, "127.0.0.1:port".
     pub address: String,
+    /// The demo's HTTP API address (unused by our nodes).
     api: String,
     dir: PathBuf,
     log: PathBuf,
@@ -101,6 +154,7 @@ pub struct Node {
 pub struct TestCluster {
     /// The nodes, the bootstrap node first.
     pub nodes: Vec<Node>,
+    server: Server,
     /// Keepers of nodes that were restarted: kept until the end, since a keeper whose
     /// pipe closes removes its node's directory, which the restarted node now uses.
     retired: Vec<Node>,
@@ -108,8 +162,14 @@ pub struct TestCluster {
 }
 
 impl TestCluster {
-    /// Starts a cluster and waits until it has a leader and three voters (about 3 s).
+    /// Starts a cluster of our nodes and waits until it has a leader and three voters.
     pub fn start() -> TestCluster {
+        TestCluster::start_with(Server::Ours)
+    }
+
+    /// Starts a cluster of `server` nodes and waits until it has a leader and three
+    /// voters (about 1 s with ours, 3 s with the demo's).
+    pub fn start_with(server: Server) -> TestCluster {
         let started = Instant::now();
         let dir = tempfile::Builder::new()
             .prefix("sqlrt-dqlite-")
@@ -118,6 +178,7 @@ impl TestCluster {
         let ports = free_ports(6);
         let mut cluster = TestCluster {
             nodes: Vec::new(),
+            server,
             retired: Vec::new(),
             dir,
         };
@@ -136,7 +197,7 @@ impl TestCluster {
         }
         cluster.wait_for(Duration::from_secs(30), "three voters", |c| c.voters() == 3);
         println!(
-            "dqlite test cluster {:?} ready in {:.2} s",
+            "dqlite test cluster ({server:?}) {:?} ready in {:.2} s",
             cluster.addresses(),
             started.elapsed().as_secs_f64()
         );
@@ -148,19 +209,22 @@ impl TestCluster {
         // The log lives in the node's directory, which the keeper removes.
         std::fs::create_dir_all(&dir).expect("node directory");
         let log = dir.join("node.log");
+        let program = self
+            .server
+            .program()
+            .expect("the node program (checked by the test)");
         let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(KEEPER)
-            .arg("sh")
-            .args(["--db", &address, "--api", &api])
-            .arg("--dir")
-            .arg(&dir);
+        command.arg("-c").arg(KEEPER).arg("sh");
+        match self.server {
+            Server::Ours => command.args(["--address", &address]),
+            Server::GoDemo => command.args(["--db", &address, "--api", &api]),
+        };
+        command.arg("--dir").arg(&dir);
         if let Some(join) = join {
             command.args(["--join", join]);
         }
         let mut keeper = command
-            .env("DQLITE_DEMO", DEMO)
+            .env("NODE_PROGRAM", program)
             .env("NODE_LOG", &log)
             .env("NODE_DIR", &dir)
             .env("CLUSTER_DIR", self.dir.path())
