@@ -7,7 +7,7 @@
 //! is there whole, a batch refused as not applied is absent, a batch whose outcome was
 //! reported unknown is whole or absent, and no batch is partial. The time from a
 //! failure to the next acknowledged write is printed (run with `--nocapture`; figures in
-//! RELIABILITY.md). Skipped when `dqlite-demo` is not installed, unless
+//! RELIABILITY.md). Skipped when `sqlrt-node` is not built, unless
 //! `SQLRT_REQUIRE_DQLITE=1`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -332,6 +332,70 @@ fn leader_killed_twenty_times_during_writes_loses_no_acknowledged_batch() {
         acked > KILLS * WRITERS,
         "too few acknowledged batches to mean anything: {acked}"
     );
+}
+
+/// Membership changes while four writers run: a fourth node joins and is promoted, a
+/// voter is removed, and a node whose data directory was wiped comes back as a new
+/// member. No acknowledged batch is lost, none is partial.
+#[test]
+fn membership_changes_during_writes_lose_no_acknowledged_batch() {
+    if !dqlite_available("membership_changes_during_writes_lose_no_acknowledged_batch") {
+        return;
+    }
+    let mut cluster = TestCluster::start();
+    let writers = Writers::start(&cluster);
+    writers.wait_for_acks_after(Instant::now(), "start");
+
+    let changed = Instant::now();
+    let added = cluster.add_node();
+    let (_, last) = writers.wait_for_acks_after(changed, "a fourth node added");
+    assert_eq!(cluster.voters(), 4);
+    println!(
+        "fourth node {} joined and promoted in {}; every writer acknowledged a batch within {} of the change",
+        cluster.nodes[added].address,
+        ms(changed.elapsed()),
+        ms(last)
+    );
+
+    let leader = cluster.leader_index(RECOVERY_LIMIT);
+    let removed = (0..3).find(|index| *index != leader).unwrap();
+    let changed = Instant::now();
+    cluster.remove_node(removed);
+    writers.wait_for_acks_after(changed, "a voter removed");
+    assert_eq!(cluster.voters(), 3);
+    assert!(
+        cluster
+            .members()
+            .iter()
+            .all(|(address, _)| *address != cluster.nodes[removed].address)
+    );
+    println!(
+        "voter {} removed in {}",
+        cluster.nodes[removed].address,
+        ms(changed.elapsed())
+    );
+
+    let leader = cluster.leader_index(RECOVERY_LIMIT);
+    let wiped = (0..cluster.nodes.len())
+        .find(|index| *index != leader && *index != removed)
+        .unwrap();
+    let changed = Instant::now();
+    cluster.wipe_and_rejoin(wiped, 3);
+    writers.wait_for_acks_after(changed, "a wiped node back");
+    println!(
+        "node {} wiped and back as a new member in {}",
+        cluster.nodes[wiped].address,
+        ms(changed.elapsed())
+    );
+    // The wiped node caught up: as leader, it serves every batch.
+    cluster.transfer_leadership(wiped);
+    write_for(Duration::from_millis(300));
+    let [acked, refused, unknown_present, unknown_absent] = writers.stop_and_verify();
+    println!(
+        "membership changes during writes: {acked} acknowledged batches present, {refused} \
+         refused (all absent), {unknown_present}+{unknown_absent} of unknown outcome, none partial"
+    );
+    assert!(acked > WRITERS, "too few acknowledged batches: {acked}");
 }
 
 #[test]

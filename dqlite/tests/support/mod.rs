@@ -186,8 +186,12 @@ impl TestCluster {
         for index in 0..3 {
             let address = format!("127.0.0.1:{}", ports[index]);
             let api = format!("127.0.0.1:{}", ports[index + 3]);
-            let join = (index > 0).then_some(first.as_str());
-            let node = cluster.spawn(index, address, api, join);
+            let join = if index > 0 {
+                vec![first.clone()]
+            } else {
+                Vec::new()
+            };
+            let node = cluster.spawn(index, address, api, &join);
             cluster.nodes.push(node);
             if index == 0 {
                 cluster.wait_for(Duration::from_secs(20), "the bootstrap node to lead", |c| {
@@ -204,7 +208,7 @@ impl TestCluster {
         cluster
     }
 
-    fn spawn(&self, index: usize, address: String, api: String, join: Option<&str>) -> Node {
+    fn spawn(&self, index: usize, address: String, api: String, join: &[String]) -> Node {
         let dir = self.dir.path().join(format!("n{}", index + 1));
         // The log lives in the node's directory, which the keeper removes.
         std::fs::create_dir_all(&dir).expect("node directory");
@@ -220,8 +224,8 @@ impl TestCluster {
             Server::GoDemo => command.args(["--db", &address, "--api", &api]),
         };
         command.arg("--dir").arg(&dir);
-        if let Some(join) = join {
-            command.args(["--join", join]);
+        for peer in join {
+            command.args(["--join", peer]);
         }
         let mut keeper = command
             .env("NODE_PROGRAM", program)
@@ -282,20 +286,11 @@ impl TestCluster {
     }
 
     /// How many voters the leader lists (0 when there is no leader).
-    fn voters(&self) -> usize {
-        let Some(leader) = self.leader_address() else {
-            return 0;
-        };
-        let options = ConnectOptions::new().request_timeout(Duration::from_millis(500));
-        Connection::connect(&leader, &options)
-            .and_then(|mut connection| connection.cluster_nodes())
-            .map(|nodes| {
-                nodes
-                    .iter()
-                    .filter(|node| node.role == NodeRole::Voter)
-                    .count()
-            })
-            .unwrap_or(0)
+    pub fn voters(&self) -> usize {
+        self.members()
+            .iter()
+            .filter(|(_, role)| *role == NodeRole::Voter)
+            .count()
     }
 
     fn wait_for(&self, limit: Duration, what: &str, ready: impl Fn(&Self) -> bool) {
@@ -334,7 +329,7 @@ impl TestCluster {
             self.nodes[index].address.clone(),
             self.nodes[index].api.clone(),
         );
-        let node = self.spawn(index, address, api, None);
+        let node = self.spawn(index, address, api, &[]);
         let old = std::mem::replace(&mut self.nodes[index], node);
         self.retired.push(old);
         self.wait_for(
@@ -342,6 +337,123 @@ impl TestCluster {
             "three voters after a restart",
             |c| c.voters() == 3,
         );
+    }
+
+    /// Starts one more of our nodes, joining through the others as a voter, and waits
+    /// until the leader lists it as one. Returns its index.
+    pub fn add_node(&mut self) -> usize {
+        assert_eq!(
+            self.server,
+            Server::Ours,
+            "only our nodes join on their own"
+        );
+        let ports = free_ports(1);
+        let address = format!("127.0.0.1:{}", ports[0]);
+        let peers = self.addresses();
+        let index = self.nodes.len();
+        let node = self.spawn(index, address.clone(), String::new(), &peers);
+        self.nodes.push(node);
+        self.wait_for(Duration::from_secs(60), "the new node as a voter", |c| {
+            c.members()
+                .iter()
+                .any(|(member, role)| *member == address && *role == NodeRole::Voter)
+        });
+        index
+    }
+
+    /// Asks the leader to remove node `index` from the cluster, then kills the node
+    /// (it is no longer a member; its keeper stays until the end).
+    pub fn remove_node(&mut self, index: usize) {
+        let address = self.nodes[index].address.clone();
+        self.wait_for(Duration::from_secs(60), "the node's removal", |c| {
+            let removed = c.leader_connection().and_then(|mut leader| {
+                let members = leader.cluster_nodes().ok()?;
+                match members.iter().find(|member| member.address == address) {
+                    None => Some(true),
+                    Some(member) => leader.remove_node(member.id).ok().map(|()| false),
+                }
+            });
+            removed == Some(true)
+        });
+        self.signal(index, "KILL");
+    }
+
+    /// Kills node `index`, deletes its data directory and starts it again at the same
+    /// address, joining through the others: it comes back as a new member (the former
+    /// one is removed by the joining node), and the cluster has `voters` voters again.
+    pub fn wipe_and_rejoin(&mut self, index: usize, voters: usize) {
+        assert_eq!(
+            self.server,
+            Server::Ours,
+            "only our nodes join on their own"
+        );
+        let address = self.nodes[index].address.clone();
+        let former = self
+            .member_id(&address)
+            .expect("the node to wipe is a member");
+        self.signal(index, "KILL");
+        let dir = self.nodes[index].dir.clone();
+        let pid = self.nodes[index].pid;
+        // Dead (a zombie until its keeper reaps it: it holds no file any more).
+        self.wait_for(Duration::from_secs(30), "the killed node to die", |_| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+            })
+        });
+        std::fs::remove_dir_all(&dir).expect("delete the node's data directory");
+        std::fs::create_dir_all(&dir).expect("recreate the node's data directory");
+        let peers: Vec<String> = self
+            .addresses()
+            .into_iter()
+            .filter(|peer| *peer != address)
+            .collect();
+        let node = self.spawn(index, address.clone(), String::new(), &peers);
+        let old = std::mem::replace(&mut self.nodes[index], node);
+        self.retired.push(old);
+        self.wait_for(
+            Duration::from_secs(60),
+            "the wiped node back as a voter",
+            |c| {
+                let back = c
+                    .members()
+                    .into_iter()
+                    .find(|(member, _)| *member == address);
+                matches!(back, Some((_, NodeRole::Voter)))
+                    && c.member_id(&address).is_some_and(|id| id != former)
+                    && c.voters() == voters
+            },
+        );
+    }
+
+    /// The raft id of the member at `address`, as the leader lists it.
+    pub fn member_id(&self, address: &str) -> Option<u64> {
+        let mut leader = self.leader_connection()?;
+        let members = leader.cluster_nodes().ok()?;
+        members
+            .into_iter()
+            .find(|member| member.address == address)
+            .map(|member| member.id)
+    }
+
+    /// Each member's address and role, as the leader lists them (empty without one).
+    pub fn members(&self) -> Vec<(String, NodeRole)> {
+        self.leader_connection()
+            .and_then(|mut leader| leader.cluster_nodes().ok())
+            .map(|nodes| {
+                nodes
+                    .into_iter()
+                    .map(|node| (node.address, node.role))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn leader_connection(&self) -> Option<Connection> {
+        let leader = self.leader_address()?;
+        let options = ConnectOptions::new().request_timeout(Duration::from_secs(30));
+        Connection::connect(&leader, &options).ok()
     }
 
     /// The index of the leader (waiting up to `limit` for one).
