@@ -42,8 +42,10 @@ pub struct ConnectOptions {
 impl ConnectOptions {
     /// The default connect timeout: 2 s.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-    /// The default request timeout: 10 s, above the 3–6 s an election takes (a commit
-    /// that loses quorum is answered "leadership lost" after about 6 s).
+    /// The default request timeout: 10 s, above the 3–6 s an election takes on
+    /// libdqlite's default timers (a commit that loses quorum is answered "leadership
+    /// lost" after about one election timeout). A frozen leader is left sooner, by the
+    /// [leadership check](Self::leadership_check).
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
     /// The default largest response accepted: 256 MiB (a ROWS message holds at least
     /// one whole row, so this bounds the largest value that can be read).
