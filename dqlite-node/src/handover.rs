@@ -31,18 +31,32 @@ pub fn hand_over(id: u64, address: &str, patience: Duration) -> Result<bool> {
     {
         return Ok(false);
     }
-    let others = own
+    let follows_us = |address: &str| {
+        let quick = ConnectOptions::new()
+            .connect_timeout(Duration::from_millis(500))
+            .request_timeout(Duration::from_millis(500));
+        Connection::connect(address, &quick)
+            .and_then(|mut voter| voter.leader())
+            .is_ok_and(|leader| leader.is_some_and(|leader| leader.id == id))
+    };
+    // Voters that answer and follow this node; raft's own choice (id 0) may pick one
+    // that is down, and a transfer to it fails after an election timeout.
+    let voters: Vec<u64> = own
         .cluster_nodes()
         .map_err(error("listing the members"))?
         .into_iter()
         .filter(|node| node.id != id && node.role == NodeRole::Voter)
-        .count();
-    if others == 0 {
+        .filter(|node| follows_us(&node.address))
+        .map(|node| node.id)
+        .collect();
+    let Some(target) = voters.iter().copied().find(|voter| {
+        own.transfer_leadership(*voter)
+            .map_err(|error| tracing::debug!(voter, %error, "leadership transfer refused"))
+            .is_ok()
+    }) else {
         return Ok(false);
-    }
-    // Id 0: raft picks the voter whose log is most up to date.
-    own.transfer_leadership(0)
-        .map_err(error("handing leadership over"))?;
+    };
+    tracing::debug!(target, "leadership transfer accepted");
     let deadline = Instant::now() + patience;
     while Instant::now() < deadline {
         match own.leader() {

@@ -16,9 +16,15 @@ mod linked {
     use std::ffi::{CStr, CString, c_int};
     use std::os::unix::ffi::OsStrExt;
     use std::ptr::NonNull;
+    use std::sync::Mutex;
 
     use super::*;
     use crate::ffi;
+
+    /// Held around `dqlite_node_create` and `dqlite_node_destroy`: libdqlite names each
+    /// node's VFS from a counter it does not lock, so two nodes created at once in one
+    /// process could register the same name.
+    static CREATE_DESTROY: Mutex<()> = Mutex::new(());
 
     /// A started `dqlite_node`, stopped and destroyed on drop.
     #[derive(Debug)]
@@ -57,9 +63,14 @@ mod linked {
             let c_address = c_string("address", address.as_bytes())?;
             let c_dir = c_string("data directory", dir.as_os_str().as_bytes())?;
             let mut node = std::ptr::null_mut();
-            // SAFETY: valid C strings (copied by libdqlite) and an out-pointer.
-            let code = unsafe {
-                ffi::dqlite_node_create(id, c_address.as_ptr(), c_dir.as_ptr(), &mut node)
+            let code = {
+                let _serial = CREATE_DESTROY
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
+                // SAFETY: valid C strings (copied by libdqlite) and an out-pointer.
+                unsafe {
+                    ffi::dqlite_node_create(id, c_address.as_ptr(), c_dir.as_ptr(), &mut node)
+                }
             };
             let Some(node) = NonNull::new(node) else {
                 return Err(NodeError::Dqlite {
@@ -131,6 +142,9 @@ mod linked {
                 if self.running {
                     ffi::dqlite_node_stop(self.node.as_ptr());
                 }
+                let _serial = CREATE_DESTROY
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
                 ffi::dqlite_node_destroy(self.node.as_ptr());
             }
         }
