@@ -80,7 +80,10 @@ impl NodeBuilder {
     }
 
     /// Members to join through when this directory has no node yet. Without any, a new
-    /// node bootstraps a cluster of its own.
+    /// node bootstraps a cluster of its own: a node whose directory was lost must be
+    /// given members to join, or it would start a second cluster at an address the
+    /// first still knows. A member already recorded at this node's address under
+    /// another id (its former self) is removed when it joins.
     pub fn join<I, S>(mut self, peers: I) -> NodeBuilder
     where
         I: IntoIterator<Item = S>,
