@@ -145,9 +145,10 @@ impl Cluster {
 
     /// Leader discovery, repeated with a growing pause (100 ms doubling up to 1 s) until
     /// a leader is found or `patience` has passed. An election takes 15 to 30 times the
-    /// nodes' configured network latency after a leader dies (0.3–0.6 s on `sqlrt-node`'s
-    /// defaults, 3–6 s on libdqlite's own), so a patience of ten times that is sensible. A pass is not cut short by the
-    /// deadline: with stopped nodes, one pass can last a request timeout per node.
+    /// nodes' configured network latency after a leader dies (0.3–0.6 s on
+    /// `sqlrt-node`'s defaults, 3–6 s on libdqlite's own), so a patience of ten times
+    /// that is sensible. A pass is not cut short by the deadline: with stopped nodes,
+    /// one pass can last a request timeout per node.
     pub fn connect_leader(&self, patience: Duration) -> Result<Connection> {
         self.retry(patience, || self.find_leader())
     }
