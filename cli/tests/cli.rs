@@ -437,3 +437,45 @@ fn every_command_has_help_with_an_example() {
         );
     }
 }
+
+/// `sqlrt node` runs the node program with its arguments untouched, and says how to get
+/// it when it is missing.
+#[test]
+fn node_runs_sqlrt_node_or_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = error_of(
+        sqlrt()
+            .env("SQLRT_NODE", dir.path().join("no-such-program"))
+            .args(["node", "--dir", "x"]),
+    );
+    assert!(missing.contains("no-such-program"), "{missing}");
+
+    // The program beside sqlrt (built by `cargo test --workspace`) refuses an address
+    // beyond loopback without --expose: its own refusal comes back through sqlrt.
+    let beside = PathBuf::from(env!("CARGO_BIN_EXE_sqlrt")).with_file_name("sqlrt-node");
+    if !beside.is_file() {
+        assert!(
+            std::env::var("SQLRT_REQUIRE_DQLITE").as_deref() != Ok("1"),
+            "{} is not built",
+            beside.display()
+        );
+        println!("SKIPPED node_runs_sqlrt_node_or_says_how_to_get_it: sqlrt-node not built");
+        return;
+    }
+    let data = dir.path().join("n1");
+    let output = sqlrt()
+        .env_remove("SQLRT_NODE")
+        .args(["node", "--address", "10.255.0.1:9001", "--dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let refused = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(refused.trim_end().lines().count(), 1, "{refused}");
+    assert!(refused.starts_with("sqlrt-node: "), "{refused}");
+    assert!(refused.contains("not a loopback address"), "{refused}");
+    assert!(!data.exists());
+    let help = sqlrt().args(["node", "--help"]).output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--latency-ms"));
+}
