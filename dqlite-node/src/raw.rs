@@ -126,6 +126,13 @@ mod linked {
                     CStr::from_ptr(message).to_string_lossy().into_owned()
                 }
             };
+            let message = if message.is_empty() {
+                "libdqlite gave no reason (for a bind address: it is in use, or not an \
+                 address of this machine)"
+                    .to_owned()
+            } else {
+                message
+            };
             Err(NodeError::Dqlite {
                 call,
                 code,

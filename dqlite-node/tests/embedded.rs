@@ -61,10 +61,26 @@ fn serial() -> MutexGuard<'static, ()> {
     guard
 }
 
-/// A loopback address nothing listens on right now (taken just before use).
+/// A loopback address nothing listens on right now (taken just before use), below the
+/// kernel's ephemeral port range: a node restarted on its address must find its port
+/// free, and an ephemeral port can meanwhile become some outgoing connection's source.
 fn free_address() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().unwrap().to_string()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768)
+        .max(10_001);
+    let span = low - 10_000;
+    let start = std::process::id().wrapping_mul(7919) % span;
+    loop {
+        let offset = (start + NEXT.fetch_add(97, Ordering::Relaxed)) % span;
+        let address = format!("127.0.0.1:{}", 10_000 + offset);
+        if TcpListener::bind(&address).is_ok() {
+            return address;
+        }
+    }
 }
 
 fn options() -> ConnectOptions {

@@ -30,15 +30,22 @@ const NODE_ENV: &str = "SQLRT_NODE";
 /// Set to `1` to make a missing server a failure instead of a skip.
 const REQUIRE_ENV: &str = "SQLRT_REQUIRE_DQLITE";
 
-/// The keeper: starts the node in the background, prints its pid, waits for its stdin to
-/// close, then kills the node and removes its directory.
+/// The keeper: starts the node in the background, prints its pid, notes in the node's
+/// log how the node ended (status 137 is a SIGKILL, 139 a crash), and once its stdin
+/// closes kills the node and removes its directory (kept, for a post-mortem, when
+/// `SQLRT_KEEP_DQLITE_DIRS` is set).
 const KEEPER: &str = r#"
 "$NODE_PROGRAM" "$@" </dev/null >>"$NODE_LOG" 2>&1 &
 pid=$!
 echo "$pid"
-read -r _ignored
-kill -s KILL "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
+# A background list reads /dev/null as its stdin: it reads the pipe through fd 3.
+exec 3<&0
+( read -r _ignored <&3; kill -s KILL "$pid" 2>/dev/null ) &
+closer=$!
+wait "$pid"
+echo "node process ended: status $?" >>"$NODE_LOG"
+wait "$closer"
+[ -n "$SQLRT_KEEP_DQLITE_DIRS" ] && exit 0
 rm -rf "$NODE_DIR"
 rmdir "$CLUSTER_DIR" 2>/dev/null
 exit 0
@@ -171,10 +178,14 @@ impl TestCluster {
     /// voters (about 1 s with ours, 3 s with the demo's).
     pub fn start_with(server: Server) -> TestCluster {
         let started = Instant::now();
-        let dir = tempfile::Builder::new()
+        let mut dir = tempfile::Builder::new()
             .prefix("sqlrt-dqlite-")
             .tempdir()
             .expect("temporary directory");
+        if std::env::var_os("SQLRT_KEEP_DQLITE_DIRS").is_some() {
+            dir.disable_cleanup(true);
+            println!("keeping the cluster's directory {}", dir.path().display());
+        }
         let ports = free_ports(6);
         let mut cluster = TestCluster {
             nodes: Vec::new(),
@@ -322,16 +333,38 @@ impl TestCluster {
         assert!(status.success(), "kill -s {signal} {}", node.pid);
     }
 
+    /// Waits until the process of node `index`, just killed, is dead (a zombie until its
+    /// keeper reaps it: it holds no port and no file any more). Under load a killed
+    /// process can take a while to go; a node restarted before would find its port
+    /// still taken.
+    fn wait_until_dead(&self, index: usize) {
+        let pid = self.nodes[index].pid;
+        self.wait_for(Duration::from_secs(30), "the killed node to die", |_| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_some_and(|state| state.trim_start().starts_with('Z'))
+            })
+        });
+    }
+
     /// Starts node `index` again on its data after it was killed (it rejoins on its own)
     /// and waits until the cluster has three voters again.
     pub fn restart(&mut self, index: usize) {
+        self.wait_until_dead(index);
         let (address, api) = (
             self.nodes[index].address.clone(),
             self.nodes[index].api.clone(),
         );
-        let node = self.spawn(index, address, api, &[]);
+        let node = self.spawn(index, address.clone(), api, &[]);
         let old = std::mem::replace(&mut self.nodes[index], node);
         self.retired.push(old);
+        let options = test_options().request_timeout(Duration::from_secs(1));
+        self.wait_for(
+            Duration::from_secs(60),
+            "the restarted node to answer",
+            |_| Connection::connect(&address, &options).is_ok_and(|mut node| node.leader().is_ok()),
+        );
         self.wait_for(
             Duration::from_secs(30),
             "three voters after a restart",
@@ -393,15 +426,7 @@ impl TestCluster {
             .expect("the node to wipe is a member");
         self.signal(index, "KILL");
         let dir = self.nodes[index].dir.clone();
-        let pid = self.nodes[index].pid;
-        // Dead (a zombie until its keeper reaps it: it holds no file any more).
-        self.wait_for(Duration::from_secs(30), "the killed node to die", |_| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-                stat.rsplit(')')
-                    .next()
-                    .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-            })
-        });
+        self.wait_until_dead(index);
         std::fs::remove_dir_all(&dir).expect("delete the node's data directory");
         std::fs::create_dir_all(&dir).expect("recreate the node's data directory");
         let peers: Vec<String> = self
@@ -468,8 +493,18 @@ impl TestCluster {
     /// a request that was accepted is given time before the next one.
     pub fn transfer_leadership(&self, index: usize) {
         let target = self.nodes[index].address.clone();
-        self.wait_for(Duration::from_secs(60), "leadership transfer", |c| {
+        let attempts = std::sync::Mutex::new(Vec::new());
+        let note = |attempt: String| {
+            let mut attempts = attempts.lock().unwrap();
+            if attempts.last() != Some(&attempt) {
+                attempts.push(attempt);
+            }
+        };
+        let limit = Duration::from_secs(60);
+        let deadline = Instant::now() + limit;
+        let transferred = self.eventually(deadline, |c| {
             let Some(leader) = c.leader_address() else {
+                note("no leader".to_owned());
                 return false;
             };
             if leader == target {
@@ -487,12 +522,35 @@ impl TestCluster {
                         None => Ok(false),
                     }
                 });
+            note(match &transferred {
+                Ok(true) => format!("{leader} accepted a transfer to {target}"),
+                Ok(false) => format!("{leader} does not list {target} as a voter"),
+                Err(error) => format!("{leader}: {error}"),
+            });
             thread::sleep(match transferred {
                 Ok(true) => Duration::from_secs(2),
                 Ok(false) | Err(_) => Duration::from_millis(200),
             });
             false
         });
+        assert!(
+            transferred,
+            "dqlite test cluster: no leadership transfer to {target} after {limit:?}; \
+             attempts: {:?}\n{}",
+            attempts.lock().unwrap(),
+            self.logs()
+        );
+    }
+
+    /// Polls `ready` until it holds (true) or `deadline` passes (false).
+    fn eventually(&self, deadline: Instant, ready: impl Fn(&Self) -> bool) -> bool {
+        while !ready(self) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        true
     }
 
     /// The nodes' logs, for failure messages.
@@ -538,14 +596,38 @@ impl Drop for TestCluster {
     }
 }
 
-/// `count` distinct free loopback ports (free when this returns; a race with other
-/// processes is possible but unlikely).
+/// `count` distinct free loopback ports below the kernel's ephemeral range: a node
+/// restarted on its address must find its port free, and a port from the ephemeral range
+/// can meanwhile become the source port of some outgoing connection (then the node
+/// cannot listen on it). Free when this returns; a race with other processes is possible
+/// but unlikely (the candidates are spread by process id and time).
 fn free_ports(count: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|listener| listener.local_addr().expect("local address").port())
-        .collect()
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u32, u32::from(ephemeral_low).max(10_001));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    let mut candidate = (std::process::id().wrapping_mul(7919) ^ nanos) % (high - low);
+    let mut ports = Vec::new();
+    let mut held = Vec::new();
+    for _ in 0..(high - low) {
+        if ports.len() == count {
+            break;
+        }
+        candidate = (candidate + 97) % (high - low);
+        let port = u16::try_from(low + candidate).expect("below the ephemeral range");
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            ports.push(port);
+            held.push(listener);
+        }
+    }
+    assert_eq!(
+        ports.len(),
+        count,
+        "no {count} free ports below {ephemeral_low}"
+    );
+    ports
 }
