@@ -1,6 +1,10 @@
 //! The part of libdqlite's C API (`dqlite.h`, 1.9 and later) that nodes use.
 
-use std::ffi::{c_char, c_int, c_uint, c_ulonglong};
+use std::ffi::{c_char, c_int, c_uint, c_ulonglong, c_void};
+
+/// raft's "no connection" error code (`RAFT_NOCONNECTION`), what a connect function
+/// returns when it cannot connect.
+pub const RAFT_NOCONNECTION: c_int = 16;
 
 /// An opaque `dqlite_node`.
 #[repr(C)]
@@ -18,6 +22,11 @@ unsafe extern "C" {
     ) -> c_int;
     pub fn dqlite_node_destroy(node: *mut dqlite_node);
     pub fn dqlite_node_set_bind_address(node: *mut dqlite_node, address: *const c_char) -> c_int;
+    pub fn dqlite_node_set_connect_func(
+        node: *mut dqlite_node,
+        connect: unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_int) -> c_int,
+        arg: *mut c_void,
+    ) -> c_int;
     pub fn dqlite_node_set_network_latency_ms(
         node: *mut dqlite_node,
         milliseconds: c_uint,

@@ -13,10 +13,13 @@ pub use missing::{RawNode, generate_id};
 
 #[cfg(libdqlite)]
 mod linked {
-    use std::ffi::{CStr, CString, c_int};
+    use std::ffi::{CStr, CString, c_char, c_int, c_void};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::os::fd::IntoRawFd;
     use std::os::unix::ffi::OsStrExt;
     use std::ptr::NonNull;
     use std::sync::Mutex;
+    use std::time::Duration;
 
     use super::*;
     use crate::ffi;
@@ -36,6 +39,39 @@ mod linked {
     // SAFETY: libdqlite runs the node on a thread of its own; the handle is only used
     // to stop and destroy it, which may happen from any one thread at a time (`&mut`).
     unsafe impl Send for RawNode {}
+
+    /// How long a connection to another node may take to establish.
+    const PEER_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+    /// How nodes connect to each other: like libdqlite's own function, but with
+    /// `TCP_NODELAY`. Without it a small raft message waiting behind an unacknowledged
+    /// one waits for the peer's delayed ACK, about 40 ms: one commit in fifty took 44 ms
+    /// (p99) against 1.5 ms at p50.
+    unsafe extern "C" fn connect_without_delay(
+        _arg: *mut c_void,
+        address: *const c_char,
+        fd: *mut c_int,
+    ) -> c_int {
+        let connect = || {
+            // SAFETY: libdqlite passes the peer's address as a NUL-terminated string.
+            let address = unsafe { CStr::from_ptr(address) }.to_str().ok()?;
+            let stream = address
+                .to_socket_addrs()
+                .ok()?
+                .find_map(|peer| TcpStream::connect_timeout(&peer, PEER_CONNECT_TIMEOUT).ok())?;
+            stream.set_nodelay(true).ok()?;
+            Some(stream.into_raw_fd())
+        };
+        // A panic must not unwind into C.
+        match std::panic::catch_unwind(connect) {
+            Ok(Some(connected)) => {
+                // SAFETY: libdqlite passes a valid place for the descriptor.
+                unsafe { *fd = connected };
+                0
+            }
+            _ => ffi::RAFT_NOCONNECTION,
+        }
+    }
 
     fn c_string(what: &str, text: &[u8]) -> Result<CString> {
         CString::new(text).map_err(|_| NodeError::InvalidAddress {
@@ -89,6 +125,14 @@ mod linked {
             let code =
                 unsafe { ffi::dqlite_node_set_bind_address(node.as_ptr(), c_address.as_ptr()) };
             raw.check("dqlite_node_set_bind_address", code)?;
+            let code = unsafe {
+                ffi::dqlite_node_set_connect_func(
+                    node.as_ptr(),
+                    connect_without_delay,
+                    std::ptr::null_mut(),
+                )
+            };
+            raw.check("dqlite_node_set_connect_func", code)?;
             let code =
                 unsafe { ffi::dqlite_node_set_network_latency_ms(node.as_ptr(), latency_ms) };
             raw.check("dqlite_node_set_network_latency_ms", code)?;
