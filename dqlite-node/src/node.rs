@@ -149,6 +149,12 @@ impl NodeBuilder {
                 identity
             }
         };
+        if !identity.member && self.join.is_empty() {
+            return Err(NodeError::Identity {
+                path: Identity::path(&self.dir),
+                reason: "this node never joined a cluster: give members to join".to_owned(),
+            });
+        }
         let latency_ms = u32::try_from(self.latency.as_millis().max(1)).unwrap_or(u32::MAX);
         let raw = raw::RawNode::start(
             identity.id,
@@ -164,12 +170,6 @@ impl NodeBuilder {
             dir: self.dir,
         };
         if !identity.member {
-            if self.join.is_empty() {
-                return Err(NodeError::Identity {
-                    path: Identity::path(&node.dir),
-                    reason: "this node never joined a cluster: give members to join".to_owned(),
-                });
-            }
             membership::join(node.id, &node.address, &self.join, self.role, JOIN_PATIENCE)?;
             identity.member = true;
             identity.store(&node.dir)?;
