@@ -71,7 +71,7 @@ impl Connection {
 
     /// Makes waits for answers check that this node still leads.
     pub(crate) fn watch_leadership(&mut self, watch: crate::watch::LeaderWatch) {
-        self.transport.watch(watch);
+        self.transport.watch(Box::new(watch));
     }
 
     /// The address this connection dialled.

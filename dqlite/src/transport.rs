@@ -13,7 +13,6 @@ use sqlite_runtime::Result;
 
 use crate::error::{Fault, encode_error, failure_error, fault_error};
 use crate::options::ConnectOptions;
-use crate::watch::{LeaderWatch, Waited};
 use crate::wire::{DecodeError, HEADER_LEN, Header, PROTOCOL_VERSION, Request, Response};
 
 /// The read buffer's size: a ROWS batch is about one 4 KiB page, and more than one may
@@ -22,6 +21,22 @@ const READ_BUFFER: usize = 64 << 10;
 
 /// Buffers that grew past this (a large blob) are given back after use.
 const KEEP_CAPACITY: usize = 1 << 20;
+
+/// How a wait for an answer ended (see [`AnswerWait`]).
+pub(crate) enum Waited {
+    /// Something arrived (or the socket failed: reading says which).
+    Readable,
+    /// Nothing arrived within the request timeout.
+    TimedOut,
+    /// Another node leads now.
+    Deposed(String),
+}
+
+/// Waits for an answer on a stream in a way of its own (the leadership check).
+pub(crate) trait AnswerWait: std::fmt::Debug + Send + Sync {
+    /// Waits up to `timeout` for `stream`, connected to `node`, to have something to read.
+    fn wait(&self, stream: &TcpStream, node: &str, timeout: std::time::Duration) -> Waited;
+}
 
 /// A connected, handshaken stream to one node.
 #[derive(Debug)]
@@ -33,7 +48,7 @@ pub(crate) struct Transport {
     max_response_size: usize,
     timeout: std::time::Duration,
     broken: Option<String>,
-    watch: Option<LeaderWatch>,
+    watch: Option<Box<dyn AnswerWait>>,
 }
 
 impl Transport {
@@ -71,7 +86,7 @@ impl Transport {
 
     /// From now on, waits for answers while checking that this node still leads (see
     /// [`ConnectOptions::leadership_check`]).
-    pub(crate) fn watch(&mut self, watch: LeaderWatch) {
+    pub(crate) fn watch(&mut self, watch: Box<dyn AnswerWait>) {
         self.watch = Some(watch);
     }
 

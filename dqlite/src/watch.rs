@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::options::ConnectOptions;
-use crate::transport::Transport;
+use crate::transport::{AnswerWait, Transport, Waited};
 use crate::wire::{Request, Response};
 
 /// The nodes to ask and where to note the new leader.
@@ -28,20 +28,10 @@ pub(crate) struct LeaderWatch {
     pub leader: Arc<Mutex<Option<String>>>,
 }
 
-/// How a wait for an answer ended.
-pub(crate) enum Waited {
-    /// Something arrived (or the socket failed: reading says which).
-    Readable,
-    /// Nothing arrived within the request timeout.
-    TimedOut,
-    /// Another node leads now.
-    Deposed(String),
-}
-
-impl LeaderWatch {
+impl AnswerWait for LeaderWatch {
     /// Waits up to `timeout` for `stream` (connected to `node`) to have something to
     /// read, checking every [`interval`](Self::interval) whether another node leads.
-    pub fn wait(&self, stream: &TcpStream, node: &str, timeout: Duration) -> Waited {
+    fn wait(&self, stream: &TcpStream, node: &str, timeout: Duration) -> Waited {
         let started = Instant::now();
         loop {
             let remaining = timeout.saturating_sub(started.elapsed());
@@ -64,7 +54,9 @@ impl LeaderWatch {
             }
         }
     }
+}
 
+impl LeaderWatch {
     /// A node other than `node` that another node names as leader and that confirms it.
     fn other_leader(&self, node: &str) -> Option<String> {
         self.peers
@@ -191,12 +183,12 @@ mod tests {
             .request_timeout(Duration::from_secs(20));
         let remembered = Arc::new(Mutex::new(Some(leader.to_owned())));
         let mut transport = Transport::connect(leader, &options).unwrap();
-        transport.watch(LeaderWatch {
+        transport.watch(Box::new(LeaderWatch {
             peers: peers.iter().cloned().collect(),
             interval: Duration::from_millis(50),
             probe: options.request_timeout(Duration::from_millis(500)),
             leader: Arc::clone(&remembered),
-        });
+        }));
         (transport, remembered)
     }
 
@@ -256,12 +248,12 @@ mod tests {
             .connect_timeout(Duration::from_secs(1))
             .request_timeout(Duration::from_millis(800));
         let mut transport = Transport::connect(&silent, &options).unwrap();
-        transport.watch(LeaderWatch {
+        transport.watch(Box::new(LeaderWatch {
             peers: [silent.clone(), confused].into_iter().collect(),
             interval: Duration::from_millis(50),
             probe: options.clone().request_timeout(Duration::from_millis(500)),
             leader: Arc::new(Mutex::new(None)),
-        });
+        }));
         let error = ask(&mut transport).unwrap_err();
         assert!(matches!(fault(&error), Some(Fault::Lost { .. })), "{error}");
     }
