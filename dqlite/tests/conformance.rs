@@ -1,7 +1,7 @@
 //! Every conformance case, the runtime and the driver suites, against [`DqliteRuntime`]
-//! on one real 3-node dqlite cluster (`dqlite-demo` processes on loopback, see
-//! `support`). Skipped, with a `SKIPPED` line, when `dqlite-demo` is not installed,
-//! unless `SQLRT_REQUIRE_DQLITE=1`, which makes that a failure.
+//! on one real 3-node dqlite cluster (`sqlrt-node` processes on loopback, see
+//! `support`). Skipped, with a `SKIPPED` line, when `sqlrt-node` is not built, unless
+//! `SQLRT_REQUIRE_DQLITE=1`, which makes that a failure.
 //!
 //! The cases it skips are those of the capabilities it lacks, declared here as data and
 //! checked by the kit's `capabilities::skipped_set_matches_declared`.

@@ -1,6 +1,6 @@
 //! [`DqliteRuntime`] against real 3-node dqlite clusters: what the conformance suite
 //! does not look at (names, failures of the leader, reconnection). Skipped when
-//! `dqlite-demo` is not installed (unless `SQLRT_REQUIRE_DQLITE=1`).
+//! `sqlrt-node` is not built (unless `SQLRT_REQUIRE_DQLITE=1`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
