@@ -43,6 +43,28 @@ mod linked {
     /// How long a connection to another node may take to establish.
     const PEER_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+    /// How long a starting node waits for its port to be free: a node restarted at once
+    /// after a crash can find it still held for a moment.
+    const PORT_PATIENCE: Duration = Duration::from_secs(10);
+
+    /// Waits until `address` can be listened on (as libdqlite will: `SO_REUSEADDR`,
+    /// which the standard library sets too), or returns why not.
+    fn wait_for_port(address: &str) -> std::io::Result<()> {
+        let deadline = std::time::Instant::now() + PORT_PATIENCE;
+        loop {
+            match std::net::TcpListener::bind(address) {
+                Ok(_) => return Ok(()),
+                Err(error)
+                    if error.kind() == std::io::ErrorKind::AddrInUse
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
     /// How nodes connect to each other: like libdqlite's own function, but with
     /// `TCP_NODELAY`. Without it a small raft message waiting behind an unacknowledged
     /// one waits for the peer's delayed ACK, about 40 ms: one commit in fifty took 44 ms
@@ -98,6 +120,11 @@ mod linked {
         ) -> Result<RawNode> {
             let c_address = c_string("address", address.as_bytes())?;
             let c_dir = c_string("data directory", dir.as_os_str().as_bytes())?;
+            wait_for_port(address).map_err(|error| NodeError::Dqlite {
+                call: "dqlite_node_set_bind_address",
+                code: 1,
+                message: format!("cannot listen on {address}: {error}"),
+            })?;
             let mut node = std::ptr::null_mut();
             let code = {
                 let _serial = CREATE_DESTROY

@@ -599,9 +599,15 @@ impl Drop for TestCluster {
 /// `count` distinct free loopback ports below the kernel's ephemeral range: a node
 /// restarted on its address must find its port free, and a port from the ephemeral range
 /// can meanwhile become the source port of some outgoing connection (then the node
-/// cannot listen on it). Free when this returns; a race with other processes is possible
-/// but unlikely (the candidates are spread by process id and time).
+/// cannot listen on it). No port is handed out twice in one process (a killed node's
+/// port is free until its restart, and another test's cluster must not take it). Free
+/// when this returns; a race with other processes is possible but unlikely (the
+/// candidates are spread by process id and time).
 fn free_ports(count: usize) -> Vec<u16> {
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
     let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
@@ -619,6 +625,9 @@ fn free_ports(count: usize) -> Vec<u16> {
         }
         candidate = (candidate + 97) % (high - low);
         let port = u16::try_from(low + candidate).expect("below the ephemeral range");
+        if handed_out.contains(&port) {
+            continue;
+        }
         if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
             ports.push(port);
             held.push(listener);
@@ -629,5 +638,6 @@ fn free_ports(count: usize) -> Vec<u16> {
         count,
         "no {count} free ports below {ephemeral_low}"
     );
+    handed_out.extend(&ports);
     ports
 }
