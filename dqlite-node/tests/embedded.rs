@@ -276,6 +276,27 @@ fn follower_index(cluster: &Cluster, nodes: &[Node]) -> usize {
         .expect("two joined nodes, at most one of them leads")
 }
 
+/// Three voters in `dir`, a row `before` written to `database`, then a follower stopped
+/// with [`Node::stop`]: the two running nodes, a client of them, and the stopped
+/// node's id, address and data directory.
+fn three_voters_then_a_follower_stopped(
+    dir: &Path,
+    database: &str,
+) -> (Vec<Node>, Cluster, (u64, String, std::path::PathBuf)) {
+    let mut nodes = start_three(dir);
+    let everyone = client(addresses(&nodes));
+    wait_for_membership(&everyone, &voters(&nodes));
+    put(&everyone, database, "before", "1");
+    let victim = nodes.remove(follower_index(&everyone, &nodes));
+    let stopped = (
+        victim.id(),
+        victim.address().to_owned(),
+        victim.dir().to_owned(),
+    );
+    victim.stop().expect("stopping a follower");
+    (nodes, everyone, stopped)
+}
+
 #[test]
 fn a_bootstrap_node_and_two_joiners_make_three_voters() {
     let test = "a_bootstrap_node_and_two_joiners_make_three_voters";
@@ -394,18 +415,8 @@ fn a_restarted_node_keeps_its_identity_and_catches_up() {
     }
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let mut nodes = start_three(dir.path());
-    let everyone = client(addresses(&nodes));
-    wait_for_membership(&everyone, &voters(&nodes));
-    put(&everyone, "restart.db", "before", "1");
-
-    let victim = nodes.remove(follower_index(&everyone, &nodes));
-    let (id, address, data) = (
-        victim.id(),
-        victim.address().to_owned(),
-        victim.dir().to_owned(),
-    );
-    victim.stop().expect("stopping a follower");
+    let (mut nodes, everyone, (id, address, data)) =
+        three_voters_then_a_follower_stopped(dir.path(), "restart.db");
 
     // Written while it is down (two voters of three are a quorum).
     put(&everyone, "restart.db", "while-down", "2");
@@ -482,18 +493,8 @@ fn a_wiped_node_comes_back_as_a_new_member() {
     }
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let mut nodes = start_three(dir.path());
-    let everyone = client(addresses(&nodes));
-    wait_for_membership(&everyone, &voters(&nodes));
-    put(&everyone, "wiped.db", "before", "1");
-
-    let victim = nodes.remove(follower_index(&everyone, &nodes));
-    let (old_id, address, data) = (
-        victim.id(),
-        victim.address().to_owned(),
-        victim.dir().to_owned(),
-    );
-    victim.stop().expect("stopping a follower");
+    let (mut nodes, everyone, (old_id, address, data)) =
+        three_voters_then_a_follower_stopped(dir.path(), "wiped.db");
     std::fs::remove_dir_all(&data).expect("wiping its data directory");
 
     let peers = addresses(&nodes);

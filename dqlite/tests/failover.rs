@@ -23,12 +23,11 @@ use support::{TestCluster, dqlite_available};
 /// well under a second with our nodes).
 const FAILOVER_LIMIT: Duration = Duration::from_secs(25);
 
-fn client(cluster: &TestCluster, request_timeout: Duration) -> Cluster {
-    Cluster::new(cluster.addresses()).unwrap().with_options(
-        ConnectOptions::new()
-            .connect_timeout(Duration::from_millis(500))
-            .request_timeout(request_timeout),
-    )
+/// A client of every node with `options` and a 500 ms connect timeout.
+fn client(cluster: &TestCluster, options: ConnectOptions) -> Cluster {
+    Cluster::new(cluster.addresses())
+        .unwrap()
+        .with_options(options.connect_timeout(Duration::from_millis(500)))
 }
 
 /// With the leadership check (the default), a request to a frozen leader fails as soon
@@ -40,30 +39,21 @@ fn a_stopped_leader_is_left_once_another_leads() {
     }
     let cluster = TestCluster::start();
     let timeout = Duration::from_secs(60);
-    let client = client(&cluster, timeout);
-    let mut db = client.open("deposed.db", Duration::from_secs(10)).unwrap();
-    db.exec_sql("CREATE TABLE t (k TEXT PRIMARY KEY)", Params::NONE)
-        .unwrap();
-    let old_leader = db.address().to_owned();
-    let index = cluster.index_of(&old_leader);
-
-    cluster.signal(index, "STOP");
-    let stopped = Instant::now();
-    let write = db
-        .exec_sql("INSERT INTO t VALUES ('while-stopped')", Params::NONE)
-        .expect_err("a stopped leader cannot answer");
-    let noticed = stopped.elapsed();
-    println!(
-        "write to SIGSTOPped leader {old_leader} failed after {:.2} s: {write}",
-        noticed.as_secs_f64()
+    let client = client(&cluster, ConnectOptions::new().request_timeout(timeout));
+    let frozen = write_to_a_frozen_leader(&cluster, &client, "deposed.db");
+    let (write, old_leader, stopped, noticed) = (
+        &frozen.error,
+        &frozen.leader,
+        frozen.stopped,
+        frozen.noticed,
     );
-    let Some(Fault::Deposed { node, leader }) = fault(&write) else {
+    let Some(Fault::Deposed { node, leader }) = fault(write) else {
         panic!("not a deposed-leader fault: {write}");
     };
-    assert_eq!(*node, old_leader);
-    assert_ne!(*leader, old_leader);
-    assert_eq!(write_outcome(&write), WriteOutcome::Unknown);
-    assert!(needs_reconnect(&write));
+    assert_eq!(node, old_leader);
+    assert_ne!(leader, old_leader);
+    assert_eq!(write_outcome(write), WriteOutcome::Unknown);
+    assert!(needs_reconnect(write));
     assert!(noticed < timeout / 2, "{noticed:?}");
 
     // The cluster remembered the new leader: the next connection goes there first.
@@ -76,7 +66,50 @@ fn a_stopped_leader_is_left_once_another_leads() {
         stopped.elapsed().as_secs_f64()
     );
     assert!(keys(&mut db, "SELECT k FROM t").contains("after"));
-    cluster.signal(index, "CONT");
+    cluster.signal(frozen.index, "CONT");
+}
+
+/// What became of a write sent to a leader frozen just before it.
+struct FrozenLeaderWrite {
+    /// The write's error.
+    error: Error,
+    /// The frozen leader's address and index.
+    leader: String,
+    index: usize,
+    /// When it was frozen, and how long the write took to fail.
+    stopped: Instant,
+    noticed: Duration,
+}
+
+/// Opens `database` on the leader, creates table `t`, freezes the leader (SIGSTOP) and
+/// sends it a write, which must fail.
+fn write_to_a_frozen_leader(
+    cluster: &TestCluster,
+    client: &Cluster,
+    database: &str,
+) -> FrozenLeaderWrite {
+    let mut db = client.open(database, Duration::from_secs(10)).unwrap();
+    db.exec_sql("CREATE TABLE t (k TEXT PRIMARY KEY)", Params::NONE)
+        .unwrap();
+    let leader = db.address().to_owned();
+    let index = cluster.index_of(&leader);
+    cluster.signal(index, "STOP");
+    let stopped = Instant::now();
+    let error = db
+        .exec_sql("INSERT INTO t VALUES ('while-stopped')", Params::NONE)
+        .expect_err("a stopped leader cannot answer");
+    let noticed = stopped.elapsed();
+    println!(
+        "write to SIGSTOPped leader {leader} failed after {:.2} s: {error}",
+        noticed.as_secs_f64()
+    );
+    FrozenLeaderWrite {
+        error,
+        leader,
+        index,
+        stopped,
+        noticed,
+    }
 }
 
 fn keys(connection: &mut Connection, sql: &str) -> BTreeSet<String> {
@@ -180,7 +213,10 @@ fn leader_kill_fails_writes_in_flight_and_the_client_moves_to_the_new_leader() {
         return;
     }
     let cluster = TestCluster::start();
-    let client = client(&cluster, Duration::from_secs(2));
+    let client = client(
+        &cluster,
+        ConnectOptions::new().request_timeout(Duration::from_secs(2)),
+    );
     let mut db = client.open("failover.db", Duration::from_secs(10)).unwrap();
     db.exec_sql("CREATE TABLE t (k TEXT PRIMARY KEY)", Params::NONE)
         .unwrap();
@@ -296,28 +332,19 @@ fn a_stopped_leader_is_noticed_by_the_request_timeout() {
     }
     let cluster = TestCluster::start();
     let timeout = Duration::from_secs(1);
-    let client = Cluster::new(cluster.addresses()).unwrap().with_options(
+    let client = client(
+        &cluster,
         ConnectOptions::new()
-            .connect_timeout(Duration::from_millis(500))
             .request_timeout(timeout)
             .leadership_check(Duration::ZERO),
     );
-    let mut db = client.open("stopped.db", Duration::from_secs(10)).unwrap();
-    db.exec_sql("CREATE TABLE t (k TEXT PRIMARY KEY)", Params::NONE)
-        .unwrap();
-    let old_leader = db.address().to_owned();
-    let index = cluster.index_of(&old_leader);
-
-    cluster.signal(index, "STOP");
-    let stopped = Instant::now();
-    let write = db
-        .exec_sql("INSERT INTO t VALUES ('while-stopped')", Params::NONE)
-        .expect_err("a stopped leader cannot answer");
-    let noticed = stopped.elapsed();
-    println!(
-        "write to SIGSTOPped leader {old_leader} failed after {:.2} s: {write}",
-        noticed.as_secs_f64()
-    );
+    let FrozenLeaderWrite {
+        error: write,
+        leader: old_leader,
+        index,
+        stopped,
+        noticed,
+    } = write_to_a_frozen_leader(&cluster, &client, "stopped.db");
     assert!(matches!(fault(&write), Some(Fault::Lost { .. })), "{write}");
     assert_eq!(write_outcome(&write), WriteOutcome::Unknown);
     assert!(noticed >= timeout && noticed < timeout * 3, "{noticed:?}");
